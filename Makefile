@@ -1,0 +1,40 @@
+# The one developer interface: CI calls `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+export PREFECT_HOME := $(CURDIR)/.prefect
+
+.PHONY: setup demo test check lock clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(BIN)/radar demo
+
+test: setup
+	$(BIN)/pytest -q
+
+check: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Re-resolve the pins after editing pyproject.toml's dependencies.
+lock:
+	rm -rf /tmp/radar-lock && $(PYTHON) -m venv /tmp/radar-lock
+	/tmp/radar-lock/bin/pip install --quiet ".[dev]"
+	/tmp/radar-lock/bin/pip freeze --exclude counterfeit-radar > requirements.lock
+
+clean:
+	rm -rf data .prefect

@@ -1,0 +1,130 @@
+"""The nightly Prefect flow: ingest, resolve, score, detect surges, export.
+
+The flow only composes tasks; each task opens the warehouse, runs one stage of
+`flows/stages.py` and closes it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import stages
+from transforms.ingest import IngestReport
+from transforms.warehouse import connect
+
+
+@dataclass
+class RunResult:
+    """What a nightly run produced."""
+
+    as_of: dt.date
+    out_dir: Path
+    exports: list[Path]
+    leads: pl.DataFrame
+    ingest: IngestReport
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def ingest_task(warehouse: Path, landing: Path, run_id: str) -> IngestReport:
+    """Load new landing files into the warehouse."""
+    con = connect(warehouse)
+    try:
+        report = stages.ingest(con, landing, run_id)
+    finally:
+        con.close()
+    logger = get_run_logger()
+    logger.info("ingested %d new files: %s", report.new_files, report.statuses)
+    for rel in report.scan.outside_feeds:
+        logger.warning("ignored, not under one of the six feed folders: %s", rel)
+    return report
+
+
+@task(cache_policy=NO_CACHE)
+def resolve_task(warehouse: Path, as_of: dt.date) -> int:
+    """Resolve entities as of the run date."""
+    con = connect(warehouse)
+    try:
+        return stages.resolve(con, as_of)
+    finally:
+        con.close()
+
+
+@task(cache_policy=NO_CACHE)
+def features_task(warehouse: Path, as_of: dt.date) -> int:
+    """Compute entity features as of the run date."""
+    con = connect(warehouse)
+    try:
+        return stages.build_features(con, as_of)
+    finally:
+        con.close()
+
+
+@task(cache_policy=NO_CACHE)
+def leads_task(warehouse: Path) -> pl.DataFrame:
+    """Score and rank the leads."""
+    con = connect(warehouse)
+    try:
+        return stages.score_leads(con)
+    finally:
+        con.close()
+
+
+@task(cache_policy=NO_CACHE)
+def hotspots_task(warehouse: Path, as_of: dt.date) -> pl.DataFrame:
+    """Score region × category hotspots."""
+    con = connect(warehouse)
+    try:
+        return stages.score_hotspots(con, as_of)
+    finally:
+        con.close()
+
+
+@task(cache_policy=NO_CACHE)
+def alerts_task(warehouse: Path, as_of: dt.date, lookback_days: int) -> pl.DataFrame:
+    """Detect surge episodes in the look-back window."""
+    con = connect(warehouse)
+    try:
+        return stages.detect_surges(con, as_of, lookback_days)
+    finally:
+        con.close()
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def export_task(
+    warehouse: Path,
+    report: IngestReport,
+    out_dir: Path,
+    leads: pl.DataFrame,
+    hotspots: pl.DataFrame,
+    alerts: pl.DataFrame,
+) -> list[Path]:
+    """Write the exports for the as-of date."""
+    con = connect(warehouse)
+    try:
+        return stages.export_all(con, report.scan, out_dir, leads, hotspots, alerts)
+    finally:
+        con.close()
+
+
+@flow(name="radar-nightly", log_prints=True)
+def nightly(
+    landing: Path, warehouse: Path, as_of: dt.date, out: Path, lookback_days: int = 90
+) -> RunResult:
+    """Run the whole nightly pipeline once for `as_of` and write OUT/<as-of>/."""
+    run_id = uuid.uuid4().hex
+    report = ingest_task(warehouse, landing, run_id)
+    resolve_task(warehouse, as_of)
+    features_task(warehouse, as_of)
+    leads = leads_task(warehouse)
+    hotspots = hotspots_task(warehouse, as_of)
+    alerts = alerts_task(warehouse, as_of, lookback_days)
+    out_dir = out / as_of.isoformat()
+    exports = export_task(warehouse, report, out_dir, leads, hotspots, alerts)
+    return RunResult(as_of, out_dir, exports, leads, report)

@@ -1,0 +1,33 @@
+"""The one Settings object: environment variables with the RADAR_ prefix, local defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Where the pipeline reads and writes, and how it runs. Secrets come only from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RADAR_", env_file=".env", extra="ignore")
+
+    landing: Path = PROJECT_ROOT / "data" / "landing"
+    warehouse: Path = PROJECT_ROOT / "data" / "warehouse.duckdb"
+    out: Path = PROJECT_ROOT / "data" / "out"
+    world: Path = PROJECT_ROOT / "data" / "demo_world"
+    as_of: dt.date | None = None  # None: today in China time
+    lookback_days: int = 90
+    task_runner: str = "local"  # local | dask
+    dask_address: str | None = None
+    nightly_cron: str = "0 2 * * *"
+    timezone: str = "Asia/Shanghai"
+
+
+def today_in_china() -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()

@@ -1,0 +1,87 @@
+"""The nightly pipeline's stages as plain functions over one warehouse connection.
+
+Each takes the connection and its settings and returns a small summary; the Prefect
+flow in `flows/nightly.py` only wraps and orders them, so tests call them directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from models.hotspots import rank_hotspots
+from models.scoring import rank_leads
+from models.surges import daily_series, detect_alerts, load_config
+from transforms.exports import data_quality, write_export
+from transforms.ingest import IngestReport, ingest_landing
+from transforms.landing import LandingScan
+from transforms.resolve import resolve_entities
+from transforms.warehouse import materialize, scalar
+
+
+def ingest(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) -> IngestReport:
+    """Load what is new in the landing directory into raw, quarantine and staging."""
+    return ingest_landing(con, landing, run_id)
+
+
+def resolve(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
+    """Link records into entities from records dated on or before the as-of date."""
+    return resolve_entities(con, as_of)
+
+
+def build_features(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
+    """Complaint and listing signals, then per-entity features and profiles."""
+    params = {"as_of": as_of}
+    materialize(con, "features.complaint_signals", "features/complaint_signals.sql", params)
+    materialize(con, "features.listing_signals", "features/listing_signals.sql", params)
+    materialize(con, "features.entity_features", "features/entity_features.sql", params)
+    materialize(con, "features.entity_profile", "features/entity_profile.sql", params)
+    return int(scalar(con, "select count(*) from features.entity_features"))
+
+
+def score_leads(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Rank the entities with recent risk signals; kept in scores.entity_leads."""
+    leads = rank_leads(
+        con.sql("select * from features.entity_features").pl(),
+        con.sql("select * from features.entity_profile").pl(),
+    )
+    con.execute("create or replace table scores.entity_leads as select * from leads")
+    return leads
+
+
+def score_hotspots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:
+    """Rank region × category pairs with activity in the last 90 days."""
+    materialize(con, "features.hotspot_activity", "features/hotspot_activity.sql", {"as_of": as_of})
+    hotspots = rank_hotspots(con.sql("select * from features.hotspot_activity").pl())
+    con.execute("create or replace table scores.hotspots as select * from hotspots")
+    return hotspots
+
+
+def detect_surges(con: duckdb.DuckDBPyConnection, as_of: dt.date, lookback_days: int) -> pl.DataFrame:
+    """Alert episodes of the look-back window, as nightly runs on those days would have raised them."""
+    config = load_config()
+    config = config.with_lookback(lookback_days) if hasattr(config, "with_lookback") else config
+    series = daily_series(con, as_of, config.history_days)
+    alerts = detect_alerts(series, as_of, config)
+    con.execute("create or replace table scores.alerts as select * from alerts")
+    return alerts
+
+
+def export_all(
+    con: duckdb.DuckDBPyConnection,
+    scan: LandingScan,
+    out_dir: Path,
+    leads: pl.DataFrame,
+    hotspots: pl.DataFrame,
+    alerts: pl.DataFrame,
+) -> list[Path]:
+    """Write the four exports of the spec for the as-of date."""
+    paths: list[Path] = []
+    paths += write_export(leads, out_dir, "entity_leads")
+    paths += write_export(hotspots, out_dir, "hotspots")
+    paths += write_export(alerts, out_dir, "alerts")
+    paths += write_export(data_quality(con, scan), out_dir, "data_quality")
+    return paths

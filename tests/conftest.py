@@ -1,0 +1,45 @@
+"""Shared fixtures: an in-memory warehouse and small hand-written landing files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from stdnum.cn.uscc import calc_check_digit
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def make_uscc(body17: str) -> str:
+    """A USCC with a correct check character."""
+    return body17 + calc_check_digit(body17)
+
+
+COMPLAINT_HEADER = (
+    "complaint_id,received_at,channel,region_code,product_category,infringement_type,"
+    "complainant_type,subject_name,subject_uscc,platform,shop_id,brand,description,amount_cny,"
+    "complainant_phone"
+)
+
+
+def write(path: Path, text: str | bytes, encoding: str = "utf-8", mtime: float | None = None) -> Path:
+    """Write a landing file (creating folders), optionally with a given delivery time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_bytes(text.encode(encoding))
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect(":memory:")
+    yield connection
+    connection.close()

@@ -1,0 +1,97 @@
+"""The manifest, duplicates, corrections and versions, ignored files, rows adding up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import COMPLAINT_HEADER, write
+from transforms.ingest import ingest_landing
+from transforms.warehouse import scalar
+
+ROW = (
+    "{id},2026-05-03 14:22:10,hotline_12315,630102,{cat},counterfeit_trademark,consumer,绿丰种业,,,,,"
+    "假种子,100,13900000001"
+)
+
+
+def complaints_file(landing: Path, name: str, rows: list[str], mtime: float) -> Path:
+    return write(landing / "complaints" / name, COMPLAINT_HEADER + "\n" + "\n".join(rows) + "\n", mtime=mtime)
+
+
+def test_duplicate_file_is_loaded_once(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    rows = [ROW.format(id="C1", cat="seeds")]
+    complaints_file(tmp_path, "2026-05/a.csv", rows, 1000)
+    complaints_file(tmp_path, "2026-05/a_resent.csv", rows, 2000)
+    report = ingest_landing(con, tmp_path, "r1")
+    assert report.statuses == {"loaded": 1, "duplicate": 1}
+    dup = con.execute(
+        "select rows_read, rows_accepted, rows_quarantined from ops.manifest where status = 'duplicate'"
+    ).fetchall()
+    assert dup == [(1, 0, 0)]
+    assert scalar(con, "select count(*) from staging.complaints_history") == 1
+
+
+def test_later_delivery_wins_and_quarantined_correction_leaves_earlier(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    complaints_file(tmp_path, "a.csv", [ROW.format(id="C1", cat="seeds"), ROW.format(id="C2", cat="seeds")], 1000)
+    complaints_file(tmp_path, "b.csv", [ROW.format(id="C1", cat="pesticides")], 2000)
+    complaints_file(tmp_path, "c.csv", [ROW.format(id="C2", cat="not_a_category")], 3000)
+    ingest_landing(con, tmp_path, "r1")
+    versions = dict(con.execute("select complaint_id, product_category from staging.complaints").fetchall())
+    assert versions == {"C1": "pesticides", "C2": "seeds"}
+    assert scalar(con, "select count(*) from raw.complaints") == 4  # earlier versions kept for audit
+    reasons = scalar(con, "select reasons from quarantine.rows")
+    assert reasons == "enum:product_category"
+
+
+def test_delivery_order_is_mtime_not_name(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    complaints_file(tmp_path, "z_first.csv", [ROW.format(id="C1", cat="seeds")], 1000)
+    complaints_file(tmp_path, "a_second.csv", [ROW.format(id="C1", cat="fuel")], 2000)
+    ingest_landing(con, tmp_path, "r1")
+    assert scalar(con, "select product_category from staging.complaints") == "fuel"
+
+
+def test_last_row_of_a_file_wins_and_both_count_as_accepted(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    complaints_file(tmp_path, "a.csv", [ROW.format(id="C1", cat="seeds"), ROW.format(id="C1", cat="fuel")], 1000)
+    ingest_landing(con, tmp_path, "r1")
+    assert scalar(con, "select rows_accepted from ops.manifest") == 2
+    assert scalar(con, "select product_category from staging.complaints") == "fuel"
+
+
+def test_second_run_ingests_only_new_files(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    complaints_file(tmp_path, "a.csv", [ROW.format(id="C1", cat="seeds")], 1000)
+    assert ingest_landing(con, tmp_path, "r1").new_files == 1
+    assert ingest_landing(con, tmp_path, "r2").new_files == 0
+    complaints_file(tmp_path, "b.csv", [ROW.format(id="C2", cat="seeds")], 2000)
+    assert ingest_landing(con, tmp_path, "r3").new_files == 1
+    assert scalar(con, "select count(*) from ops.manifest") == 2
+
+
+def test_lock_hidden_and_outside_files_are_ignored(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    write(tmp_path / "complaints" / "~$a.xlsx", b"lock")
+    write(tmp_path / "complaints" / ".DS_Store", b"x")
+    write(tmp_path / "notes" / "readme.txt", "x")
+    write(tmp_path / "stray.csv", "x")
+    report = ingest_landing(con, tmp_path, "r1")
+    assert report.new_files == 0
+    assert sorted(report.scan.ignored) == ["complaints/.DS_Store", "complaints/~$a.xlsx"]
+    assert sorted(report.scan.outside_feeds) == ["notes/readme.txt", "stray.csv"]
+
+
+def test_counts_add_up_and_phone_stays_restricted(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    rows = [ROW.format(id="C1", cat="seeds"), ROW.format(id="C2", cat="bogus"), "C3,short"]
+    complaints_file(tmp_path, "a.csv", rows, 1000)
+    ingest_landing(con, tmp_path, "r1")
+    read, accepted, quarantined = con.execute(
+        "select rows_read, rows_accepted, rows_quarantined from ops.manifest"
+    ).fetchall()[0]
+    assert (read, accepted, quarantined) == (3, 1, 2)
+    columns = [r[0] for r in con.execute("describe staging.complaints").fetchall()]
+    assert "complainant_phone" not in columns
+    assert "13900000001" not in str(con.execute("select * from quarantine.rows").fetchall())
+    assert scalar(con, "select complainant_phone from restricted.complainant_phones") == "13900000001"

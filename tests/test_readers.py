@@ -1,0 +1,151 @@
+"""Each reader: formats, encodings, Chinese headers and labels, empty and broken files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from data_contracts.batch import DeliveredFile, build_batch
+from data_contracts.readers import FileRejected, decode_text, read_bytes
+from tests.conftest import COMPLAINT_HEADER, make_uscc, write
+
+ROW = "C1,2026-05-03 14:22:10,hotline_12315,630102,seeds,counterfeit_trademark,consumer,绿丰种业,,,,,假种子,100,13900000001"
+CN_HEADER = (
+    "投诉编号,受理时间,来源渠道,行政区划代码,商品类别,问题类型,投诉人类型,被投诉主体,"
+    "统一社会信用代码,电商平台,店铺编号,品牌,投诉内容,涉及金额,投诉人电话"
+)
+CN_ROW = "C2,2026-05-04 09:00:00,web_12315,630102,籽种,counterfeit_trademark,消费者,某店,,淘宝网,S9,,假种子,,"
+
+
+def batch_of(path: Path, feed: str = "complaints"):
+    rel = path.name
+    return build_batch(DeliveredFile(feed, path, f"{feed}/{rel}", path.stat().st_mtime, path.stat().st_size))
+
+
+def test_encoding_rule_bom_utf8_gb18030() -> None:
+    assert decode_text("\ufeff籽种".encode())[1] == "utf-8-sig"
+    assert decode_text("籽种".encode())[1] == "utf-8"
+    assert decode_text("籽种".encode("gb18030")) == ("籽种", "gb18030")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_csv_in_every_encoding_with_chinese_headers_and_labels(tmp_path: Path, encoding: str) -> None:
+    path = write(tmp_path / "c.csv", f"{CN_HEADER}\n{CN_ROW}\n", encoding=encoding)
+    batch = batch_of(path)
+    assert batch.status == "loaded"
+    row = batch.rows.accepted.row(0, named=True)
+    assert row["product_category"] == "seeds"
+    assert row["platform"] == "taobao"
+    assert row["complainant_type"] == "consumer"
+    assert row["received_at"] == dt.datetime(2026, 5, 4, 9, 0)
+
+
+def test_csv_record_spanning_lines_and_malformed_record(tmp_path: Path) -> None:
+    spanning = ROW.replace("假种子", '"假种子\n第二行"')
+    text = f"{COMPLAINT_HEADER}\n{spanning}\nC9,broken\n"
+    batch = batch_of(write(tmp_path / "c.csv", text))
+    assert batch.rows_read == 2
+    assert batch.rows_accepted == 1
+    assert batch.rows.accepted["description"][0] == "假种子\n第二行"
+    assert batch.rows.quarantined.row(0, named=True)["reasons"] == "malformed:record"
+
+
+def test_jsonl_with_broken_line_and_mixed_case_keys(tmp_path: Path) -> None:
+    good = dict(zip(COMPLAINT_HEADER.split(","), ROW.split(","), strict=True))
+    good["Complaint_ID"] = good.pop("complaint_id")
+    text = json.dumps(good, ensure_ascii=False) + "\n{not json\n"
+    batch = batch_of(write(tmp_path / "c.jsonl", text))
+    assert (batch.rows_read, batch.rows_accepted, batch.rows_quarantined) == (2, 1, 1)
+    assert batch.rows.accepted["complaint_id"][0] == "C1"
+
+
+def test_parquet_native_types(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "snapshot_date": [dt.date(2026, 6, 22)],
+            "platform": ["京东"],
+            "listing_id": ["L1"],
+            "shop_id": ["S1"],
+            "shop_name": ["某某专营店"],
+            "product_category": ["mobile_phones"],
+            "title": ["华为手机"],
+            "price_cny": [2999.0],
+            "sales_30d": [12],
+            "ship_from_region_code": [630102],
+        }
+    )
+    path = tmp_path / "l.parquet"
+    frame.write_parquet(path)
+    batch = batch_of(path, "listings")
+    row = batch.rows.accepted.row(0, named=True)
+    assert (row["platform"], row["snapshot_date"], row["sales_30d"]) == ("jd", dt.date(2026, 6, 22), 12)
+    assert row["ship_from_region_code"] == "630102"
+
+
+def _xlsx_bytes(rows: list[list[object]]) -> bytes:
+    book = openpyxl.Workbook()
+    for r in rows:
+        book.active.append(r)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_xlsx_with_native_date_and_number_cells(tmp_path: Path) -> None:
+    code = make_uscc("92630102MA0000001")
+    data = _xlsx_bytes(
+        [
+            ["统一社会信用代码", "企业名称", "行政区划代码", "主体类型", "成立日期", "登记状态"],
+            [code, "绿丰种业经营部", 630102, "个体工商户", dt.datetime(2019, 3, 1), "存续"],
+        ]
+    )
+    batch = batch_of(write(tmp_path / "e.xlsx", data), "entities")
+    row = batch.rows.accepted.row(0, named=True)
+    assert row["registered_on"] == dt.date(2019, 3, 1)
+    assert (row["region_code"], row["entity_type"], row["status"]) == ("630102", "individual_business", "active")
+
+
+def test_legacy_xls(tmp_path: Path) -> None:
+    xlwt = pytest.importorskip("xlwt")
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("s")
+    header = ["record_id", "entity_name", "record_type", "decided_on"]
+    for i, h in enumerate(header):
+        sheet.write(0, i, h)
+    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for i, v in enumerate(["R1", "某商行", "行政处罚"]):
+        sheet.write(1, i, v)
+    sheet.write(1, 3, dt.datetime(2026, 1, 5), date_style)
+    path = tmp_path / "c.xls"
+    book.save(str(path))
+    batch = batch_of(path, "credit")
+    row = batch.rows.accepted.row(0, named=True)
+    assert (row["record_type"], row["decided_on"]) == ("admin_penalty", dt.date(2026, 1, 5))
+
+
+def test_empty_and_header_only_and_missing_column(tmp_path: Path) -> None:
+    empty = batch_of(write(tmp_path / "empty.csv", ""))
+    assert (empty.status, empty.rows_read) == ("rejected", 0)
+    header_only = batch_of(write(tmp_path / "h.csv", COMPLAINT_HEADER + "\n"))
+    assert (header_only.status, header_only.rows_read, header_only.rows_accepted) == ("loaded", 0, 0)
+    missing = batch_of(write(tmp_path / "m.csv", "complaint_id,channel\nC1,media\n"))
+    assert missing.status == "rejected"
+    assert "received_at" in missing.issues[0]
+    assert missing.rows_accepted == missing.rows_quarantined == 0
+
+
+def test_garbage_parquet_is_rejected(tmp_path: Path) -> None:
+    batch = batch_of(write(tmp_path / "x.parquet", b"not a parquet file"), "listings")
+    assert batch.status == "rejected"
+    assert "unreadable" in batch.issues[0]
+
+
+def test_read_bytes_rejects_zero_bytes() -> None:
+    with pytest.raises(FileRejected):
+        read_bytes(b"", "csv")

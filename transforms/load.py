@@ -1,0 +1,183 @@
+"""The single writer: puts file batches into the warehouse, one transaction per file.
+
+Layers written here:
+- `ops.manifest`: every file seen, with status and counts (the data_quality export);
+- `raw.<feed>`: every delivered record as JSON with its file and row number;
+- `quarantine.rows` / `quarantine.findings`: rejected rows with all reasons, row findings;
+- `staging.<feed>_history`: accepted typed rows; `staging.<feed>` is the version in force
+  per key (latest delivery by file mtime then path, last row within a file);
+- `restricted.complaint_phones_history`: the complainant's phone, nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from data_contracts.batch import DeliveredFile, FileBatch
+from data_contracts.contract import REFERENCE_DIR, FeedContract, contracts
+from transforms.warehouse import scalar
+
+SCHEMAS = ("raw", "staging", "quarantine", "restricted", "ops", "core", "features", "scores")
+
+
+def staging_history_ddl_sql(contract: FeedContract) -> str:
+    cols = ",\n  ".join(f"{c.name} {c.duckdb_type}" for c in contract.staging_columns)
+    return f"""
+create table if not exists staging.{contract.name}_history (
+  {cols},
+  _file VARCHAR, _sha256 VARCHAR, _row_number BIGINT, _delivered DOUBLE
+)"""
+
+
+def staging_view_sql(contract: FeedContract) -> str:
+    """The version in force for each key: the latest delivery wins, then the last row of a file."""
+    cols = ", ".join(c.name for c in contract.staging_columns)
+    key = ", ".join(contract.key)
+    return f"""
+create or replace view staging.{contract.name} as
+select {cols}, _file, _row_number
+from staging.{contract.name}_history
+qualify row_number() over (
+  partition by {key} order by _delivered desc, _file desc, _row_number desc
+) = 1"""
+
+
+def raw_ddl_sql(feed: str) -> str:
+    return f"""
+create table if not exists raw.{feed} (
+  _file VARCHAR, _sha256 VARCHAR, _row_number BIGINT, record VARCHAR, _loaded_at TIMESTAMP
+)"""
+
+
+FIXED_DDL = """
+create table if not exists ops.manifest (
+  feed VARCHAR, file VARCHAR, sha256 VARCHAR, size_bytes BIGINT, mtime DOUBLE,
+  status VARCHAR, rows_read BIGINT, rows_accepted BIGINT, rows_quarantined BIGINT,
+  issues VARCHAR, run_id VARCHAR, loaded_at TIMESTAMP
+);
+create table if not exists quarantine.rows (
+  feed VARCHAR, file VARCHAR, sha256 VARCHAR, _row_number BIGINT, reasons VARCHAR,
+  record VARCHAR, quarantined_at TIMESTAMP,
+  resolution VARCHAR, resolved_by VARCHAR, resolved_at TIMESTAMP, note VARCHAR
+);
+create table if not exists quarantine.findings (
+  feed VARCHAR, file VARCHAR, sha256 VARCHAR, _row_number BIGINT, finding VARCHAR
+);
+create table if not exists restricted.complaint_phones_history (
+  complaint_id VARCHAR, complainant_phone VARCHAR, _sha256 VARCHAR, _row_number BIGINT
+);
+create or replace view restricted.complainant_phones as
+select c.complaint_id, p.complainant_phone
+from staging.complaints_history c
+join restricted.complaint_phones_history p using (_sha256, _row_number)
+qualify row_number() over (
+  partition by c.complaint_id order by c._delivered desc, c._file desc, c._row_number desc
+) = 1;
+"""
+
+
+def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every schema and table the loader writes (idempotent)."""
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+    for contract in contracts().values():
+        con.execute(raw_ddl_sql(contract.name))
+        con.execute(staging_history_ddl_sql(contract))
+        con.execute(staging_view_sql(contract))
+    con.execute(FIXED_DDL)
+    con.execute(
+        "create or replace table core.regions as select * from read_csv(?, all_varchar = true)",
+        [str(REFERENCE_DIR / "regions.csv")],
+    )
+
+
+def known_file(con: duckdb.DuckDBPyConnection, file: DeliveredFile) -> bool:
+    """True when this exact file (path, size, mtime) was already handled by an earlier run."""
+    query = (
+        "select count(*) from ops.manifest where feed = ? and file = ? and size_bytes = ? "
+        "and mtime = ?"
+    )
+    return bool(scalar(con, query, [file.feed, file.rel, file.size, file.mtime]))
+
+
+def is_duplicate(con: duckdb.DuckDBPyConnection, feed: str, sha256: str) -> bool:
+    """True when a file of the same feed with the same bytes was already loaded."""
+    query = "select count(*) from ops.manifest where feed = ? and sha256 = ? and status = 'loaded'"
+    return bool(scalar(con, query, [feed, sha256]))
+
+
+def _manifest_row(batch: FileBatch, status: str, issues: list[str], run_id: str) -> list[object]:
+    f = batch.file
+    loaded = status == "loaded"
+    return [
+        f.feed,
+        f.rel,
+        batch.sha256,
+        f.size,
+        f.mtime,
+        status,
+        batch.rows_read,
+        batch.rows_accepted if loaded else 0,
+        batch.rows_quarantined if loaded else 0,
+        "; ".join(issues),
+        run_id,
+        dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    ]
+
+
+def write_batch(con: duckdb.DuckDBPyConnection, batch: FileBatch, run_id: str) -> str:
+    """Write one file's batch atomically; returns the file's final status."""
+    f = batch.file
+    status, issues = batch.status, list(batch.issues)
+    if status == "loaded" and is_duplicate(con, f.feed, batch.sha256):
+        status, issues = "duplicate", ["与已载入文件内容相同 same content as a file already loaded"]
+    con.execute("begin transaction")
+    try:
+        if status == "loaded":
+            _insert_rows(con, batch)
+        con.execute(
+            "insert into ops.manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _manifest_row(batch, status, issues, run_id),
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return status
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, batch: FileBatch) -> None:
+    assert batch.rows is not None and batch.raw is not None
+    f, contract = batch.file, contracts()[batch.file.feed]
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    raw = batch.raw.to_arrow()  # noqa: F841 - read by DuckDB's replacement scan
+    con.execute(
+        f"insert into raw.{f.feed} select ?, ?, _row_number, record, ? from raw",
+        [f.rel, batch.sha256, now],
+    )
+    quarantined = batch.rows.quarantined.to_arrow()  # noqa: F841
+    con.execute(
+        "insert into quarantine.rows select ?, ?, ?, _row_number, reasons, record, ?, "
+        "null, null, null, null from quarantined",
+        [f.feed, f.rel, batch.sha256, now],
+    )
+    findings = batch.rows.findings.to_arrow()  # noqa: F841
+    con.execute(
+        "insert into quarantine.findings select ?, ?, ?, _row_number, finding from findings",
+        [f.feed, f.rel, batch.sha256],
+    )
+    accepted = batch.rows.accepted.to_arrow()  # noqa: F841
+    cols = ", ".join(c.name for c in contract.staging_columns)
+    con.execute(
+        f"insert into staging.{f.feed}_history select {cols}, ?, ?, _row_number, ? from accepted",
+        [f.rel, batch.sha256, f.mtime],
+    )
+    if any(c.personal for c in contract.columns):
+        con.execute(
+            "insert into restricted.complaint_phones_history "
+            "select complaint_id, complainant_phone, ?, _row_number from accepted "
+            "where complainant_phone is not null",
+            [batch.sha256],
+        )

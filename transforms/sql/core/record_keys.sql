@@ -1,0 +1,91 @@
+-- Every record's linking keys as of $as_of: one row per (feed, record_id, key).
+-- Keys: uscc:<code>, shop:<platform>:<shop_id>, contact:<hash>,
+--       name:<prefecture-level code>:<normalised name> (only for records with no shop key).
+-- rank orders a record's keys by how well they identify a business (1 = best); the
+-- best key is the record's anchor, through which the record is attributed to an entity.
+with
+
+complaints as (
+    select * from staging.complaints where cast(received_at as date) <= $as_of
+),
+listing_shops as (
+    select distinct platform, shop_id, seller_uscc, contact_hash
+    from staging.listings where snapshot_date <= $as_of
+),
+inspections as (
+    select * from staging.inspections where inspected_on <= $as_of
+),
+credit as (
+    select * from staging.credit where decided_on <= $as_of
+),
+outcomes as (
+    select * from staging.outcomes where closed_on <= $as_of
+),
+register as (
+    select * from staging.entities
+),
+names as (
+    select name, norm from core.normalized_names
+),
+
+keyed as (
+    select 'listings' as feed, platform || ':' || shop_id as record_id,
+           'shop:' || platform || ':' || shop_id as key, 1 as rank
+    from listing_shops
+    union all
+    select 'listings', platform || ':' || shop_id, 'uscc:' || seller_uscc, 2
+    from listing_shops where seller_uscc is not null
+    union all
+    select 'listings', platform || ':' || shop_id, 'contact:' || contact_hash, 3
+    from listing_shops where contact_hash is not null
+
+    union all
+    select 'complaints', complaint_id, 'shop:' || platform || ':' || shop_id, 1
+    from complaints where platform is not null and shop_id is not null
+    union all
+    select 'complaints', complaint_id, 'uscc:' || subject_uscc, 2
+    from complaints where subject_uscc is not null
+    union all
+    select 'complaints', c.complaint_id,
+           'name:' || substr(c.region_code, 1, 4) || '00:' || n.norm, 4
+    from complaints c join names n on n.name = c.subject_name
+    where c.platform is null or c.shop_id is null
+
+    union all
+    select 'inspections', inspection_id, 'uscc:' || entity_uscc, 2
+    from inspections where entity_uscc is not null
+    union all
+    select 'inspections', i.inspection_id,
+           'name:' || substr(i.region_code, 1, 4) || '00:' || n.norm, 4
+    from inspections i join names n on n.name = i.entity_name
+
+    union all
+    select 'credit', record_id, 'uscc:' || uscc, 2
+    from credit where uscc is not null
+    union all
+    select 'credit', c.record_id,
+           'name:' || substr(coalesce(c.region_code, substr(c.uscc, 3, 6)), 1, 4) || '00:' || n.norm, 4
+    from credit c join names n on n.name = c.entity_name
+    where coalesce(c.region_code, c.uscc) is not null
+
+    union all
+    select 'outcomes', outcome_id, 'shop:' || platform || ':' || shop_id, 1
+    from outcomes where platform is not null and shop_id is not null
+    union all
+    select 'outcomes', outcome_id, 'uscc:' || entity_uscc, 2
+    from outcomes where entity_uscc is not null
+
+    union all
+    select 'entities', uscc, 'uscc:' || uscc, 2 from register
+    union all
+    select 'entities', r.uscc, 'name:' || substr(r.region_code, 1, 4) || '00:' || n.norm, 4
+    from register r join names n on n.name = r.name
+),
+
+final as (
+    select distinct feed, record_id, key, rank,
+           split_part(key, ':', 1) as key_kind
+    from keyed
+)
+
+select * from final

@@ -1,0 +1,52 @@
+-- One row per complaint received in the 180 days up to $as_of, attributed to its entity,
+-- with a credibility weight: complaints from one phone, or copies of one text, against
+-- one entity count together as one voice; a phone that complains very often anywhere
+-- (a professional complainant, 职业打假) is discounted further. The phone itself never
+-- leaves this query.
+with
+
+complaints as (
+    select * from staging.complaints
+    where cast(received_at as date) between cast($as_of as date) - 179 and cast($as_of as date)
+),
+phones as (
+    select * from restricted.complainant_phones
+),
+record_entities as (
+    select record_id as complaint_id, entity_id
+    from core.record_entities where feed = 'complaints'
+),
+
+attributed as (
+    select c.complaint_id, cast(c.received_at as date) as received_on, c.channel,
+           c.region_code, c.product_category, c.infringement_type, c.complainant_type,
+           c.amount_cny, c.description, p.complainant_phone, e.entity_id
+    from complaints c
+    left join phones p using (complaint_id)
+    left join record_entities e using (complaint_id)
+),
+voices as (
+    select *,
+           count(*) over (partition by entity_id, complainant_phone) as same_phone,
+           count(*) over (partition by entity_id, description) as same_text,
+           count(*) over (
+               partition by complainant_phone order by received_on
+               range between interval 89 day preceding and current row
+           ) as phone_recent
+    from attributed
+),
+
+final as (
+    select complaint_id, received_on, channel, region_code, product_category,
+           infringement_type, complainant_type, amount_cny, entity_id,
+           1.0 / greatest(
+               case when complainant_phone is null then 1 else same_phone end,
+               case when same_text >= 3 then same_text else 1 end
+           )
+           * case when complainant_phone is not null and phone_recent >= 8 then 0.3 else 1.0 end
+             as weight,
+           complainant_phone is not null and phone_recent >= 8 as from_frequent_complainant
+    from voices
+)
+
+select * from final

@@ -1,0 +1,127 @@
+-- Who each resolved entity is, as of $as_of: best name, codes, shops, main in-province county
+-- of its conduct, product categories, and the registered region for cross-province hand-off.
+with
+
+entity_keys as (
+    select * from core.entity_keys
+),
+record_entities as (
+    select * from core.record_entities
+),
+register as (
+    select * from staging.entities
+),
+complaints as (
+    select c.complaint_id as record_id, c.subject_name as name, c.region_code,
+           c.product_category, e.entity_id
+    from staging.complaints c
+    join record_entities e on e.feed = 'complaints' and e.record_id = c.complaint_id
+    where cast(c.received_at as date) between cast($as_of as date) - 179 and cast($as_of as date)
+),
+inspections as (
+    select i.inspection_id as record_id, i.entity_name as name, i.region_code,
+           i.product_category, e.entity_id
+    from staging.inspections i
+    join record_entities e on e.feed = 'inspections' and e.record_id = i.inspection_id
+    where i.inspected_on between cast($as_of as date) - 364 and cast($as_of as date)
+),
+credit as (
+    select c.record_id, c.entity_name as name, e.entity_id
+    from staging.credit c
+    join record_entities e on e.feed = 'credit' and e.record_id = c.record_id
+    where c.decided_on <= cast($as_of as date)
+),
+listings as (
+    select listing_id as record_id, entity_id, product_category, ship_from_region_code,
+           shop_key
+    from features.listing_signals
+),
+shop_names as (
+    select s.platform || ':' || s.shop_id as shop_key, s.shop_name as name
+    from staging.listings s
+    where s.snapshot_date between cast($as_of as date) - 55 and cast($as_of as date)
+),
+
+codes as (
+    select entity_id, substr(key, 6) as uscc from entity_keys where key like 'uscc:%'
+),
+primary_code as (
+    select entity_id, min(uscc) as uscc, string_agg(uscc, ';' order by uscc) as usccs
+    from codes group by all
+),
+shops as (
+    select entity_id, string_agg(substr(key, 6), ';' order by key) as shop_keys
+    from entity_keys where key like 'shop:%' group by all
+),
+name_votes as (
+    select entity_id, name, 1 as source_rank from complaints where name is not null
+    union all select entity_id, name, 1 from inspections
+    union all select entity_id, name, 1 from credit
+    union all
+    select l.entity_id, n.name, 2
+    from (select distinct entity_id, shop_key from listings) l
+    join shop_names n using (shop_key)
+),
+best_vote as (
+    select entity_id, name
+    from (select entity_id, name, min(source_rank) as source_rank, count(*) as votes
+          from name_votes group by all)
+    qualify row_number() over (
+        partition by entity_id order by source_rank, votes desc, name
+    ) = 1
+),
+names as (
+    select entity_id, string_agg(distinct name, ';' order by name) as names
+    from name_votes group by all
+),
+conduct_regions as (
+    select entity_id, region_code from complaints
+    union all select entity_id, region_code from inspections
+    union all select entity_id, ship_from_region_code from listings
+    where ship_from_region_code like '63%'
+),
+main_region as (
+    select entity_id, region_code
+    from (select entity_id, region_code, count(*) as n from conduct_regions
+          where region_code like '63%' group by all)
+    qualify row_number() over (partition by entity_id order by n desc, region_code) = 1
+),
+categories as (
+    select entity_id, string_agg(distinct product_category, ';' order by product_category)
+        as product_categories
+    from (
+        select entity_id, product_category from complaints
+        union all select entity_id, product_category from inspections
+        union all select entity_id, product_category from listings
+    ) group by all
+),
+entities as (
+    select distinct entity_id from entity_keys
+),
+
+final as (
+    select
+        e.entity_id,
+        coalesce(r.name, b.name) as entity_name,
+        p.uscc,
+        p.usccs,
+        s.shop_keys,
+        m.region_code,
+        c.product_categories,
+        n.names,
+        case
+            when r.region_code is not null and r.region_code not like '63%' then r.region_code
+            when r.region_code is null and p.uscc is not null
+                 and substr(p.uscc, 3, 6) not like '63%' then substr(p.uscc, 3, 6)
+        end as handoff_region_code
+    from entities e
+    left join primary_code p using (entity_id)
+    left join register r on r.uscc = p.uscc
+    left join best_vote b using (entity_id)
+    left join shops s using (entity_id)
+    left join main_region m using (entity_id)
+    left join categories c using (entity_id)
+    left join names n using (entity_id)
+)
+
+select * from final

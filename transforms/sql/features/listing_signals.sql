@@ -1,0 +1,53 @@
+-- One row per listing as last seen in the 8 weeks up to $as_of, with its price relative to
+-- a robust reference (median price of the same category and brand, else of the category),
+-- counterfeit slang in its title, and honest wording that explains a low price.
+with
+
+listings as (
+    select * from staging.listings
+    where snapshot_date between cast($as_of as date) - 55 and cast($as_of as date)
+),
+record_entities as (
+    select record_id as shop, entity_id from core.record_entities where feed = 'listings'
+),
+
+latest as (
+    select *, count(*) over (partition by platform, listing_id) as snapshots_seen
+    from listings
+    qualify row_number() over (
+        partition by platform, listing_id order by snapshot_date desc
+    ) = 1
+),
+brand_reference as (
+    select product_category, brand, median(price_cny) as reference_price, count(*) as n
+    from latest where brand is not null
+    group by all
+    having count(*) >= 5
+),
+category_reference as (
+    select product_category, median(price_cny) as reference_price
+    from latest group by all
+),
+last_snapshot as (
+    select platform, max(snapshot_date) as last_snapshot from listings group by all
+),
+
+final as (
+    select
+        l.platform, l.listing_id, l.shop_id, l.platform || ':' || l.shop_id as shop_key,
+        e.entity_id, l.snapshot_date, l.product_category, l.brand, l.title, l.price_cny,
+        coalesce(l.sales_30d, 0) as sales_30d, l.ship_from_region_code,
+        l.price_cny / coalesce(b.reference_price, c.reference_price) as price_ratio,
+        regexp_matches(l.title, '高仿|原单|1[:：]1|A货|复刻|精仿|超A|工厂货|同款原厂|尾单')
+            as has_slang,
+        regexp_matches(l.title, '适用于|兼容|副厂|清仓|临期|二手|样品|瑕疵') as has_honest_wording,
+        l.snapshot_date = s.last_snapshot as is_active,
+        l.snapshots_seen
+    from latest l
+    join record_entities e on e.shop = l.platform || ':' || l.shop_id
+    left join brand_reference b using (product_category, brand)
+    left join category_reference c using (product_category)
+    left join last_snapshot s using (platform)
+)
+
+select * from final
