@@ -1,0 +1,99 @@
+"""Name normalisation and each linking rule of entity resolution, on tiny hand-written keys."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from transforms.names import normalize_name
+from transforms.resolve import ResolveConfig, entity_id_for, link_keys
+
+
+@pytest.mark.parametrize(
+    ("name", "norm"),
+    [
+        ("湟中区 绿丰种业经营部", "绿丰种业"),
+        ("（西宁）绿丰种业有限公司", "绿丰种业"),
+        ("青海省西宁市城东区鑫源汽配商行", "鑫源汽配"),
+        ("格尔木市昆仑石化有限责任公司", "昆仑石化"),
+        ("ＡＢＣ 手机 专营店", "abc手机"),
+        ("店", None),
+    ],
+)
+def test_normalize_name(name: str, norm: str | None) -> None:
+    assert normalize_name(name) == norm
+
+
+def keys(rows: list[tuple[str, str, str, int]]) -> pl.DataFrame:
+    frame = pl.DataFrame(rows, schema=["feed", "record_id", "key", "rank"], orient="row")
+    return frame.with_columns(pl.col("key").str.split(":").list.first().alias("key_kind"))
+
+
+def groups(linked: pl.DataFrame) -> set[frozenset[str]]:
+    return {frozenset(g) for g in linked.group_by("entity_id").agg("key")["key"].to_list()}
+
+
+def test_shops_sharing_a_contact_are_one_entity() -> None:
+    linked = link_keys(
+        keys(
+            [
+                ("listings", "taobao:S1", "shop:taobao:S1", 1),
+                ("listings", "taobao:S1", "contact:H1", 3),
+                ("listings", "jd:S2", "shop:jd:S2", 1),
+                ("listings", "jd:S2", "contact:H1", 3),
+                ("listings", "pdd:S3", "shop:pdd:S3", 1),
+            ]
+        ),
+        ResolveConfig(),
+    )
+    assert groups(linked) == {
+        frozenset({"shop:taobao:S1", "shop:jd:S2", "contact:H1"}),
+        frozenset({"shop:pdd:S3"}),
+    }
+
+
+def test_contact_shared_by_many_shops_is_not_a_link() -> None:
+    rows = []
+    for i in range(5):
+        rows += [("listings", f"t:S{i}", f"shop:t:S{i}", 1), ("listings", f"t:S{i}", "contact:DEPOT", 3)]
+    linked = link_keys(keys(rows), ResolveConfig(max_shops_per_contact=3))
+    assert len(groups(linked)) == 5
+
+
+def test_uscc_links_a_shop_to_its_inspections_by_name() -> None:
+    linked = link_keys(
+        keys(
+            [
+                ("listings", "t:S1", "shop:t:S1", 1),
+                ("listings", "t:S1", "uscc:A", 2),
+                ("entities", "A", "uscc:A", 2),
+                ("entities", "A", "name:630100:绿丰种业", 4),
+                ("inspections", "I1", "name:630100:绿丰种业", 4),
+            ]
+        ),
+        ResolveConfig(),
+    )
+    assert groups(linked) == {frozenset({"shop:t:S1", "uscc:A", "name:630100:绿丰种业"})}
+
+
+def test_a_name_never_merges_two_registered_businesses() -> None:
+    linked = link_keys(
+        keys(
+            [
+                ("entities", "A", "uscc:A", 2),
+                ("entities", "A", "name:630100:便民", 4),
+                ("entities", "B", "uscc:B", 2),
+                ("entities", "B", "name:630100:便民", 4),
+            ]
+        ),
+        ResolveConfig(),
+    )
+    assert len(groups(linked)) == 2
+
+
+def test_entity_id_is_stable_and_prefers_the_uscc() -> None:
+    a = entity_id_for(["shop:t:S1", "uscc:91X", "contact:H"])
+    b = entity_id_for(["contact:H", "uscc:91X", "shop:jd:S9"])
+    assert a == b
+    assert a.startswith("CR-")
+    assert entity_id_for(["shop:t:S1"]) != entity_id_for(["shop:t:S2"])

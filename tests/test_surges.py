@@ -1,0 +1,270 @@
+"""Surge detection: the daily series from a tiny warehouse, and the detector on hand-made series."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from data_contracts.contract import contracts
+from models.surges import alert_id, daily_series, detect_alerts, load_config
+
+CONFIG = load_config()
+AS_OF = date(2025, 4, 30)
+DAYS = [AS_OF - timedelta(days=i) for i in range(CONFIG.history_days)][::-1]
+
+
+def series(values: np.ndarray, region: str = "630102", signal: str = "complaints") -> pl.DataFrame:
+    """One hand-made daily series over DAYS."""
+    return pl.DataFrame(
+        {
+            "region_code": region,
+            "product_category": "seeds",
+            "signal": signal,
+            "day": DAYS,
+            "value": np.asarray(values, dtype=float),
+        }
+    )
+
+
+def step(level: float, to: float, from_day: date) -> np.ndarray:
+    return np.array([to if d >= from_day else level for d in DAYS])
+
+
+# --- detector -----------------------------------------------------------------------------
+
+
+def test_flat_series_raises_nothing() -> None:
+    assert detect_alerts(series(np.full(len(DAYS), 2.0)), AS_OF, CONFIG).is_empty()
+
+
+def test_flat_noisy_series_raise_almost_nothing() -> None:
+    rng = np.random.default_rng(7)
+    frames = [series(rng.poisson(1.0, len(DAYS)), region=f"63{i:04d}") for i in range(100)]
+    alerts = detect_alerts(pl.concat(frames), AS_OF, CONFIG)
+    assert alerts.height <= 3  # 100 series x 90 days at alpha 3e-4
+
+
+def test_step_raises_one_episode_within_three_days() -> None:
+    start = AS_OF - timedelta(days=30)
+    alerts = detect_alerts(series(step(1.0, 5.0, start)), AS_OF, CONFIG)
+    assert alerts.height == 1
+    row = alerts.row(0, named=True)
+    assert start <= row["alert_date"] <= start + timedelta(days=3)
+    assert row["observed"] > row["expected"]
+    assert row["alert_id"] == alert_id("630102", "seeds", "complaints", row["alert_date"])
+    assert row["severity"] in ("high", "medium", "low")
+
+
+def test_sparse_step_is_found_and_rated() -> None:
+    start = AS_OF - timedelta(days=40)
+    alerts = detect_alerts(series(step(0.0, 2.0, start)), AS_OF, CONFIG)
+    assert alerts.height == 1
+    assert start <= alerts["alert_date"][0] <= start + timedelta(days=3)
+    assert alerts["severity"][0] in ("high", "medium")
+
+
+def test_ears_c2_in_the_same_harness() -> None:
+    start = AS_OF - timedelta(days=30)
+    alerts = detect_alerts(series(step(1.0, 5.0, start)), AS_OF, CONFIG, method="ears_c2")
+    assert alerts["alert_date"].to_list() == [start]
+    with pytest.raises(ValueError):
+        detect_alerts(series(step(1.0, 5.0, start)), AS_OF, CONFIG, method="cusum")
+
+
+def spring(day: date) -> float:
+    return 5.0 if day.month in (3, 4, 5) else 2.0
+
+
+def test_seasonal_rise_seen_last_year_does_not_alarm() -> None:
+    values = np.array([spring(d) for d in DAYS])
+    assert detect_alerts(series(values), AS_OF, CONFIG).is_empty()
+
+
+def test_seasonal_rise_without_last_year_alarms() -> None:
+    # the same spring, but the data only start this January: nothing says it is seasonal
+    values = np.array([spring(d) if d >= date(2025, 1, 1) else np.nan for d in DAYS])
+    frame = series(values).drop_nulls().filter(pl.col("value").is_not_nan())
+    alerts = detect_alerts(frame, AS_OF, CONFIG)
+    assert alerts["alert_date"].dt.month().to_list() == [3]
+
+
+def test_seasonal_factor_does_not_hide_a_real_surge_in_season() -> None:
+    start = date(2025, 4, 10)
+    values = np.array([spring(d) + (6.0 if d >= start else 0.0) for d in DAYS])
+    alerts = detect_alerts(series(values), AS_OF, CONFIG)
+    assert alerts.height == 1
+    assert start <= alerts["alert_date"][0] <= start + timedelta(days=3)
+
+
+def test_no_look_ahead() -> None:
+    cutoff = AS_OF - timedelta(days=20)
+    base = step(1.0, 4.0, AS_OF - timedelta(days=45))
+    changed = base.copy()
+    after = np.array([d > cutoff for d in DAYS])
+    changed[after] = np.where(np.arange(after.sum()) % 2 == 0, 30.0, 0.0)
+    before = detect_alerts(series(base), AS_OF, CONFIG).filter(pl.col("alert_date") <= cutoff)
+    later = detect_alerts(series(changed), AS_OF, CONFIG).filter(pl.col("alert_date") <= cutoff)
+    assert before.height == 1
+    assert later.equals(before)
+    # and a nightly run on the cutoff day raised the same row
+    nightly = detect_alerts(series(changed), cutoff, CONFIG)
+    assert nightly.equals(before)
+
+
+def test_episode_running_before_the_window_is_not_raised_again() -> None:
+    start = AS_OF - timedelta(days=100)
+    # doubles every ten days, so it alarms every day from before the window until as-of
+    values = np.array([2 ** ((d - start).days / 10) if d >= start else 1.0 for d in DAYS])
+    alerts = detect_alerts(series(values), AS_OF, CONFIG)
+    assert alerts.is_empty()
+
+
+def test_gap_of_quiet_days_stays_one_episode() -> None:
+    start = AS_OF - timedelta(days=30)
+    values = step(0.0, 3.0, start)
+    quiet = np.array([start + timedelta(days=8) <= d <= start + timedelta(days=9) for d in DAYS])
+    values[quiet] = 0.0
+    assert detect_alerts(series(values), AS_OF, CONFIG).height == 1
+
+
+def test_output_is_sorted_and_typed() -> None:
+    start = AS_OF - timedelta(days=30)
+    frames = [
+        series(step(0.0, 3.0, start + timedelta(days=i)), region=r, signal=s)
+        for i, (r, s) in enumerate(
+            [("630202", "combined"), ("630102", "failed_inspections"), ("630102", "complaints")]
+        )
+    ]
+    alerts = detect_alerts(pl.concat(frames), AS_OF, CONFIG)
+    assert alerts.columns == [
+        "alert_id",
+        "alert_date",
+        "region_code",
+        "product_category",
+        "signal",
+        "observed",
+        "expected",
+        "severity",
+    ]
+    assert alerts.schema["alert_date"] == pl.Date
+    assert alerts.equals(alerts.sort("alert_date", "region_code", "product_category", "signal"))
+    assert alerts["alert_id"].str.contains(r"^AL-[0-9a-f]{12}$").all()
+
+
+# --- daily series from a warehouse --------------------------------------------------------
+
+PHONE = "13912345678"
+
+
+def _create_staging(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema staging")
+    con.execute("create schema restricted")
+    for feed in ("complaints", "inspections", "listings"):
+        cols = ", ".join(f"{c.name} {c.duckdb_type}" for c in contracts()[feed].staging_columns)
+        con.execute(f"create table staging.{feed} ({cols}, _file VARCHAR, _row_number BIGINT)")
+    con.execute(
+        "create table restricted.complainant_phones (complaint_id VARCHAR, complainant_phone VARCHAR)"
+    )
+
+
+def _complaint(con, cid: str, at: datetime, description: str, phone: str | None,
+               region: str = "630102") -> None:  # fmt: skip
+    con.execute(
+        "insert into staging.complaints (complaint_id, received_at, channel, region_code,"
+        " product_category, infringement_type, complainant_type, description)"
+        " values (?, ?, 'hotline_12315', ?, 'seeds', 'counterfeit_trademark', 'consumer', ?)",
+        [cid, at, region, description],
+    )
+    if phone:
+        con.execute("insert into restricted.complainant_phones values (?, ?)", [cid, phone])
+
+
+def _listing(con, snapshot: date, listing_id: str, title: str, ship_from: str) -> None:
+    con.execute(
+        "insert into staging.listings (snapshot_date, platform, listing_id, shop_id, shop_name,"
+        " ship_from_region_code, product_category, title, price_cny)"
+        " values (?, 'taobao', ?, 'S1', '店', ?, 'mobile_phones', ?, 99.0)",
+        [snapshot, listing_id, ship_from, title],
+    )
+
+
+@pytest.fixture()
+def warehouse() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    _create_staging(con)
+    day = datetime(2025, 4, 20, 9, 0)
+    # a burst of 20 complaints from one phone, different words, over three days: one voice
+    for i in range(20):
+        _complaint(con, f"B{i}", day + timedelta(hours=3 * i), f"第{i}次投诉 假种子 {PHONE}", PHONE)
+    # two independent voices on the same day
+    _complaint(con, "C1", day, "购买的玉米种子发芽率极低，怀疑假冒", "13800000001")
+    _complaint(con, "C2", day, "包装印刷模糊，商标疑似仿冒某品牌", None)
+    # a copy-pasted campaign from three phones: one voice
+    for i in range(3):
+        text = "强烈要求查处某某农资店销售假冒伪劣种子坑农害农行为"
+        _complaint(con, f"P{i}", day + timedelta(days=i), text, f"1370000000{i}")
+    # after the as-of date: ignored
+    _complaint(con, "F1", datetime(2025, 5, 2, 8), "以后的投诉不应出现在这里的文字", None)
+    # failed inspections
+    con.execute(
+        "insert into staging.inspections (inspection_id, inspected_on, region_code, entity_name,"
+        " product_category, inspection_type, result, violation_type, inspector_team) values"
+        " ('I1', '2025-04-21', '630203', '甲', 'seeds', 'targeted', 'fail', 'counterfeit_trademark',"
+        " 'T'), ('I2', '2025-04-21', '630203', '乙', 'seeds', 'targeted', 'pass', null, 'T')"
+    )
+    # weekly listing snapshots: the same slang listing twice, an honest one, one shipped from afar
+    for snap in (date(2025, 4, 14), date(2025, 4, 21)):
+        _listing(con, snap, "L1", "高仿 苹果手机 1:1 原单", "630102")
+        _listing(con, snap, "L2", "适用于苹果 高仿 手机壳 兼容", "630102")
+        _listing(con, snap, "L3", "A货 手机 精仿", "440300")
+    _listing(con, date(2025, 4, 21), "L4", "超A 复刻 手机", "630102")
+    return con
+
+
+def _value(frame: pl.DataFrame, region: str, signal: str, day: date) -> float:
+    hit = frame.filter(
+        (pl.col("region_code") == region) & (pl.col("signal") == signal) & (pl.col("day") == day)
+    )
+    return float(hit["value"].sum())
+
+
+def test_daily_series_counts_voices_and_signals(warehouse: duckdb.DuckDBPyConnection) -> None:
+    frame = daily_series(warehouse, date(2025, 4, 30), 60)
+    assert frame.columns == ["region_code", "product_category", "signal", "day", "value"]
+    assert frame.schema["day"] == pl.Date and frame.schema["value"] == pl.Float64
+    complaints = frame.filter((pl.col("signal") == "complaints") & (pl.col("region_code") == "630102"))
+    # 20-complaint burst (1) + two independent complaints (2) + campaign (1), all on or
+    # after 4-20; nothing after the as-of date
+    assert complaints["value"].sum() == 4.0
+    assert _value(frame, "630102", "complaints", date(2025, 4, 20)) == 4.0
+    assert complaints["day"].max() <= date(2025, 4, 30)
+    # prefecture roll-up (630102 and 630203 lie in 630100 and 630200)
+    assert _value(frame, "630100", "complaints", date(2025, 4, 20)) == 4.0
+    assert _value(frame, "630203", "failed_inspections", date(2025, 4, 21)) == 1.0
+    assert _value(frame, "630200", "failed_inspections", date(2025, 4, 21)) == 1.0
+    # L1 first seen 4-14 and again 4-21 (counts once); L4 new on 4-21; L2 honest; L3 out of province
+    assert _value(frame, "630102", "suspicious_listings", date(2025, 4, 14)) == 1.0
+    assert _value(frame, "630102", "suspicious_listings", date(2025, 4, 21)) == 1.0
+    assert frame.filter(pl.col("region_code") == "440300").is_empty()
+    weights = CONFIG.signals.combined_weights
+    assert _value(frame, "630102", "combined", date(2025, 4, 21)) == weights["suspicious_listings"]
+    assert _value(frame, "630203", "combined", date(2025, 4, 21)) == weights["failed_inspections"]
+
+
+def test_daily_series_uses_only_records_up_to_as_of(warehouse: duckdb.DuckDBPyConnection) -> None:
+    frame = daily_series(warehouse, date(2025, 4, 20), 60)
+    assert frame["day"].max() == date(2025, 4, 20)
+    # on 4-20 itself: burst (1) + two independent voices + first campaign complaint
+    assert _value(frame, "630102", "complaints", date(2025, 4, 20)) == 4.0
+    assert _value(frame, "630102", "suspicious_listings", date(2025, 4, 21)) == 0.0
+
+
+def test_phone_never_leaves_the_query(warehouse: duckdb.DuckDBPyConnection) -> None:
+    frame = daily_series(warehouse, date(2025, 4, 30), 60)
+    assert not any("phone" in c for c in frame.columns)
+    text = frame.write_csv()
+    assert PHONE not in text and "1370000000" not in text
