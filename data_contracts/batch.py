@@ -73,7 +73,9 @@ def raw_records(table: RawTable) -> pl.DataFrame:
     broken = pl.DataFrame(
         {
             "_row_number": list(table.malformed),
-            "record": [json.dumps({"_unparsed": t}, ensure_ascii=False) for t in table.malformed.values()],
+            "record": [
+                json.dumps({"_unparsed": t}, ensure_ascii=False) for t in table.malformed.values()
+            ],
         },
         schema={"_row_number": pl.Int64, "record": pl.String},
     )

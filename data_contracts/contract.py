@@ -206,7 +206,9 @@ def contracts() -> dict[str, FeedContract]:
         aliases.setdefault((r["feed"], r["column"]), []).append(r["alias"])
     enum_labels: dict[tuple[str, str], dict[str, str]] = {}
     for r in _read_csv("enum_aliases.csv"):
-        enum_labels.setdefault((r["feed"], r["column"]), {})[r["alias"].strip().lower()] = r["value"]
+        enum_labels.setdefault((r["feed"], r["column"]), {})[r["alias"].strip().lower()] = r[
+            "value"
+        ]
     out: dict[str, FeedContract] = {}
     for feed in FEEDS:
         spec = raw[feed]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -42,7 +43,9 @@ class ValidatedRows:
     """The outcome of validating one file: typed accepted rows, quarantined rows, findings."""
 
     accepted: pl.DataFrame  # contract columns typed, plus _row_number
-    quarantined: pl.DataFrame  # _row_number, reasons (';'-joined codes), record (JSON, no personal data)
+    quarantined: (
+        pl.DataFrame
+    )  # _row_number, reasons (';'-joined codes), record (JSON, no personal data)
     findings: pl.DataFrame  # _row_number, finding (e.g. uscc_nulled:subject_uscc)
     issues: list[str] = field(default_factory=list)
 
@@ -96,7 +99,7 @@ def _parse_timestamp(text: str) -> dt.datetime | None:
     return value
 
 
-def _lookup(values: pl.Series, parse: dict[str, object], dtype: pl.DataType) -> pl.Series:
+def _lookup(values: pl.Series, parse: Mapping[str, object], dtype: pl.DataType) -> pl.Series:
     return values.replace_strict(parse, default=None, return_dtype=dtype)
 
 
@@ -208,7 +211,10 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
             {
                 "_row_number": list(table.malformed),
                 "reasons": ["malformed:record"] * len(table.malformed),
-                "record": [json.dumps({"_unparsed": t}, ensure_ascii=False) for t in table.malformed.values()],
+                "record": [
+                    json.dumps({"_unparsed": t}, ensure_ascii=False)
+                    for t in table.malformed.values()
+                ],
             },
             schema={"_row_number": pl.Int64, "reasons": pl.String, "record": pl.String},
         )

@@ -57,8 +57,9 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, lookback: in
         typer.echo(f"error: landing directory not found: {landing}", err=True)
         raise typer.Exit(2)
     try:
-        return nightly(landing=landing, warehouse=warehouse, as_of=as_of, out=out,
-                       lookback_days=lookback)
+        return nightly(
+            landing=landing, warehouse=warehouse, as_of=as_of, out=out, lookback_days=lookback
+        )
     except Exception as exc:  # the flow already logged the traceback
         typer.echo(f"error: the nightly run failed: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -85,7 +86,9 @@ def run(
 
 @app.command()
 def generate(
-    out: Annotated[Path | None, typer.Option(help="world directory (landing/ and truth.json)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="world directory (landing/ and truth.json)")
+    ] = None,
     seed: int = 7,
     scale: float = 1.0,
 ) -> None:
@@ -110,15 +113,19 @@ def demo(seed: int = 7, scale: float = 1.0) -> None:
         s.warehouse.unlink()  # the demo always starts from an empty warehouse
     result = _run(s.world / "landing", s.warehouse, config.as_of, s.out, s.lookback_days)
     _print_leads(result)
-    typer.echo(f"\nScore it against the ground truth: radar evaluate --world {s.world} "
-               f"--out {s.out / config.as_of.isoformat()}")
+    typer.echo(
+        f"\nScore it against the ground truth: radar evaluate --world {s.world} "
+        f"--out {s.out / config.as_of.isoformat()}"
+    )
 
 
 @app.command()
 def evaluate(
     world: Annotated[Path | None, typer.Option(help="demo world directory")] = None,
     out: Annotated[Path | None, typer.Option(help="the run's export directory OUT/<as-of>")] = None,
-    warehouse: Annotated[Path | None, typer.Option(help="warehouse, for the naive baseline")] = None,
+    warehouse: Annotated[
+        Path | None, typer.Option(help="warehouse, for the naive baseline")
+    ] = None,
 ) -> None:
     """Score a run's exports against the demo world's ground truth, next to naive baselines."""
     from demo_world.evaluate import evaluate as evaluate_run

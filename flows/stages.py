@@ -19,7 +19,7 @@ from transforms.exports import data_quality, write_export
 from transforms.ingest import IngestReport, ingest_landing
 from transforms.landing import LandingScan
 from transforms.resolve import resolve_entities
-from transforms.warehouse import materialize, scalar
+from transforms.warehouse import materialize, replace_table, scalar
 
 
 def ingest(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) -> IngestReport:
@@ -48,7 +48,7 @@ def score_leads(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         con.sql("select * from features.entity_features").pl(),
         con.sql("select * from features.entity_profile").pl(),
     )
-    con.execute("create or replace table scores.entity_leads as select * from leads")
+    replace_table(con, "scores.entity_leads", leads)
     return leads
 
 
@@ -56,17 +56,19 @@ def score_hotspots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFra
     """Rank region × category pairs with activity in the last 90 days."""
     materialize(con, "features.hotspot_activity", "features/hotspot_activity.sql", {"as_of": as_of})
     hotspots = rank_hotspots(con.sql("select * from features.hotspot_activity").pl())
-    con.execute("create or replace table scores.hotspots as select * from hotspots")
+    replace_table(con, "scores.hotspots", hotspots)
     return hotspots
 
 
-def detect_surges(con: duckdb.DuckDBPyConnection, as_of: dt.date, lookback_days: int) -> pl.DataFrame:
+def detect_surges(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, lookback_days: int
+) -> pl.DataFrame:
     """Alert episodes of the look-back window, as nightly runs on those days would have raised them."""
     config = load_config()
     config = config.with_lookback(lookback_days) if hasattr(config, "with_lookback") else config
     series = daily_series(con, as_of, config.history_days)
     alerts = detect_alerts(series, as_of, config)
-    con.execute("create or replace table scores.alerts as select * from alerts")
+    replace_table(con, "scores.alerts", alerts)
     return alerts
 
 

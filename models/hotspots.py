@@ -64,7 +64,9 @@ def _reasons(r: dict[str, Any], province_mean: float) -> str:
         parts.append(f"{r['leads']}条风险线索位于此地 / {r['leads']} leads located here")
     if province_mean > 0:
         ratio = r["index"] / province_mean
-        parts.append(f"为全省同类县均值的{ratio:.1f}倍 / {ratio:.1f}× the county average for this category")
+        parts.append(
+            f"为全省同类县均值的{ratio:.1f}倍 / {ratio:.1f}× the county average for this category"
+        )
     return "；".join(parts)
 
 
@@ -74,7 +76,9 @@ def rank_hotspots(activity: pl.DataFrame, config: HotspotConfig | None = None) -
     if activity.is_empty():
         schema = {c: pl.String for c in HOTSPOT_COLUMNS} | {"rank": pl.Int64, "score": pl.Float64}
         return pl.DataFrame(schema=schema)
-    index = sum(pl.col(name).cast(pl.Float64) * w for name, w in config.weights.items())
+    index = pl.sum_horizontal(
+        pl.col(name).cast(pl.Float64) * w for name, w in config.weights.items()
+    )
     scored = activity.with_columns(index.alias("index"))
     county_count = len(regions())  # the province mean is over every county, active or not
     means = (

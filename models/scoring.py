@@ -101,8 +101,10 @@ TERMS: dict[str, Term] = {
         ),
     ),
     "failures": Term(
-        lambda f: min(3, f["severe_failures_365d"])
-        + 0.5 * min(2, f["failed_inspections_365d"] - f["severe_failures_365d"]),
+        lambda f: (
+            min(3, f["severe_failures_365d"])
+            + 0.5 * min(2, f["failed_inspections_365d"] - f["severe_failures_365d"])
+        ),
         lambda f: (
             f"近一年{f['failed_inspections_365d']}次检查不合格（其中假冒/质量问题{f['severe_failures_365d']}次）/ "
             f"{f['failed_inspections_365d']} failed inspections in 365 days "
@@ -129,7 +131,9 @@ TERMS: dict[str, Term] = {
     ),
     "prior_confirmed": Term(
         lambda f: float(min(2, f["prior_confirmed"])),
-        lambda f: f"曾查实{f['prior_confirmed']}起 / {f['prior_confirmed']} earlier confirmed cases",
+        lambda f: (
+            f"曾查实{f['prior_confirmed']}起 / {f['prior_confirmed']} earlier confirmed cases"
+        ),
     ),
     "prior_not_confirmed": Term(
         lambda f: float(min(2, f["prior_not_confirmed"])),
@@ -247,12 +251,14 @@ def rank_leads(
                 "estimated_turnover_cny": round(estimated_turnover(f), 2),
             }
         )
-    schema = {c: pl.String for c in LEAD_COLUMNS}
-    schema |= {"rank": pl.Int64, "score": pl.Float64, "referral_review": pl.Boolean}
-    schema |= {"estimated_turnover_cny": pl.Float64}
+    schema: dict[str, pl.DataType] = {c: pl.String() for c in LEAD_COLUMNS}
+    schema |= {"rank": pl.Int64(), "score": pl.Float64(), "referral_review": pl.Boolean()}
+    schema |= {"estimated_turnover_cny": pl.Float64()}
     if not rows:
         return pl.DataFrame(schema=schema)
     leads = pl.DataFrame(rows).sort(["score", "lead_id"], descending=[True, False])
-    return leads.with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64)).select(
-        LEAD_COLUMNS
+    return (
+        leads.with_row_index("rank", offset=1)
+        .with_columns(pl.col("rank").cast(pl.Int64))
+        .select(LEAD_COLUMNS)
     )

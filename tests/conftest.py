@@ -26,7 +26,9 @@ COMPLAINT_HEADER = (
 )
 
 
-def write(path: Path, text: str | bytes, encoding: str = "utf-8", mtime: float | None = None) -> Path:
+def write(
+    path: Path, text: str | bytes, encoding: str = "utf-8", mtime: float | None = None
+) -> Path:
     """Write a landing file (creating folders), optionally with a given delivery time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):
@@ -43,3 +45,23 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect(":memory:")
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect backend for every flow test of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated demo world (landing + truth.json), shared by the end-to-end tests."""
+    from demo_world.config import WorldConfig
+    from demo_world.generate import generate_world
+
+    world = tmp_path_factory.mktemp("world")
+    generate_world(world, WorldConfig(seed=11, scale=0.25))
+    return world

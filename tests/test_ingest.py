@@ -17,7 +17,9 @@ ROW = (
 
 
 def complaints_file(landing: Path, name: str, rows: list[str], mtime: float) -> Path:
-    return write(landing / "complaints" / name, COMPLAINT_HEADER + "\n" + "\n".join(rows) + "\n", mtime=mtime)
+    return write(
+        landing / "complaints" / name, COMPLAINT_HEADER + "\n" + "\n".join(rows) + "\n", mtime=mtime
+    )
 
 
 def test_duplicate_file_is_loaded_once(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
@@ -36,13 +38,22 @@ def test_duplicate_file_is_loaded_once(tmp_path: Path, con: duckdb.DuckDBPyConne
 def test_later_delivery_wins_and_quarantined_correction_leaves_earlier(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    complaints_file(tmp_path, "a.csv", [ROW.format(id="C1", cat="seeds"), ROW.format(id="C2", cat="seeds")], 1000)
+    complaints_file(
+        tmp_path,
+        "a.csv",
+        [ROW.format(id="C1", cat="seeds"), ROW.format(id="C2", cat="seeds")],
+        1000,
+    )
     complaints_file(tmp_path, "b.csv", [ROW.format(id="C1", cat="pesticides")], 2000)
     complaints_file(tmp_path, "c.csv", [ROW.format(id="C2", cat="not_a_category")], 3000)
     ingest_landing(con, tmp_path, "r1")
-    versions = dict(con.execute("select complaint_id, product_category from staging.complaints").fetchall())
+    versions = dict(
+        con.execute("select complaint_id, product_category from staging.complaints").fetchall()
+    )
     assert versions == {"C1": "pesticides", "C2": "seeds"}
-    assert scalar(con, "select count(*) from raw.complaints") == 4  # earlier versions kept for audit
+    assert (
+        scalar(con, "select count(*) from raw.complaints") == 4
+    )  # earlier versions kept for audit
     reasons = scalar(con, "select reasons from quarantine.rows")
     assert reasons == "enum:product_category"
 
@@ -57,7 +68,9 @@ def test_delivery_order_is_mtime_not_name(tmp_path: Path, con: duckdb.DuckDBPyCo
 def test_last_row_of_a_file_wins_and_both_count_as_accepted(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    complaints_file(tmp_path, "a.csv", [ROW.format(id="C1", cat="seeds"), ROW.format(id="C1", cat="fuel")], 1000)
+    complaints_file(
+        tmp_path, "a.csv", [ROW.format(id="C1", cat="seeds"), ROW.format(id="C1", cat="fuel")], 1000
+    )
     ingest_landing(con, tmp_path, "r1")
     assert scalar(con, "select rows_accepted from ops.manifest") == 2
     assert scalar(con, "select product_category from staging.complaints") == "fuel"
@@ -72,7 +85,9 @@ def test_second_run_ingests_only_new_files(tmp_path: Path, con: duckdb.DuckDBPyC
     assert scalar(con, "select count(*) from ops.manifest") == 2
 
 
-def test_lock_hidden_and_outside_files_are_ignored(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+def test_lock_hidden_and_outside_files_are_ignored(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
     write(tmp_path / "complaints" / "~$a.xlsx", b"lock")
     write(tmp_path / "complaints" / ".DS_Store", b"x")
     write(tmp_path / "notes" / "readme.txt", "x")
@@ -83,7 +98,9 @@ def test_lock_hidden_and_outside_files_are_ignored(tmp_path: Path, con: duckdb.D
     assert sorted(report.scan.outside_feeds) == ["notes/readme.txt", "stray.csv"]
 
 
-def test_counts_add_up_and_phone_stays_restricted(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+def test_counts_add_up_and_phone_stays_restricted(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
     rows = [ROW.format(id="C1", cat="seeds"), ROW.format(id="C2", cat="bogus"), "C3,short"]
     complaints_file(tmp_path, "a.csv", rows, 1000)
     ingest_landing(con, tmp_path, "r1")
@@ -94,4 +111,6 @@ def test_counts_add_up_and_phone_stays_restricted(tmp_path: Path, con: duckdb.Du
     columns = [r[0] for r in con.execute("describe staging.complaints").fetchall()]
     assert "complainant_phone" not in columns
     assert "13900000001" not in str(con.execute("select * from quarantine.rows").fetchall())
-    assert scalar(con, "select complainant_phone from restricted.complainant_phones") == "13900000001"
+    assert (
+        scalar(con, "select complainant_phone from restricted.complainant_phones") == "13900000001"
+    )

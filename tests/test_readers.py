@@ -25,7 +25,9 @@ CN_ROW = "C2,2026-05-04 09:00:00,web_12315,630102,籽种,counterfeit_trademark,�
 
 def batch_of(path: Path, feed: str = "complaints"):
     rel = path.name
-    return build_batch(DeliveredFile(feed, path, f"{feed}/{rel}", path.stat().st_mtime, path.stat().st_size))
+    return build_batch(
+        DeliveredFile(feed, path, f"{feed}/{rel}", path.stat().st_mtime, path.stat().st_size)
+    )
 
 
 def test_encoding_rule_bom_utf8_gb18030() -> None:
@@ -35,7 +37,9 @@ def test_encoding_rule_bom_utf8_gb18030() -> None:
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
-def test_csv_in_every_encoding_with_chinese_headers_and_labels(tmp_path: Path, encoding: str) -> None:
+def test_csv_in_every_encoding_with_chinese_headers_and_labels(
+    tmp_path: Path, encoding: str
+) -> None:
     path = write(tmp_path / "c.csv", f"{CN_HEADER}\n{CN_ROW}\n", encoding=encoding)
     batch = batch_of(path)
     assert batch.status == "loaded"
@@ -84,7 +88,11 @@ def test_parquet_native_types(tmp_path: Path) -> None:
     frame.write_parquet(path)
     batch = batch_of(path, "listings")
     row = batch.rows.accepted.row(0, named=True)
-    assert (row["platform"], row["snapshot_date"], row["sales_30d"]) == ("jd", dt.date(2026, 6, 22), 12)
+    assert (row["platform"], row["snapshot_date"], row["sales_30d"]) == (
+        "jd",
+        dt.date(2026, 6, 22),
+        12,
+    )
     assert row["ship_from_region_code"] == "630102"
 
 
@@ -108,7 +116,11 @@ def test_xlsx_with_native_date_and_number_cells(tmp_path: Path) -> None:
     batch = batch_of(write(tmp_path / "e.xlsx", data), "entities")
     row = batch.rows.accepted.row(0, named=True)
     assert row["registered_on"] == dt.date(2019, 3, 1)
-    assert (row["region_code"], row["entity_type"], row["status"]) == ("630102", "individual_business", "active")
+    assert (row["region_code"], row["entity_type"], row["status"]) == (
+        "630102",
+        "individual_business",
+        "active",
+    )
 
 
 def test_legacy_xls(tmp_path: Path) -> None:
@@ -133,7 +145,11 @@ def test_empty_and_header_only_and_missing_column(tmp_path: Path) -> None:
     empty = batch_of(write(tmp_path / "empty.csv", ""))
     assert (empty.status, empty.rows_read) == ("rejected", 0)
     header_only = batch_of(write(tmp_path / "h.csv", COMPLAINT_HEADER + "\n"))
-    assert (header_only.status, header_only.rows_read, header_only.rows_accepted) == ("loaded", 0, 0)
+    assert (header_only.status, header_only.rows_read, header_only.rows_accepted) == (
+        "loaded",
+        0,
+        0,
+    )
     missing = batch_of(write(tmp_path / "m.csv", "complaint_id,channel\nC1,media\n"))
     assert missing.status == "rejected"
     assert "received_at" in missing.issues[0]

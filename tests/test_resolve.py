@@ -55,7 +55,10 @@ def test_shops_sharing_a_contact_are_one_entity() -> None:
 def test_contact_shared_by_many_shops_is_not_a_link() -> None:
     rows = []
     for i in range(5):
-        rows += [("listings", f"t:S{i}", f"shop:t:S{i}", 1), ("listings", f"t:S{i}", "contact:DEPOT", 3)]
+        rows += [
+            ("listings", f"t:S{i}", f"shop:t:S{i}", 1),
+            ("listings", f"t:S{i}", "contact:DEPOT", 3),
+        ]
     linked = link_keys(keys(rows), ResolveConfig(max_shops_per_contact=3))
     assert len(groups(linked)) == 5
 

@@ -82,7 +82,13 @@ def run(feed: str, record: dict[str, str]):
         ("listings", LISTING, "platform", "ebay", "enum:platform"),
         ("listings", LISTING, "ship_from_region_code", "999999", "region:ship_from_region_code"),
         ("listings", LISTING, "ship_from_region_code", "630999", "region:ship_from_region_code"),
-        ("entities", ENTITY, "uscc", GOOD_USCC[:-1] + ("0" if GOOD_USCC[-1] != "0" else "1"), "uscc:uscc"),
+        (
+            "entities",
+            ENTITY,
+            "uscc",
+            GOOD_USCC[:-1] + ("0" if GOOD_USCC[-1] != "0" else "1"),
+            "uscc:uscc",
+        ),
         ("entities", ENTITY, "status", "closed", "enum:status"),
         ("complaints", COMPLAINT, "received_at", "yesterday", "type:received_at"),
         ("complaints", COMPLAINT, "channel", "fax", "enum:channel"),
@@ -97,7 +103,11 @@ def test_rule_breaks_and_passes(feed, base, column, bad, reason) -> None:
 
 def test_all_reasons_that_apply_are_kept() -> None:
     result = run("listings", {**LISTING, "price_cny": "-3", "rating": "9", "platform": "ebay"})
-    assert result.quarantined["reasons"][0].split(";") == ["enum:platform", "range:price_cny", "range:rating"]
+    assert result.quarantined["reasons"][0].split(";") == [
+        "enum:platform",
+        "range:price_cny",
+        "range:rating",
+    ]
 
 
 def test_invalid_uscc_outside_entities_is_a_finding_and_nulled() -> None:
@@ -126,4 +136,7 @@ def test_uscc_with_a_letter_first_verifies() -> None:
 
 def test_enum_codes_are_case_insensitive_and_values_trimmed() -> None:
     result = run("inspections", {**INSPECTION, "result": " FAIL ", "product_category": "Seeds"})
-    assert (result.accepted["result"][0], result.accepted["product_category"][0]) == ("fail", "seeds")
+    assert (result.accepted["result"][0], result.accepted["product_category"][0]) == (
+        "fail",
+        "seeds",
+    )

@@ -41,8 +41,10 @@ def data_quality(con: duckdb.DuckDBPyConnection, scan: LandingScan) -> pl.DataFr
         },
         schema={"feed": pl.String, "file": pl.String, "size_bytes": pl.Int64, "mtime": pl.Float64},
     )
-    return con.sql(
-        """
+    con.register("seen", seen.to_arrow())
+    try:
+        return con.sql(
+            """
         select m.feed, m.file, m.status, m.rows_read, m.rows_accepted, m.rows_quarantined,
                m.issues
         from seen s
@@ -50,4 +52,6 @@ def data_quality(con: duckdb.DuckDBPyConnection, scan: LandingScan) -> pl.DataFr
         qualify row_number() over (partition by m.feed, m.file order by m.loaded_at desc) = 1
         order by m.feed, m.file
         """
-    ).pl()
+        ).pl()
+    finally:
+        con.unregister("seen")

@@ -49,9 +49,8 @@ def ingest_landing(
     new = [f for f in scan.files if not known_file(con, f)]
     report = IngestReport(scan=scan, new_files=len(new))
     for batch in build(new):
-        status = write_batch(con, batch, run_id)
+        status, issues = write_batch(con, batch, run_id)
         report.statuses[status] = report.statuses.get(status, 0) + 1
         if status != "loaded":
-            log.warning("%s %s: %s", status, batch.file.rel, "; ".join(batch.issues)[:300])
+            log.warning("%s %s: %s", status, batch.file.rel, "; ".join(issues)[:300])
     return report
-

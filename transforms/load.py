@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import polars as pl
 
 from data_contracts.batch import DeliveredFile, FileBatch
 from data_contracts.contract import REFERENCE_DIR, FeedContract, contracts
@@ -127,8 +128,10 @@ def _manifest_row(batch: FileBatch, status: str, issues: list[str], run_id: str)
     ]
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, batch: FileBatch, run_id: str) -> str:
-    """Write one file's batch atomically; returns the file's final status."""
+def write_batch(
+    con: duckdb.DuckDBPyConnection, batch: FileBatch, run_id: str
+) -> tuple[str, list[str]]:
+    """Write one file's batch atomically; returns the file's final status and issues."""
     f = batch.file
     status, issues = batch.status, list(batch.issues)
     if status == "loaded" and is_duplicate(con, f.feed, batch.sha256):
@@ -145,39 +148,56 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: FileBatch, run_id: str) -
     except Exception:
         con.execute("rollback")
         raise
-    return status
+    return status, issues
+
+
+def _insert_from(
+    con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, query: str, params: list[object]
+) -> None:
+    """Run an insert that selects from `batch_rows`, the given frame."""
+    con.register("batch_rows", frame.to_arrow())
+    try:
+        con.execute(query, params)
+    finally:
+        con.unregister("batch_rows")
 
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, batch: FileBatch) -> None:
     assert batch.rows is not None and batch.raw is not None
     f, contract = batch.file, contracts()[batch.file.feed]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    raw = batch.raw.to_arrow()  # noqa: F841 - read by DuckDB's replacement scan
-    con.execute(
-        f"insert into raw.{f.feed} select ?, ?, _row_number, record, ? from raw",
+    _insert_from(
+        con,
+        batch.raw,
+        f"insert into raw.{f.feed} select ?, ?, _row_number, record, ? from batch_rows",
         [f.rel, batch.sha256, now],
     )
-    quarantined = batch.rows.quarantined.to_arrow()  # noqa: F841
-    con.execute(
+    _insert_from(
+        con,
+        batch.rows.quarantined,
         "insert into quarantine.rows select ?, ?, ?, _row_number, reasons, record, ?, "
-        "null, null, null, null from quarantined",
+        "null, null, null, null from batch_rows",
         [f.feed, f.rel, batch.sha256, now],
     )
-    findings = batch.rows.findings.to_arrow()  # noqa: F841
-    con.execute(
-        "insert into quarantine.findings select ?, ?, ?, _row_number, finding from findings",
+    _insert_from(
+        con,
+        batch.rows.findings,
+        "insert into quarantine.findings select ?, ?, ?, _row_number, finding from batch_rows",
         [f.feed, f.rel, batch.sha256],
     )
-    accepted = batch.rows.accepted.to_arrow()  # noqa: F841
     cols = ", ".join(c.name for c in contract.staging_columns)
-    con.execute(
-        f"insert into staging.{f.feed}_history select {cols}, ?, ?, _row_number, ? from accepted",
+    _insert_from(
+        con,
+        batch.rows.accepted,
+        f"insert into staging.{f.feed}_history select {cols}, ?, ?, _row_number, ? from batch_rows",
         [f.rel, batch.sha256, f.mtime],
     )
     if any(c.personal for c in contract.columns):
-        con.execute(
+        _insert_from(
+            con,
+            batch.rows.accepted,
             "insert into restricted.complaint_phones_history "
-            "select complaint_id, complainant_phone, ?, _row_number from accepted "
+            "select complaint_id, complainant_phone, ?, _row_number from batch_rows "
             "where complainant_phone is not null",
             [batch.sha256],
         )

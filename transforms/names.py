@@ -55,8 +55,19 @@ def region_prefixes() -> tuple[str, ...]:
     for r in regions().values():
         for full in (r.name, r.prefecture_name):
             names.add(full)
-            for suffix in ("藏族自治州", "蒙古族藏族自治州", "回族土族自治县", "土族自治县", "自治县",
-                           "自治州", "行政委员会", "市", "县", "区", "州"):
+            for suffix in (
+                "藏族自治州",
+                "蒙古族藏族自治州",
+                "回族土族自治县",
+                "土族自治县",
+                "自治县",
+                "自治州",
+                "行政委员会",
+                "市",
+                "县",
+                "区",
+                "州",
+            ):
                 if full.endswith(suffix) and len(full) - len(suffix) >= 2:
                     names.add(full[: -len(suffix)])
     return tuple(sorted(names, key=len, reverse=True))

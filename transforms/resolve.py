@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from transforms.names import normalize_name
-from transforms.warehouse import materialize, scalar
+from transforms.warehouse import materialize, replace_table, scalar
 
 KEY_PRIORITY = {"uscc": 0, "shop": 1, "contact": 2, "name": 3}
 
@@ -87,7 +87,7 @@ def refresh_normalized_names(con: duckdb.DuckDBPyConnection) -> None:
         {"name": [n for (n,) in names], "norm": [normalize_name(n) for (n,) in names]},
         schema={"name": pl.String, "norm": pl.String},
     ).filter(pl.col("norm").is_not_null())
-    con.execute("create or replace table core.normalized_names as select * from frame")
+    replace_table(con, "core.normalized_names", frame)
 
 
 def link_keys(record_keys: pl.DataFrame, config: ResolveConfig) -> pl.DataFrame:
@@ -101,9 +101,11 @@ def link_keys(record_keys: pl.DataFrame, config: ResolveConfig) -> pl.DataFrame:
         shops_per_contact.filter(pl.col("shops") > config.max_shops_per_contact)["key"].to_list()
     )
     usable = record_keys.filter(~pl.col("key").is_in(list(shared)))
-    anchors = usable.sort(["feed", "record_id", "rank", "key"]).group_by(
-        ["feed", "record_id"], maintain_order=True
-    ).agg(pl.col("key").first().alias("anchor"))
+    anchors = (
+        usable.sort(["feed", "record_id", "rank", "key"])
+        .group_by(["feed", "record_id"], maintain_order=True)
+        .agg(pl.col("key").first().alias("anchor"))
+    )
     edges = usable.join(anchors, on=["feed", "record_id"]).select("anchor", "key", "key_kind")
     uf = UnionFind()
     for key in sorted(set(usable["key"].to_list())):
@@ -133,6 +135,6 @@ def resolve_entities(
     materialize(con, "core.record_keys", "core/record_keys.sql", {"as_of": as_of})
     record_keys = con.sql("select * from core.record_keys").pl()
     entity_keys = link_keys(record_keys, config)
-    con.execute("create or replace table core.entity_keys as select * from entity_keys")
+    replace_table(con, "core.entity_keys", entity_keys)
     materialize(con, "core.record_entities", "core/record_entities.sql")
     return int(scalar(con, "select count(distinct entity_id) from core.entity_keys"))

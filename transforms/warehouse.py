@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
@@ -35,3 +36,12 @@ def scalar(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None 
     """The single value a query returns (None when it returns no row)."""
     rows = con.execute(query, params or []).fetchall()
     return rows[0][0] if rows else None
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Create or replace `table` with the rows of a Polars frame."""
+    con.register("_frame", frame.to_arrow())
+    try:
+        con.execute(f"create or replace table {table} as select * from _frame")
+    finally:
+        con.unregister("_frame")

@@ -1,0 +1,199 @@
+"""End to end: `radar run`'s flow on a small demo world, checked against the contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from demo_world.config import DEFAULT_AS_OF
+from flows.nightly import RunResult, nightly
+from tests.conftest import COMPLAINT_HEADER, write
+
+pytestmark = pytest.mark.slow
+
+SPEC_COLUMNS = {
+    "entity_leads": [
+        "rank",
+        "lead_id",
+        "entity_name",
+        "uscc",
+        "shop_keys",
+        "region_code",
+        "product_categories",
+        "score",
+        "risk_level",
+        "reasons",
+        "referral_review",
+        "handoff_region_code",
+    ],
+    "hotspots": ["rank", "region_code", "product_category", "score", "trend", "reasons"],
+    "alerts": [
+        "alert_id",
+        "alert_date",
+        "region_code",
+        "product_category",
+        "signal",
+        "observed",
+        "expected",
+        "severity",
+    ],
+    "data_quality": [
+        "feed",
+        "file",
+        "status",
+        "rows_read",
+        "rows_accepted",
+        "rows_quarantined",
+        "issues",
+    ],
+}
+
+
+def run(landing: Path, tmp: Path, name: str, as_of: dt.date = DEFAULT_AS_OF) -> RunResult:
+    return nightly(landing=landing, warehouse=tmp / f"{name}.duckdb", as_of=as_of, out=tmp / name)
+
+
+@pytest.fixture(scope="module")
+def first_run(
+    prefect_harness: None, small_world: Path, tmp_path_factory: pytest.TempPathFactory
+) -> RunResult:
+    return run(small_world / "landing", tmp_path_factory.mktemp("run"), "first")
+
+
+def read(result: RunResult, name: str) -> pl.DataFrame:
+    return pl.read_csv(result.out_dir / f"{name}.csv", infer_schema=False)
+
+
+def test_exports_follow_the_contract(first_run: RunResult) -> None:
+    for name, columns in SPEC_COLUMNS.items():
+        csv_path = first_run.out_dir / f"{name}.csv"
+        assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf"), f"{name}.csv has a BOM"
+        frame = read(first_run, name)
+        assert frame.columns[: len(columns)] == columns
+        parquet = pq.read_schema(first_run.out_dir / f"{name}.parquet")
+        assert parquet.names == frame.columns
+    alerts_schema = pq.read_schema(first_run.out_dir / "alerts.parquet")
+    assert str(alerts_schema.field("alert_date").type) == "date32[day]"
+    leads_schema = pq.read_schema(first_run.out_dir / "entity_leads.parquet")
+    assert str(leads_schema.field("referral_review").type) == "bool"
+    assert str(leads_schema.field("score").type) == "double"
+
+
+def test_leads_are_ranked_without_gaps_with_reasons(first_run: RunResult) -> None:
+    leads = read(first_run, "entity_leads").with_columns(
+        pl.col("rank").cast(pl.Int64), pl.col("score").cast(pl.Float64)
+    )
+    assert leads.height > 20
+    assert leads["rank"].to_list() == list(range(1, leads.height + 1))
+    scores = leads["score"].to_list()
+    assert all(a >= b for a, b in zip(scores, scores[1:], strict=False))
+    assert all(0 <= s <= 1 for s in scores)
+    assert leads["lead_id"].n_unique() == leads.height
+    assert leads["reasons"].null_count() == 0
+    assert set(leads["risk_level"].unique()) <= {"high", "medium", "low"}
+    assert set(leads["referral_review"].unique()) <= {"true", "false"}
+    hotspots = read(first_run, "hotspots")
+    assert set(hotspots["trend"].unique()) <= {"rising", "stable", "falling"}
+
+
+def test_data_quality_covers_every_file_and_counts_add_up(
+    first_run: RunResult, small_world: Path
+) -> None:
+    dq = read(first_run, "data_quality").with_columns(
+        pl.col("rows_read", "rows_accepted", "rows_quarantined").cast(pl.Int64)
+    )
+    truth = json.loads((small_world / "truth.json").read_text(encoding="utf-8"))
+    expected = {f["file"]: f["expected_status"] for f in truth["bad_files"]}
+    statuses = dict(zip(dq["file"], dq["status"], strict=True))
+    for file, status in expected.items():
+        if status == "ignored":
+            assert file not in statuses
+        else:
+            assert statuses[file] == status, file
+    loaded = dq.filter(pl.col("status") == "loaded")
+    assert (loaded["rows_read"] == loaded["rows_accepted"] + loaded["rows_quarantined"]).all()
+    others = dq.filter(pl.col("status") != "loaded")
+    assert (others["rows_accepted"] == 0).all() and (others["rows_quarantined"] == 0).all()
+    landing = small_world / "landing"
+    seen = {
+        p.relative_to(landing).as_posix()
+        for p in landing.rglob("*")
+        if p.is_file()
+        and not p.name.startswith(("~$", "."))
+        and p.parent != landing
+        and p.relative_to(landing).parts[0] in SPEC_FEEDS
+    }
+    assert set(dq["file"]) == seen
+
+
+SPEC_FEEDS = {"complaints", "listings", "inspections", "entities", "credit", "outcomes"}
+
+
+def test_planted_bad_rows_are_quarantined_with_their_reason(
+    first_run: RunResult, small_world: Path
+) -> None:
+    import duckdb
+
+    truth = json.loads((small_world / "truth.json").read_text(encoding="utf-8"))
+    con = duckdb.connect(str(first_run.out_dir.parent.parent / "first.duckdb"), read_only=True)
+    rows = con.execute("select file, _row_number, reasons from quarantine.rows").fetchall()
+    con.close()
+    found = {(f, n): r.split(";") for f, n, r in rows}
+    for bad in truth["bad_rows"]:
+        key = (bad["file"], bad["row_number"])
+        if key[0] in {f["file"] for f in truth["bad_files"] if f["expected_status"] != "loaded"}:
+            continue
+        assert key in found, bad
+        assert bad["reason"] in found[key], (bad, found[key])
+
+
+def test_no_phone_number_leaves_the_warehouse(first_run: RunResult, small_world: Path) -> None:
+    truth = json.loads((small_world / "truth.json").read_text(encoding="utf-8"))
+    phones = set(truth["phones"])
+    assert phones
+    for path in first_run.out_dir.rglob("*"):
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8", errors="ignore")
+            if path.suffix == ".parquet":
+                text = pq.read_table(path).to_pandas().to_csv()
+            leaked = [p for p in phones if p in text]
+            assert not leaked, f"{path.name} contains a complainant phone"
+
+
+def test_second_run_gives_byte_identical_csv(first_run: RunResult, small_world: Path) -> None:
+    again = nightly(
+        landing=small_world / "landing",
+        warehouse=first_run.out_dir.parent.parent / "first.duckdb",
+        as_of=first_run.as_of,
+        out=first_run.out_dir.parent.parent / "again",
+    )
+    assert again.ingest.new_files == 0
+    for name in SPEC_COLUMNS:
+        assert (again.out_dir / f"{name}.csv").read_bytes() == (
+            first_run.out_dir / f"{name}.csv"
+        ).read_bytes()
+
+
+def test_records_after_the_as_of_date_change_nothing(
+    first_run: RunResult, small_world: Path, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(small_world / "landing", landing, copy_function=shutil.copy2)
+    later = first_run.as_of + dt.timedelta(days=3)
+    burst = [
+        f"FUTURE{i},{later} 10:00:00,hotline_12315,630102,seeds,counterfeit_trademark,consumer,"
+        f"未来种业,,taobao,FUTURE_SHOP,,假种子,100,1390000{i:04d}"
+        for i in range(30)
+    ]
+    write(landing / "complaints" / "future.csv", COMPLAINT_HEADER + "\n" + "\n".join(burst) + "\n")
+    replay = run(landing, tmp_path, "replay", as_of=first_run.as_of)
+    for name in ("entity_leads", "hotspots", "alerts"):
+        assert (replay.out_dir / f"{name}.csv").read_bytes() == (
+            first_run.out_dir / f"{name}.csv"
+        ).read_bytes(), name
