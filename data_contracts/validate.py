@@ -43,6 +43,7 @@ class ValidatedRows:
     """The outcome of validating one file: typed accepted rows, quarantined rows, findings."""
 
     accepted: pl.DataFrame  # contract columns typed, plus _row_number
+    typed: pl.DataFrame  # every parsed row typed (null where a cell does not parse), for GX
     quarantined: (
         pl.DataFrame
     )  # _row_number, reasons (';'-joined codes), record (JSON, no personal data)
@@ -224,7 +225,7 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
     finding_frame = pl.DataFrame(
         {"_row_number": text["_row_number"].filter(found), "finding": finding_codes.filter(found)}
     ).filter(good.filter(found))
-    return ValidatedRows(accepted, quarantined, finding_frame, issues)
+    return ValidatedRows(accepted, typed_frame, quarantined, finding_frame, issues)
 
 
 def _where(values: pl.Series, keep: pl.Series) -> pl.Series:

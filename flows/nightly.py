@@ -15,6 +15,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from data_contracts.expectations import FeedValidation
 from flows import stages
 from transforms.ingest import IngestReport
 from transforms.warehouse import connect
@@ -44,6 +45,19 @@ def ingest_task(warehouse: Path, landing: Path, run_id: str) -> IngestReport:
     for rel in report.scan.outside_feeds:
         logger.warning("ignored, not under one of the six feed folders: %s", rel)
     return report
+
+
+@task(cache_policy=NO_CACHE)
+def validate_task(warehouse: Path, report: IngestReport, run_id: str) -> list[FeedValidation]:
+    """Great Expectations suites on the rows loaded in this run."""
+    con = connect(warehouse)
+    try:
+        results = stages.validate_with_gx(con, report, run_id)
+    finally:
+        con.close()
+    failed = [f"{r.feed}: {len(r.failed)} expectations failed" for r in results if not r.success]
+    get_run_logger().info("validated %d feeds; %s", len(results), "; ".join(failed) or "all passed")
+    return results
 
 
 @task(cache_policy=NO_CACHE)
@@ -104,11 +118,12 @@ def export_task(
     leads: pl.DataFrame,
     hotspots: pl.DataFrame,
     alerts: pl.DataFrame,
+    validations: list[FeedValidation],
 ) -> list[Path]:
     """Write the exports for the as-of date."""
     con = connect(warehouse)
     try:
-        return stages.export_all(con, report.scan, out_dir, leads, hotspots, alerts)
+        return stages.export_all(con, report.scan, out_dir, leads, hotspots, alerts, validations)
     finally:
         con.close()
 
@@ -120,11 +135,12 @@ def nightly(
     """Run the whole nightly pipeline once for `as_of` and write OUT/<as-of>/."""
     run_id = uuid.uuid4().hex
     report = ingest_task(warehouse, landing, run_id)
+    validations = validate_task(warehouse, report, run_id)
     resolve_task(warehouse, as_of)
     features_task(warehouse, as_of)
     leads = leads_task(warehouse)
     hotspots = hotspots_task(warehouse, as_of)
     alerts = alerts_task(warehouse, as_of, lookback_days)
     out_dir = out / as_of.isoformat()
-    exports = export_task(warehouse, report, out_dir, leads, hotspots, alerts)
+    exports = export_task(warehouse, report, out_dir, leads, hotspots, alerts, validations)
     return RunResult(as_of, out_dir, exports, leads, report)

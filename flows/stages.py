@@ -7,11 +7,14 @@ flow in `flows/nightly.py` only wraps and orders them, so tests call them direct
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from data_contracts.contract import contracts
+from data_contracts.expectations import FeedValidation, build_data_docs, gx_context, validate_typed
 from models.hotspots import rank_hotspots
 from models.scoring import rank_leads
 from models.surges import daily_series, detect_alerts, load_config
@@ -25,6 +28,39 @@ from transforms.warehouse import materialize, replace_table, scalar
 def ingest(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) -> IngestReport:
     """Load what is new in the landing directory into raw, quarantine and staging."""
     return ingest_landing(con, landing, run_id)
+
+
+def validate_with_gx(
+    con: duckdb.DuckDBPyConnection, report: IngestReport, run_id: str
+) -> list[FeedValidation]:
+    """Run each feed's Great Expectations suite on the rows loaded in this run; store the results."""
+    if not report.typed_rows:
+        return []
+    context = gx_context()
+    results = []
+    for feed in sorted(report.typed_rows):
+        frames = report.typed_rows[feed]
+        rows = pl.concat(frames, how="vertical_relaxed").with_row_index("_seq", offset=1)
+        rows = rows.with_columns(pl.col("_seq").cast(pl.Int64).alias("_row_number"))
+        label = frames[0]["_file"][0] if len(frames) == 1 else f"{len(frames)} files"
+        results.append(validate_typed(contracts()[feed], rows, context, file=label))
+    con.execute(
+        "create table if not exists ops.validation_results (run_id VARCHAR, feed VARCHAR, "
+        "files VARCHAR, rows BIGINT, success BOOLEAN, result VARCHAR)"
+    )
+    for r in results:
+        con.execute(
+            "insert into ops.validation_results values (?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                r.feed,
+                r.file,
+                r.rows,
+                r.success,
+                json.dumps(r.to_json_dict(), ensure_ascii=False),
+            ],
+        )
+    return results
 
 
 def resolve(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
@@ -79,9 +115,10 @@ def export_all(
     leads: pl.DataFrame,
     hotspots: pl.DataFrame,
     alerts: pl.DataFrame,
+    validations: list[FeedValidation],
 ) -> list[Path]:
-    """Write the four exports of the spec for the as-of date."""
-    paths: list[Path] = []
+    """Write the four exports of the spec for the as-of date, and the steward's Data Docs."""
+    paths: list[Path] = [build_data_docs(validations, out_dir / "data_docs", out_dir.name)]
     paths += write_export(leads, out_dir, "entity_leads")
     paths += write_export(hotspots, out_dir, "hotspots")
     paths += write_export(alerts, out_dir, "alerts")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from data_contracts.batch import DeliveredFile, FileBatch, build_batch
 from transforms.landing import LandingScan, scan_landing
@@ -25,6 +26,8 @@ class IngestReport:
     scan: LandingScan
     statuses: dict[str, int] = field(default_factory=dict)
     new_files: int = 0
+    # feed -> the typed rows of each file loaded in this run (for the Great Expectations suites)
+    typed_rows: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
 
 
 def build_batches_locally(files: list[DeliveredFile]) -> Iterable[FileBatch]:
@@ -51,6 +54,9 @@ def ingest_landing(
     for batch in build(new):
         status, issues = write_batch(con, batch, run_id)
         report.statuses[status] = report.statuses.get(status, 0) + 1
+        if status == "loaded" and batch.rows is not None:
+            typed = batch.rows.typed.with_columns(pl.lit(batch.file.rel).alias("_file"))
+            report.typed_rows.setdefault(batch.file.feed, []).append(typed)
         if status != "loaded":
             log.warning("%s %s: %s", status, batch.file.rel, "; ".join(issues)[:300])
     return report

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +49,38 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
         con.execute(f"create or replace table {table} as select * from _frame")
     finally:
         con.unregister("_frame")
+
+
+class WarehouseBusy(RuntimeError):
+    """Another run holds the warehouse."""
+
+
+@contextmanager
+def warehouse_lock(path: Path | str, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold an exclusive lock on the warehouse for a whole run (a lock file beside it).
+
+    A second run waits up to `wait_seconds`, then raises WarehouseBusy with a clear message;
+    the lock is released by the operating system if the holder dies.
+    """
+    if str(path) == ":memory:":
+        yield
+        return
+    lock_path = Path(f"{path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"another radar run is using the warehouse {path}; "
+                        "wait for it to finish (or raise RADAR_LOCK_WAIT_SECONDS)"
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,526 @@
+"""Great Expectations suites derived from the feed contracts, run on typed rows, and Data Docs.
+
+`suite_for` turns one FeedContract into an ExpectationSuite: nothing here restates a
+column, a type or an allowed value. Every expectation carries the quarantine reason
+code it mirrors (`meta.reason`, e.g. `range:price_cny`) and a Chinese + English
+description that the Data Docs show.
+
+The suite runs on TYPED rows (`validate_typed`), so values are already canonical
+codes and unparseable cells are nulls: on the accepted rows of a batch it is an
+independent second check of the Polars validation in `validate.py`, and any failure
+names the `_row_number`s it disagrees on. A few rules cannot be written as GX
+expectations and are checked only in `validate.py`: the USCC check digit (the suite
+checks the GB 32100 shape), "does not parse" (`type:*`, a typed cell is then null)
+and malformed records. The compound key is not expected unique: a batch may repeat a
+key (the last row wins).
+
+Personal columns never reach GX (they are dropped before validating), and results
+keep unexpected values only for coded and numeric columns, never for text.
+
+Regenerate the committed suites after editing feeds.yaml:
+    python -m data_contracts.expectations
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import quote, unquote, urlparse
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import polars as pl
+from great_expectations.core import ExpectationSuiteValidationResult
+from great_expectations.core.batch_definition import BatchDefinition
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context import AbstractDataContext
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
+from great_expectations.datasource.fluent import PandasDatasource
+from great_expectations.expectations.row_conditions import Column as RowColumn
+
+from data_contracts.contract import CONTRACT_DIR, Column, FeedContract, contracts, regions
+from data_contracts.steward_docs import file_slug
+from data_contracts.uscc import _FORMAT as USCC_FORMAT
+
+SUITE_DIR = CONTRACT_DIR / "gx_suites"
+DATASOURCE = "radar_typed_rows"
+ROW_NUMBER = "_row_number"
+SITE = "radar"
+
+# Types whose unexpected values may be shown in results: codes and numbers, never text.
+SHOWN_VALUE_TYPES = frozenset(
+    {"enum", "category", "platform", "region", "uscc", "date", "timestamp", "decimal", "integer"}
+)
+RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": [ROW_NUMBER],
+    "return_unexpected_index_query": False,
+}
+# GB/T 2260 province codes the contract accepts for `scope: any` (11-82); 63 is Qinghai,
+# whose counties must be listed in regions.csv.
+OTHER_PROVINCES = tuple(f"{p}" for p in range(11, 83) if p != 63)
+
+
+# ---------------------------------------------------------------------------------------
+# The suite
+# ---------------------------------------------------------------------------------------
+
+
+def _meta(check: str, column: str) -> dict[str, str]:
+    return {"reason": f"{check}:{column}"}
+
+
+def _codes(values: list[str], shown: int = 8) -> str:
+    listed = ", ".join(values[:shown])
+    return listed + (f", … ({len(values)} codes)" if len(values) > shown else "")
+
+
+def _range_words(c: Column) -> str:
+    if c.min_exclusive is not None:
+        return f"须大于 must be > {c.min_exclusive:g}"
+    if c.min is not None and c.max is not None:
+        return f"须在 {c.min:g} 到 {c.max:g} 之间 must be between {c.min:g} and {c.max:g}"
+    if c.min is not None:
+        return f"须不小于 must be ≥ {c.min:g}"
+    return f"须不大于 must be ≤ {c.max:g}"
+
+
+def region_any_regex() -> str:
+    """A region code of any province (11-82); a Qinghai (63) code must be a listed county."""
+    other = "|".join(OTHER_PROVINCES)
+    qinghai = "|".join(sorted(regions()))
+    return rf"^(?:(?:{other})\d{{4}}|{qinghai})$"
+
+
+def column_expectations(c: Column) -> list[gxe.Expectation]:
+    """The expectations that mirror one column's quarantine checks, in the order of its reasons."""
+    name = c.name
+    out: list[gxe.Expectation] = []
+    if c.required:
+        out.append(
+            gxe.ExpectColumnValuesToNotBeNull(
+                column=name,
+                meta=_meta("required", name),
+                description=f"{name} 必填 is required (must not be empty)",
+            )
+        )
+    if c.type in ("enum", "category", "platform"):
+        codes = list(c.values)
+        out.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column=name,
+                value_set=codes,
+                meta=_meta("enum", name),
+                description=f"{name} 须为允许的代码 must be an allowed code: {_codes(codes)}",
+            )
+        )
+    if c.type == "region":
+        out.append(
+            gxe.ExpectColumnValuesToMatchRegex(
+                column=name,
+                regex=r"^\d{6}$",
+                meta=_meta("region", name),
+                description=f"{name} 须为六位区划代码 must be a six-digit GB/T 2260 code",
+            )
+        )
+        if c.scope == "in_province":
+            codes = sorted(regions())
+            out.append(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=name,
+                    value_set=codes,
+                    meta=_meta("region", name),
+                    description=(
+                        f"{name} 须为青海省县级区划 must be a Qinghai county in regions.csv "
+                        f"({len(codes)} codes; retired codes already mapped)"
+                    ),
+                )
+            )
+        else:
+            out.append(
+                gxe.ExpectColumnValuesToMatchRegex(
+                    column=name,
+                    regex=region_any_regex(),
+                    meta=_meta("region", name),
+                    description=(
+                        f"{name} 须以省级代码 11–82 开头，63 开头须为青海省县级区划 "
+                        "must start with a province code 11–82; a 63xxxx code must be in regions.csv"
+                    ),
+                )
+            )
+    if c.type == "uscc":
+        out.append(
+            gxe.ExpectColumnValuesToMatchRegex(
+                column=name,
+                regex=USCC_FORMAT.pattern,
+                meta=_meta("uscc", name),
+                description=(
+                    f"{name} 须符合统一社会信用代码格式 must have the GB 32100 shape "
+                    "(the check digit is verified before typing)"
+                ),
+            )
+        )
+    if c.type in ("decimal", "integer") and (
+        c.min is not None or c.max is not None or c.min_exclusive is not None
+    ):
+        low = c.min_exclusive if c.min_exclusive is not None else c.min
+        out.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=name,
+                min_value=low,
+                max_value=c.max,
+                strict_min=c.min_exclusive is not None,
+                meta=_meta("range", name),
+                description=f"{name} {_range_words(c)}",
+            )
+        )
+    if c.required_when:
+        other, equals = c.required_when
+        out.append(
+            gxe.ExpectColumnValuesToNotBeNull(
+                column=name,
+                row_condition=RowColumn(other) == equals,
+                meta=_meta("required_when", name),
+                description=f"{other} 为 {equals} 时 {name} 必填 is required when {other} is {equals}",
+            )
+        )
+    return out
+
+
+def suite_for(contract: FeedContract) -> gx.ExpectationSuite:
+    """The feed's ExpectationSuite, derived from its contract (personal columns have none)."""
+    expectations = [e for c in contract.staging_columns for e in column_expectations(c)]
+    # Built in one go: add_expectation would need (and save into) an active GX context.
+    suite = gx.ExpectationSuite(
+        name=contract.name, expectations=expectations, meta={"title": contract.title}
+    )
+    if len(suite.expectations) != len(expectations):
+        raise ValueError(f"GX rejected an expectation of {contract.name}; see the log")
+    return suite
+
+
+def checked_columns(contract: FeedContract) -> list[str]:
+    """The columns the suite reads, in contract order (never a personal column)."""
+    needed = set()
+    for c in contract.staging_columns:
+        if column_expectations(c):
+            needed.add(c.name)
+        if c.required_when:
+            needed.add(c.required_when[0])
+    return [c.name for c in contract.staging_columns if c.name in needed]
+
+
+def suite_json(contract: FeedContract) -> str:
+    """The suite as the committed JSON text (stable key order, UTF-8, trailing newline)."""
+    return json.dumps(suite_for(contract).to_json_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def write_suites(directory: Path = SUITE_DIR) -> list[Path]:
+    """Write every feed's suite as `<feed>.json` into `directory`; returns the paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for contract in contracts().values():
+        path = directory / f"{contract.name}.json"
+        path.write_text(suite_json(contract), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------
+# Validating one batch of typed rows
+# ---------------------------------------------------------------------------------------
+
+
+def gx_context() -> AbstractDataContext:
+    """An ephemeral GX context (nothing written to disk) with progress bars off."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's outcome on one batch: the reason it mirrors and the rows it failed."""
+
+    reason: str
+    expectation: str
+    column: str
+    success: bool
+    unexpected_count: int
+    unexpected_rows: tuple[int, ...]
+
+
+@dataclass
+class FeedValidation:
+    """The outcome of one feed's suite on one batch of typed rows."""
+
+    feed: str
+    file: str
+    rows: int
+    outcomes: list[ExpectationOutcome]
+    result: ExpectationSuiteValidationResult  # sanitised: no text values, no personal columns
+    validated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def success(self) -> bool:
+        return all(o.success for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+    def reasons_by_row(self) -> dict[int, list[str]]:
+        """Row number -> the reason codes of the expectations it failed."""
+        out: dict[int, list[str]] = {}
+        for o in self.failed:
+            for n in o.unexpected_rows:
+                out.setdefault(n, []).append(o.reason)
+        return out
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The GX validation result as JSON, with the file it came from in its meta."""
+        return self.result.to_json_dict()
+
+
+def _batch_definition(context: AbstractDataContext, feed: str) -> BatchDefinition:
+    """The whole-dataframe batch definition of a feed's typed rows (created on first use)."""
+    names = {ds.name for ds in context.data_sources.all().values()}
+    if DATASOURCE in names:
+        source = cast(PandasDatasource, context.data_sources.get(DATASOURCE))
+    else:
+        source = context.data_sources.add_pandas(DATASOURCE)
+    if feed not in source.get_asset_names():
+        source.add_dataframe_asset(feed).add_batch_definition_whole_dataframe("typed_rows")
+    return source.get_asset(feed).get_batch_definition("typed_rows")
+
+
+def _sanitise(contract: FeedContract, result: ExpectationSuiteValidationResult) -> None:
+    """Keep only row numbers for text columns; drop full value lists everywhere."""
+    for r in result.results:
+        details = r.result
+        column = r.expectation_config.kwargs.get("column") if r.expectation_config else None
+        col = next((c for c in contract.columns if c.name == column), None)
+        shown = (
+            col is not None
+            and col.type in SHOWN_VALUE_TYPES
+            and not col.personal
+            and not col.free_text
+        )
+        details.pop("unexpected_list", None)
+        details.pop("unexpected_index_query", None)
+        if not shown:
+            details.pop("partial_unexpected_list", None)
+            details.pop("partial_unexpected_counts", None)
+        for key in ("unexpected_index_list", "partial_unexpected_index_list"):
+            if key in details:
+                details[key] = [{ROW_NUMBER: int(d[ROW_NUMBER])} for d in details[key]]
+
+
+def validate_typed(
+    contract: FeedContract,
+    frame: pl.DataFrame,
+    context: AbstractDataContext,
+    file: str = "",
+) -> FeedValidation:
+    """Run the feed's suite on one batch of typed rows (contract columns and `_row_number`).
+
+    `file` labels the batch (the delivered path relative to landing). Personal columns are
+    dropped before GX sees the rows.
+    """
+    suite = suite_for(contract)
+    rows = frame.select(ROW_NUMBER, *checked_columns(contract)).to_pandas()
+    batch = _batch_definition(context, contract.name).get_batch(
+        batch_parameters={"dataframe": rows}
+    )
+    result = batch.validate(suite, result_format=RESULT_FORMAT)
+    del rows, batch
+    _sanitise(contract, result)
+    meta = cast(dict[str, Any], result.meta)
+    meta["radar_file"] = file
+    meta["radar_rows"] = frame.height
+    outcomes = []
+    for r in result.results:
+        config = r.expectation_config
+        assert config is not None
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"GX failed on {contract.name} {config.type}: "
+                f"{r.exception_info.get('exception_message')}"
+            )
+        index = r.result.get("unexpected_index_list") or []
+        outcomes.append(
+            ExpectationOutcome(
+                reason=str(config.meta["reason"]),
+                expectation=config.type,
+                column=str(config.kwargs.get("column")),
+                success=bool(r.success),
+                unexpected_count=int(r.result.get("unexpected_count") or 0),
+                unexpected_rows=tuple(d[ROW_NUMBER] for d in index),
+            )
+        )
+    return FeedValidation(contract.name, file, frame.height, outcomes, result)
+
+
+# ---------------------------------------------------------------------------------------
+# Data Docs
+# ---------------------------------------------------------------------------------------
+
+# Folders build_data_docs owns inside out_dir (cleared on every build so the docs show the
+# last results only).
+OWNED_DIRS = ("expectations", "validations", "results", "static")
+
+
+def build_data_docs(results: list[FeedValidation], out_dir: Path, run_name: str = "latest") -> Path:
+    """Build static Data Docs of every feed's suite and these results into `out_dir`.
+
+    Writes:
+    - `index.html`: a self-contained page (no scripts, no network) of every suite and result;
+    - GX's own pages: `expectations/<feed>.html`, `validations/<feed>/<run>/...html`, and GX's
+      index as `gx_index.html` (it renders its tables with CDN scripts, so needs a network);
+    - `results/<feed>/<file-slug>.json`: each sanitised GX validation result.
+    Returns the path of `index.html`.
+    """
+    out_dir = out_dir.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in OWNED_DIRS:
+        shutil.rmtree(out_dir / name, ignore_errors=True)
+    context = gx_context()
+    for default_site in list(context.get_site_names()):
+        context.delete_data_docs_site(default_site)
+    site: Any = {  # show_how_to_buttons is a SiteBuilder option GX's TypedDict omits
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(out_dir),
+        },
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    context.add_data_docs_site(SITE, site)
+    suites = {c.name: context.suites.add(suite_for(c)) for c in contracts().values()}
+    pages: list[tuple[FeedValidation, str, str]] = []
+    for v in results:
+        key = ValidationResultIdentifier(
+            ExpectationSuiteIdentifier(name=v.feed),
+            RunIdentifier(run_name=run_name, run_time=v.validated_at),
+            file_slug(v.file or v.feed),
+        )
+        context.validation_results_store.set(key, v.result)
+        json_path = out_dir / "results" / v.feed / f"{file_slug(v.file or v.feed)}.json"
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(
+            json.dumps(v.to_json_dict(), ensure_ascii=False, indent=1, default=str),
+            encoding="utf-8",
+        )
+        pages.append(
+            (v, _site_page(context, key, out_dir), json_path.relative_to(out_dir).as_posix())
+        )
+    context.build_data_docs(site_names=[SITE])
+    (out_dir / "index.html").replace(out_dir / "gx_index.html")
+    index = out_dir / "index.html"
+    index.write_text(_index_html(suites, pages, run_name), encoding="utf-8")
+    return index
+
+
+def _site_page(context: AbstractDataContext, key: ValidationResultIdentifier, root: Path) -> str:
+    """The GX page of a validation result, relative to the site root."""
+    urls = context.get_docs_sites_urls(
+        resource_identifier=key, site_name=SITE, only_if_exists=False
+    )
+    path = Path(unquote(urlparse(urls[0]["site_url"] or "").path))
+    return path.relative_to(root).as_posix()
+
+
+_CSS = """
+body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:4px 8px;
+text-align:left;vertical-align:top}th{background:#f0f0f0}.ok{color:#176317}.bad{color:#b00020}
+code{font-size:90%}
+"""
+
+
+def _index_html(
+    suites: dict[str, gx.ExpectationSuite],
+    pages: list[tuple[FeedValidation, str, str]],
+    run_name: str,
+) -> str:
+    e = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="zh-CN"><head><meta charset="utf-8">',
+        "<title>Counterfeit Radar 数据质量 Data Docs</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Counterfeit Radar 数据质量 Data Docs — {e(run_name)}</h1>",
+        "<p>每个数据源的校验规则（由 feeds.yaml 生成）及本次运行的校验结果。"
+        "Each feed's expectation suite (derived from feeds.yaml) and this run's results on the "
+        "typed rows of each delivered file. 行号 = 文件中的记录序号 row numbers are 1-based "
+        'record positions in the file. <a href="gx_index.html">GX index</a> (needs a network '
+        "for its styles).</p>",
+        "<h2>校验结果 Validation results</h2>",
+    ]
+    if pages:
+        out.append(
+            "<table><tr><th>feed</th><th>file</th><th>rows</th><th>result</th>"
+            "<th>failed expectations</th><th>pages</th></tr>"
+        )
+        for v, page, json_path in pages:
+            status = (
+                '<span class="ok">✓ 通过 passed</span>'
+                if v.success
+                else ('<span class="bad">✗ 未通过 failed</span>')
+            )
+            out.append(
+                f"<tr><td>{e(v.feed)}</td><td>{e(v.file)}</td><td>{v.rows}</td><td>{status}</td>"
+                f'<td>{len(v.failed)}</td><td><a href="{e(quote(page))}">GX page</a> · '
+                f'<a href="{e(quote(json_path))}">JSON</a></td></tr>'
+            )
+        out.append("</table>")
+    else:
+        out.append("<p>本次运行没有校验结果 no validation results in this run.</p>")
+    for feed, suite in suites.items():
+        out.append(f'<h2 id="{e(feed)}">{e(feed)} — {e(str(suite.meta.get("title", "")))}</h2>')
+        out.append(f'<p><a href="expectations/{e(quote(feed))}.html">GX suite page</a></p>')
+        out.append(
+            "<table><tr><th>#</th><th>column</th><th>expectation</th><th>reason code</th>"
+            "<th>rule 规则</th></tr>"
+        )
+        for i, exp in enumerate(suite.expectations, 1):
+            column = getattr(exp, "column", "")
+            out.append(
+                f"<tr><td>{i}</td><td>{e(column)}</td><td><code>{e(exp.expectation_type)}</code></td>"
+                f"<td><code>{e(str((exp.meta or {}).get('reason', '')))}</code></td><td>{e(exp.description or '')}</td></tr>"
+            )
+        out.append("</table>")
+        for v, _page, _json in pages:
+            if v.feed != feed or v.success:
+                continue
+            out.append(f"<h3>{e(v.file)}: 未通过的规则 failed expectations</h3>")
+            out.append(
+                "<table><tr><th>reason code</th><th>expectation</th><th>rows failing</th>"
+                "<th>row numbers (first 50)</th></tr>"
+            )
+            for o in v.failed:
+                shown = ", ".join(str(n) for n in o.unexpected_rows[:50])
+                out.append(
+                    f"<tr><td><code>{e(o.reason)}</code></td><td><code>{e(o.expectation)}</code></td>"
+                    f"<td>{o.unexpected_count}</td><td>{e(shown)}</td></tr>"
+                )
+            out.append("</table>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    for written in write_suites():
+        print(written)

@@ -1,0 +1,1 @@
+"""Scores, surge detection, explanations and trained artefacts."""

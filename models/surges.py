@@ -1,0 +1,665 @@
+"""Early warning of surges: daily signal series per region and category, and the alerts export.
+
+Two steps, both vectorised over all series and all days:
+
+1. `daily_series` reads the warehouse (SQL in transforms/sql/surveillance/) and returns one
+   daily value per county and prefecture x product category x signal.
+2. `detect_alerts` tests every day of the look-back window against an expectation built only
+   from earlier days, groups alarm days into episodes and returns one alert row per episode.
+
+The default method ("negbin") tests the 7-day moving sum against a negative-binomial
+expectation taken from a lagged baseline of earlier 7-day windows (a guard band keeps the surge
+out of its own baseline; baseline windows far above their median are capped, Farrington
+style), times a year-over-year seasonal factor when a year of history exists. "ears_c2" is the
+CDC's EARS C2 on daily counts, kept in the same harness for comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+import yaml
+from scipy import stats
+
+from data_contracts.contract import prefectures, regions
+from transforms.warehouse import sql_file
+
+CONFIG_PATH = Path(__file__).resolve().parent / "config" / "surveillance.yaml"
+SIGNALS = ("complaints", "failed_inspections", "suspicious_listings", "combined")  # of the export
+SERIES_KEYS = ["region_code", "product_category", "signal"]
+SERIES_SCHEMA = {
+    "region_code": pl.String,
+    "product_category": pl.String,
+    "signal": pl.String,
+    "day": pl.Date,
+    "value": pl.Float64,
+}
+ALERT_SCHEMA = {
+    "alert_id": pl.String,
+    "alert_date": pl.Date,
+    "region_code": pl.String,
+    "product_category": pl.String,
+    "signal": pl.String,
+    "observed": pl.Float64,
+    "expected": pl.Float64,
+    "severity": pl.String,
+}
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeasonalConfig:
+    enabled: bool
+    period_days: int
+    half_width_blocks: int
+    prior_weight: float
+    min_factor: float
+    max_factor: float
+
+
+@dataclass(frozen=True)
+class NegBinConfig:
+    windows: tuple[int, ...]  # moving-sum lengths tested; the first one is reported
+    guard_days: int
+    baseline_days: int
+    min_baseline_share: float
+    outlier_k: float
+    max_dispersion: float
+    alpha: float
+    min_count: float
+    min_ratio: float
+    min_expected: float
+    seasonal: SeasonalConfig
+
+    @property
+    def history_days(self) -> int:
+        """Days before a tested day that its baseline (and last year's) can reach."""
+        span = self.guard_days + self.baseline_days + max(self.windows)
+        if self.seasonal.enabled:
+            span = max(span, self.seasonal.period_days + span)
+        return span
+
+
+@dataclass(frozen=True)
+class EarsC2Config:
+    baseline_days: int
+    guard_days: int
+    threshold: float
+    min_sigma: float
+    min_count: float
+
+
+@dataclass(frozen=True)
+class SeverityLevel:
+    max_p: float
+    min_ratio: float
+    min_persistence_days: int
+
+
+@dataclass(frozen=True)
+class SeverityConfig:
+    persistence_alpha: float
+    high: SeverityLevel
+    medium: SeverityLevel
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    combined_weights: dict[str, float]
+    complaint_dedup_days: int
+    complaint_min_description_chars: int
+    listing_memory_days: int
+    slang_terms: tuple[str, ...]
+    honest_terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SurveillanceConfig:
+    method: str
+    lookback_days: int
+    episode_gap_days: int
+    signals: SignalConfig
+    negbin: NegBinConfig
+    ears_c2: EarsC2Config
+    severity: SeverityConfig
+
+    def with_lookback(self, lookback_days: int) -> SurveillanceConfig:
+        """The same settings with another look-back window."""
+        return replace(self, lookback_days=lookback_days)
+
+    @property
+    def history_days(self) -> int:
+        """Days of series (ending on the as-of date) that `detect_alerts` needs."""
+        tested = self.lookback_days + self.episode_gap_days + 1
+        ears = self.ears_c2.guard_days + self.ears_c2.baseline_days
+        return tested + max(self.negbin.history_days, ears)
+
+
+def load_config(path: Path | None = None) -> SurveillanceConfig:
+    """The surveillance settings from models/config/surveillance.yaml (or `path`)."""
+    raw: dict[str, Any] = yaml.safe_load((path or CONFIG_PATH).read_text(encoding="utf-8"))
+    sig, nb, ears, sev = raw["signals"], raw["negbin"], raw["ears_c2"], raw["severity"]
+    return SurveillanceConfig(
+        method=str(raw["method"]),
+        lookback_days=int(raw["lookback_days"]),
+        episode_gap_days=int(raw["episode_gap_days"]),
+        signals=SignalConfig(
+            combined_weights={k: float(v) for k, v in sig["combined_weights"].items()},
+            complaint_dedup_days=int(sig["complaints"]["dedup_days"]),
+            complaint_min_description_chars=int(sig["complaints"]["min_description_chars"]),
+            listing_memory_days=int(sig["listings"]["memory_days"]),
+            slang_terms=tuple(str(t) for t in sig["listings"]["slang_terms"]),
+            honest_terms=tuple(str(t) for t in sig["listings"]["honest_terms"]),
+        ),
+        negbin=NegBinConfig(
+            **{k: v for k, v in nb.items() if k not in ("seasonal", "windows")},
+            windows=tuple(int(w) for w in nb["windows"]),
+            seasonal=SeasonalConfig(**nb["seasonal"]),
+        ),
+        ears_c2=EarsC2Config(**ears),
+        severity=SeverityConfig(
+            persistence_alpha=float(sev["persistence_alpha"]),
+            high=SeverityLevel(**sev["high"]),
+            medium=SeverityLevel(**sev["medium"]),
+        ),
+    )
+
+
+# --- daily series from the warehouse ------------------------------------------------------
+
+
+def _county_series(
+    con: duckdb.DuckDBPyConnection, as_of: date, start: date, signals: SignalConfig
+) -> pl.DataFrame:
+    """Sparse daily values of the three base signals per county, category and day."""
+    dates = {"as_of": as_of, "start": start}
+    queries = {
+        "complaints": (
+            "complaint_voices_daily",
+            dates
+            | {
+                "dedup_days": signals.complaint_dedup_days,
+                "min_description_chars": signals.complaint_min_description_chars,
+            },
+        ),
+        "failed_inspections": ("failed_inspections_daily", dates),
+        "suspicious_listings": (
+            "suspicious_listings_daily",
+            dates
+            | {
+                "memory_days": signals.listing_memory_days,
+                "slang_terms": list(signals.slang_terms),
+                "honest_terms": list(signals.honest_terms),
+            },
+        ),
+    }
+    frames = [
+        con.sql(sql_file(f"surveillance/{name}.sql"), params=params)
+        .pl()
+        .with_columns(pl.lit(signal).alias("signal"))
+        .select([pl.col(c).cast(t) for c, t in SERIES_SCHEMA.items()])
+        for signal, (name, params) in queries.items()
+    ]
+    return pl.concat(frames)
+
+
+def _with_prefectures(county: pl.DataFrame) -> pl.DataFrame:
+    """County rows plus their prefecture roll-up (prefecture code from regions.csv)."""
+    prefecture_of = pl.DataFrame(
+        {
+            "region_code": list(regions()),
+            "prefecture_code": [r.prefecture_code for r in regions().values()],
+        }
+    )
+    rollup = (
+        county.join(prefecture_of, on="region_code", how="inner")
+        .group_by("prefecture_code", "product_category", "signal", "day")
+        .agg(pl.col("value").sum())
+        .rename({"prefecture_code": "region_code"})
+        .select(list(SERIES_SCHEMA))
+    )
+    return pl.concat([county, rollup])
+
+
+def _with_combined(series: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
+    """Adds the `combined` signal: the weighted sum of the base signals per day."""
+    combined = (
+        series.filter(pl.col("signal").is_in(list(weights)))
+        .with_columns(
+            (
+                pl.col("value") * pl.col("signal").replace_strict(weights, return_dtype=pl.Float64)
+            ).alias("value")
+        )
+        .group_by("region_code", "product_category", "day")
+        .agg(pl.col("value").sum())
+        .with_columns(pl.lit("combined").alias("signal"))
+        .select(list(SERIES_SCHEMA))
+    )
+    return pl.concat([series, combined])
+
+
+def daily_series(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    history_days: int,
+    config: SurveillanceConfig | None = None,
+) -> pl.DataFrame:
+    """Daily signal values per county and prefecture x category x signal, for the
+    `history_days` days ending on `as_of`, from records dated on or before `as_of` only.
+
+    Sparse: a (series, day) with no event has no row (its value is 0). Values are
+    credibility-weighted complaints, failed inspections, newly seen suspicious listings
+    (in-province ship-from county) and `combined`, their weighted sum.
+    """
+    config = config or load_config()
+    start = as_of - timedelta(days=history_days - 1)
+    county = _county_series(con, as_of, start, config.signals)
+    series = _with_combined(_with_prefectures(county), config.signals.combined_weights)
+    return series.filter(pl.col("value") != 0).sort(SERIES_KEYS + ["day"])
+
+
+# --- the detector -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Dense series x days matrix over one calendar ending on the as-of date; NaN before
+    the data start. Row i is the series keys.row(i)."""
+
+    keys: pl.DataFrame
+    values: np.ndarray
+
+
+def _dense_grid(
+    series: pl.DataFrame, keys: pl.DataFrame, first_day: date, as_of: date, data_start: date
+) -> _Grid:
+    """Zero-filled values of `keys` over [first_day, as_of]; NaN before `data_start`."""
+    n_days = (as_of - first_day).days + 1
+    indexed = keys.with_row_index("row").join(series, on=keys.columns, how="inner")
+    values = np.zeros((keys.height, n_days))
+    cols = indexed["day"].cast(pl.Int32).to_numpy() - _epoch_day(first_day)
+    np.add.at(values, (indexed["row"].to_numpy(), cols), indexed["value"].to_numpy())
+    values[:, : max(0, min(n_days, (data_start - first_day).days))] = np.nan
+    return _Grid(keys, values)
+
+
+def _epoch_day(day: date) -> int:
+    """Days since 1970-01-01, as polars stores a Date."""
+    return (day - date(1970, 1, 1)).days
+
+
+def _moving_sum(values: np.ndarray, window: int) -> np.ndarray:
+    """Sum of the `window` days ending on each day; NaN when any of them is NaN."""
+    filled = np.nan_to_num(values)
+    csum = np.concatenate([np.zeros((values.shape[0], 1)), np.cumsum(filled, axis=1)], axis=1)
+    out = np.full(values.shape, np.nan)
+    out[:, window - 1 :] = csum[:, window:] - csum[:, :-window]
+    known = np.concatenate(
+        [np.zeros((values.shape[0], 1)), np.cumsum(np.isnan(values), axis=1)], axis=1
+    )
+    missing = np.full(values.shape, True)
+    missing[:, window - 1 :] = (known[:, window:] - known[:, :-window]) > 0
+    out[missing] = np.nan
+    return out
+
+
+def _at(matrix: np.ndarray, days: np.ndarray, lag: int) -> np.ndarray:
+    """matrix[:, day - lag] for each tested day; NaN where that is before the calendar."""
+    idx = days - lag
+    out = np.full((matrix.shape[0], days.size), np.nan)
+    ok = (idx >= 0) & (idx < matrix.shape[1])
+    out[:, ok] = matrix[:, idx[ok]]
+    return out
+
+
+def _detrended_variance(blocks: np.ndarray) -> np.ndarray:
+    """Residual variance of the known windows (axis 0, in time order) around a straight line."""
+    known = ~np.isnan(blocks)
+    t = np.arange(blocks.shape[0], dtype=float).reshape((-1,) + (1,) * (blocks.ndim - 1))
+    t = np.broadcast_to(t, blocks.shape)
+    n = known.sum(axis=0)
+    y = np.where(known, blocks, 0.0)
+    tk = np.where(known, t, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_mean = tk.sum(axis=0) / n
+        y_mean = y.sum(axis=0) / n
+        dt = np.where(known, t - t_mean, 0.0)
+        dy = np.where(known, blocks - y_mean, 0.0)
+        slope = (dt * dy).sum(axis=0) / (dt**2).sum(axis=0)
+        resid = np.where(known, dy - np.nan_to_num(slope) * dt, 0.0)
+        var = (resid**2).sum(axis=0) / (n - 2)
+    return np.where(n > 2, np.nan_to_num(var), 0.0)
+
+
+def _robust_level(
+    blocks: np.ndarray, outlier_k: float, min_blocks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of baseline windows (axis 0, in time order), outliers down-weighted.
+
+    A window above median + k * max(sqrt(median), 1.4826 * MAD) is capped there, so an
+    earlier surge in the baseline neither raises the expectation much nor widens the noise
+    band (Farrington-style down-weighting). The variance is taken around a straight line
+    through the windows, so a level shift or a seasonal rise inside the baseline is not
+    mistaken for noise. NaN where fewer than `min_blocks` windows are known.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(blocks, axis=0)
+        mad = 1.4826 * np.nanmedian(np.abs(blocks - median), axis=0)
+        cap = median + outlier_k * np.maximum(np.sqrt(np.maximum(median, 1.0)), mad)
+        capped = np.minimum(blocks, cap)
+        mean = np.nanmean(capped, axis=0)
+        var = _detrended_variance(capped)
+    enough = (~np.isnan(blocks)).sum(axis=0) >= min_blocks
+    return np.where(enough, mean, np.nan), np.where(enough, var, np.nan)
+
+
+def _baseline(
+    moving: np.ndarray, days: np.ndarray, offset: int, window: int, cfg: NegBinConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Robust mean and variance of the earlier `window`-day sums that form the baseline of
+    each tested day (`offset` days back), leaving `guard_days` between baseline and window."""
+    n_blocks = cfg.baseline_days // window
+    first_lag = offset + window + cfg.guard_days
+    blocks = np.stack([_at(moving, days, first_lag + window * j) for j in range(n_blocks)])
+    min_blocks = max(1, int(np.ceil(cfg.min_baseline_share * n_blocks)))
+    return _robust_level(blocks, cfg.outlier_k, min_blocks)
+
+
+def _last_year(
+    moving: np.ndarray, days: np.ndarray, window: int, cfg: NegBinConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Last year's level around the same date, and last year's baseline level."""
+    s = cfg.seasonal
+    around = np.stack(
+        [
+            _at(moving, days, s.period_days + window * i)
+            for i in range(-s.half_width_blocks, s.half_width_blocks + 1)
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        level = np.where(np.isnan(around).any(axis=0), np.nan, np.nanmean(around, axis=0))
+    base, _ = _baseline(moving, days, s.period_days, window, cfg)
+    return level, base
+
+
+def _seasonal_factor(
+    grid: _Grid, pooled: _Grid, pooled_row: np.ndarray, days: np.ndarray, cfg: NegBinConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Year-over-year factor (last year's level at this date over last year's baseline) and
+    its approximate relative variance.
+
+    The province-wide factor of the category and signal (all counties pooled) is the prior
+    that a series' own, noisier, factor is shrunk towards. 1 where last year is unknown.
+    """
+    s = cfg.seasonal
+    shape = (grid.values.shape[0], days.size)
+    if not s.enabled:
+        return np.ones(shape), np.zeros(shape)
+    w = cfg.windows[0]
+    pooled_level, pooled_base = _last_year(_moving_sum(pooled.values, w), days, w, cfg)
+    province = np.clip((pooled_level + 0.5) / (pooled_base + 0.5), s.min_factor, s.max_factor)
+    # the last row (factor 1) stands for series whose category has no county data
+    province = np.vstack([np.nan_to_num(province, nan=1.0), np.ones((1, days.size))])
+    prior = province[pooled_row]
+    level, base = _last_year(_moving_sum(grid.values, w), days, w, cfg)
+    numerator = level + s.prior_weight * prior
+    denominator = base + s.prior_weight
+    # Poisson variance of the block means: the factor is an estimate, not a constant
+    n_blocks = cfg.baseline_days // w
+    rel_var = level / (2 * s.half_width_blocks + 1) / numerator**2 + (
+        base / n_blocks / denominator**2
+    )
+    known = ~np.isnan(numerator / denominator)
+    factor = np.where(known, np.clip(numerator / denominator, s.min_factor, s.max_factor), 1.0)
+    return factor, np.where(known, rel_var, 0.0)
+
+
+def _upper_tail(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
+    """P(X >= observed) for X negative binomial with this mean and variance/mean ratio."""
+    k = np.ceil(observed - 1e-9) - 1
+    p = np.ones(observed.shape)
+    poisson = dispersion <= 1 + 1e-6
+    p[poisson] = stats.poisson.sf(k[poisson], expected[poisson])
+    nb = ~poisson
+    phi = dispersion[nb]
+    p[nb] = stats.nbinom.sf(k[nb], expected[nb] / (phi - 1), 1 / phi)
+    return p
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """Per series x tested day: the statistic's observed, expected, p-value and alarm flag."""
+
+    observed: np.ndarray
+    expected: np.ndarray
+    p_value: np.ndarray
+    alarm: np.ndarray
+
+
+def _window_scores(
+    grid: _Grid,
+    days: np.ndarray,
+    window: int,
+    factor: np.ndarray,
+    factor_rel_var: np.ndarray,
+    cfg: NegBinConfig,
+) -> _Scores:
+    """The `window`-day moving sum tested against its lagged, robust, seasonal expectation."""
+    moving = _moving_sum(grid.values, window)
+    observed = _at(moving, days, 0)
+    base, var = _baseline(moving, days, 0, window, cfg)
+    expected = np.maximum(base * factor, cfg.min_expected)
+    floored = np.maximum(base, cfg.min_expected)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overdispersion = np.clip(np.nan_to_num(var / floored, nan=1.0), 1.0, cfg.max_dispersion)
+    # Predictive variance = overdispersion * E + E^2 * (relative variance of the estimate of
+    # E), as in Farrington's prediction interval, written as a variance / mean ratio.
+    base_rel_var = 1 / (cfg.baseline_days // window * floored)
+    estimate_rel_var = overdispersion * np.nan_to_num(base_rel_var + factor_rel_var)
+    # NB2: extra-Poisson variance grows with the square of the mean, so a seasonal factor
+    # scales the variance / mean ratio's excess over 1
+    overdispersion_at_expected = 1 + (overdispersion - 1) * expected / floored
+    dispersion = overdispersion_at_expected + expected * estimate_rel_var
+    testable = ~np.isnan(observed) & ~np.isnan(base)
+    p_value = np.ones(observed.shape)
+    p_value[testable] = _upper_tail(observed[testable], expected[testable], dispersion[testable])
+    # Bonferroni over the windows tested
+    p_value = np.minimum(p_value * len(cfg.windows), 1.0)
+    alarm = (
+        testable
+        & (p_value < cfg.alpha)
+        & (observed >= cfg.min_count)
+        & (observed >= cfg.min_ratio * expected)
+    )
+    return _Scores(np.nan_to_num(observed), np.nan_to_num(expected), p_value, alarm)
+
+
+def _negbin_scores(
+    grid: _Grid, pooled: _Grid, pooled_row: np.ndarray, days: np.ndarray, cfg: NegBinConfig
+) -> _Scores:
+    """Any tested window alarms; observed and expected are those of the first window."""
+    factor, factor_rel_var = _seasonal_factor(grid, pooled, pooled_row, days, cfg)
+    per_window = [_window_scores(grid, days, w, factor, factor_rel_var, cfg) for w in cfg.windows]
+    first = per_window[0]
+    return _Scores(
+        first.observed,
+        first.expected,
+        np.minimum.reduce([s.p_value for s in per_window]),
+        np.logical_or.reduce([s.alarm for s in per_window]),
+    )
+
+
+def _ears_c2_scores(grid: _Grid, days: np.ndarray, cfg: EarsC2Config) -> _Scores:
+    """EARS C2: today's count against the mean and sd of days t-9..t-3 (daily counts)."""
+    lags = range(cfg.guard_days + 1, cfg.guard_days + cfg.baseline_days + 1)
+    baseline = np.stack([_at(grid.values, days, lag) for lag in lags])
+    observed = _at(grid.values, days, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = baseline.mean(axis=0)
+        sd = np.maximum(baseline.std(axis=0, ddof=1), cfg.min_sigma)
+    c2 = (observed - mean) / sd
+    testable = ~np.isnan(c2)
+    p_value = np.where(testable, stats.norm.sf(np.nan_to_num(c2)), 1.0)
+    alarm = testable & (c2 > cfg.threshold) & (observed >= cfg.min_count)
+    return _Scores(np.nan_to_num(observed), np.nan_to_num(mean), p_value, alarm)
+
+
+def _trailing_run(flags: np.ndarray) -> np.ndarray:
+    """Number of consecutive True values ending on each day (0 where False)."""
+    idx = np.arange(flags.shape[1])
+    last_false = np.maximum.accumulate(np.where(flags, -1, idx), axis=1)
+    return np.where(flags, idx - last_false, 0)
+
+
+def _episode_starts(alarm: np.ndarray, gap_days: int) -> np.ndarray:
+    """Alarm days with no alarm in the `gap_days` + 1 days before them (first day of an episode)."""
+    csum = np.concatenate(
+        [np.zeros((alarm.shape[0], 1), dtype=int), np.cumsum(alarm, axis=1)], axis=1
+    )
+    idx = np.arange(alarm.shape[1])
+    before = csum[:, idx] - csum[:, np.maximum(idx - gap_days - 1, 0)]
+    return alarm & (before == 0)
+
+
+def alert_id(region_code: str, product_category: str, signal: str, alert_date: date) -> str:
+    """Stable id of an alert: 'AL-' + the first 12 hex digits of a SHA-1 of its keys."""
+    text = f"{region_code}|{product_category}|{signal}|{alert_date.isoformat()}"
+    return "AL-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _severity(
+    p_value: pl.Expr, ratio: pl.Expr, persistence: pl.Expr, cfg: SeverityConfig
+) -> pl.Expr:
+    """high / medium / low: the first level whose p-value, ratio and persistence all hold."""
+
+    def meets(level: SeverityLevel) -> pl.Expr:
+        return (
+            (p_value <= level.max_p)
+            & (ratio >= level.min_ratio)
+            & (persistence >= level.min_persistence_days)
+        )
+
+    return (
+        pl.when(meets(cfg.high))
+        .then(pl.lit("high"))
+        .when(meets(cfg.medium))
+        .then(pl.lit("medium"))
+        .otherwise(pl.lit("low"))
+    )
+
+
+def _pooled_series(series: pl.DataFrame) -> pl.DataFrame:
+    """Province-wide daily totals per category and signal (counties only, no double count)."""
+    return (
+        series.filter(~pl.col("region_code").is_in(list(prefectures())))
+        .group_by("product_category", "signal", "day")
+        .agg(pl.col("value").sum())
+    )
+
+
+def detect_alerts(
+    series: pl.DataFrame,
+    as_of: date,
+    config: SurveillanceConfig,
+    method: str | None = None,
+    history_start: date | None = None,
+) -> pl.DataFrame:
+    """The alerts export: one row per alert episode first raised in the look-back window.
+
+    `series` is `daily_series` output (sparse or dense; rows after `as_of` are ignored). Each
+    day D of the window is tested using only values dated <= D. Alarm days of one series
+    separated by at most `episode_gap_days` quiet days form one episode; its row carries
+    alert_date = the first alarm day, and observed / expected / severity as known on that
+    day. For "negbin" the unit of observed and expected is credibility-weighted events in
+    the 7 days ending on alert_date; for "ears_c2" it is events on alert_date (expected =
+    the mean of the baseline days). Episodes already running before the window are not
+    raised. `history_start` is the first day with data (default: the first day in
+    `series`); days before it are unknown, not zero.
+    """
+    method = method or config.method
+    if method not in ("negbin", "ears_c2"):
+        raise ValueError(f"unknown surge detection method {method!r}")
+    first_day = as_of - timedelta(days=config.history_days - 1)
+    series = series.filter(pl.col("day").is_between(first_day, as_of)).select(list(SERIES_SCHEMA))
+    n_tested = config.lookback_days + config.episode_gap_days + 1
+    tested_from = as_of - timedelta(days=n_tested - 1)
+    window_from = as_of - timedelta(days=config.lookback_days - 1)
+    first_series_day = series["day"].min()
+    data_start = history_start or (
+        first_series_day if isinstance(first_series_day, date) else as_of
+    )
+    # Only series with an event in reach of a tested window can alarm.
+    reach = tested_from - timedelta(days=max(config.negbin.windows))
+    keys = (
+        series.filter((pl.col("day") >= reach) & (pl.col("value") != 0))
+        .select(SERIES_KEYS)
+        .unique()
+        .sort(SERIES_KEYS)
+    )
+    if keys.is_empty():
+        return pl.DataFrame(schema=ALERT_SCHEMA)
+
+    grid = _dense_grid(series, keys, first_day, as_of, data_start)
+    days = np.arange(grid.values.shape[1] - n_tested, grid.values.shape[1])
+    if method == "negbin":
+        pooled_frame = _pooled_series(series)
+        pooled_keys = (
+            pooled_frame.select("product_category", "signal")
+            .unique()
+            .sort("product_category", "signal")
+        )
+        pooled = _dense_grid(pooled_frame, pooled_keys, first_day, as_of, data_start)
+        pooled_row = (
+            keys.join(
+                pooled_keys.with_row_index("pooled_row"),
+                on=["product_category", "signal"],
+                how="left",
+                maintain_order="left",
+            )["pooled_row"]
+            .fill_null(pooled_keys.height)
+            .to_numpy()
+        )
+        scores = _negbin_scores(grid, pooled, pooled_row, days, config.negbin)
+    else:
+        scores = _ears_c2_scores(grid, days, config.ears_c2)
+
+    starts = _episode_starts(scores.alarm, config.episode_gap_days)
+    persistence = _trailing_run(scores.p_value < config.severity.persistence_alpha)
+    rows, cols = np.nonzero(starts)
+    tested_days = [tested_from + timedelta(days=int(c)) for c in range(n_tested)]
+    found = (
+        keys[rows.tolist()]
+        .with_columns(
+            pl.Series("alert_date", [tested_days[c] for c in cols], dtype=pl.Date),
+            pl.Series("observed", scores.observed[rows, cols], dtype=pl.Float64).round(3),
+            pl.Series("expected", scores.expected[rows, cols], dtype=pl.Float64).round(3),
+            pl.Series("p_value", scores.p_value[rows, cols], dtype=pl.Float64),
+            pl.Series("persistence", persistence[rows, cols], dtype=pl.Int64),
+        )
+        .filter(pl.col("alert_date") >= window_from)
+    )
+    ratio = pl.col("observed") / pl.max_horizontal(pl.col("expected"), pl.lit(1e-9))
+    ids = [alert_id(*row) for row in found.select(SERIES_KEYS + ["alert_date"]).iter_rows()]
+    return (
+        found.with_columns(
+            pl.Series("alert_id", ids, dtype=pl.String),
+            _severity(pl.col("p_value"), ratio, pl.col("persistence"), config.severity).alias(
+                "severity"
+            ),
+        )
+        .select(list(ALERT_SCHEMA))
+        .sort("alert_date", "region_code", "product_category", "signal")
+    )

@@ -1,0 +1,269 @@
+"""The Great Expectations layer: suites derived from the contract, typed-row checks, Data Docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import yaml
+
+from data_contracts.contract import CONTRACT_DIR, contracts, regions
+from data_contracts.expectations import (
+    SUITE_DIR,
+    FeedValidation,
+    build_data_docs,
+    gx_context,
+    suite_for,
+    suite_json,
+    validate_typed,
+)
+from data_contracts.readers import RawTable
+from data_contracts.steward_docs import contract_markdown, reason_codes
+from data_contracts.validate import validate_rows
+from tests.conftest import make_uscc
+
+PHONE = "13912345678"
+GOOD_USCC = make_uscc("92630102MA0000001")
+
+
+@pytest.fixture(scope="module")
+def context() -> Iterator[Any]:
+    """One GX context for the module (creating contexts is slow)."""
+    yield gx_context()
+
+
+def inspections(**overrides: list[Any]) -> pl.DataFrame:
+    """Three typed inspection rows that pass, with columns replaced by `overrides`."""
+    data: dict[str, list[Any]] = {
+        "_row_number": [1, 2, 3],
+        "inspection_id": ["I1", "I2", "I3"],
+        "inspected_on": [dt.date(2026, 5, 10)] * 3,
+        "region_code": ["630102", "630103", "630102"],
+        "entity_name": ["绿丰种业经营部"] * 3,
+        "entity_uscc": [GOOD_USCC, None, None],
+        "product_category": ["seeds", "fuel", "seeds"],
+        "inspection_type": ["double_random", "targeted", "sampling_test"],
+        "result": ["fail", "pass", "pending"],
+        "violation_type": ["counterfeit_trademark", None, None],
+        "inspector_team": ["城东一队"] * 3,
+        "seized_value_cny": [1200.0, None, 0.0],
+        "lead_id": [None, None, None],
+    }
+    data.update(overrides)
+    return pl.DataFrame(data, schema_overrides={"lead_id": pl.String, "entity_uscc": pl.String})
+
+
+def reasons_of(contract_name: str) -> list[str]:
+    return [e.meta["reason"] for e in suite_for(contracts()[contract_name]).expectations]
+
+
+# --- the suites --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("feed", list(contracts()))
+def test_committed_suite_equals_what_the_contract_derives(feed: str) -> None:
+    committed = (SUITE_DIR / f"{feed}.json").read_text(encoding="utf-8")
+    assert committed == suite_json(contracts()[feed]), (
+        f"gx_suites/{feed}.json is stale: run `python -m data_contracts.expectations`"
+    )
+
+
+@pytest.mark.parametrize("feed", list(contracts()))
+def test_every_expectation_names_a_reason_code_and_has_bilingual_words(feed: str) -> None:
+    contract = contracts()[feed]
+    allowed = set(reason_codes(contract)) | {
+        f"uscc:{c.name}" for c in contract.columns if c.type == "uscc"
+    }
+    for e in suite_for(contract).expectations:
+        assert e.meta["reason"] in allowed
+        assert re.search(r"[\u4e00-\u9fff]", e.description) and re.search(
+            r"[a-z]{4}", e.description
+        )
+
+
+def test_suite_mirrors_the_contract_rules() -> None:
+    listings = suite_for(contracts()["listings"])
+    by_reason = {e.meta["reason"]: e for e in listings.expectations}
+    assert by_reason["range:price_cny"].min_value == 0 and by_reason["range:price_cny"].strict_min
+    assert (by_reason["range:rating"].min_value, by_reason["range:rating"].max_value) == (0, 5)
+    assert set(by_reason["enum:platform"].value_set) >= {"taobao", "jd", "pdd"}
+    assert "required:brand" not in by_reason and "required:listing_id" in by_reason
+    complaints = suite_for(contracts()["complaints"])
+    in_province = [e for e in complaints.expectations if e.meta["reason"] == "region:region_code"]
+    assert any(set(getattr(e, "value_set", None) or []) == set(regions()) for e in in_province)
+    channel = next(e for e in complaints.expectations if e.meta["reason"] == "enum:channel")
+    assert set(channel.value_set) == set(contracts()["complaints"].column("channel").values)
+    assert "complainant_phone" not in json.dumps(complaints.to_json_dict())
+
+
+def test_no_expectation_asks_for_a_unique_key() -> None:
+    for contract in contracts().values():
+        kinds = {e.expectation_type for e in suite_for(contract).expectations}
+        assert not any("unique" in kind for kind in kinds)
+
+
+# --- validating typed rows ---------------------------------------------------------------
+
+
+def test_good_typed_rows_pass(context: Any) -> None:
+    result = validate_typed(contracts()["inspections"], inspections(), context, "inspections/a.csv")
+    assert result.success and result.rows == 3 and result.reasons_by_row() == {}
+
+
+def test_bad_typed_rows_are_named_by_row_number_and_reason(context: Any) -> None:
+    frame = inspections(
+        inspection_id=["I1", None, "I3"],
+        region_code=["630102", "440300", "630102"],
+        product_category=["seeds", "fuel", "no_such_category"],
+        violation_type=[None, None, None],  # row 1 failed without a violation type
+        seized_value_cny=[-5.0, None, 0.0],
+    )
+    result = validate_typed(contracts()["inspections"], frame, context, "inspections/a.csv")
+    assert not result.success
+    assert {n: sorted(r) for n, r in result.reasons_by_row().items()} == {
+        1: ["range:seized_value_cny", "required_when:violation_type"],
+        2: ["region:region_code", "required:inspection_id"],
+        3: ["enum:product_category"],
+    }
+    failed = {o.reason: o for o in result.failed}
+    assert failed["range:seized_value_cny"].unexpected_count == 1
+    assert failed["range:seized_value_cny"].unexpected_rows == (1,)
+
+
+def test_rows_accepted_by_row_validation_pass_the_suite(context: Any) -> None:
+    """The suite and validate.py agree: what the Polars checks accept, GX accepts too."""
+    contract = contracts()["listings"]
+    header = [c.name for c in contract.columns]
+    good = [
+        "2026-06-22",
+        "淘宝",
+        "L1",
+        "S1",
+        "某店",
+        GOOD_USCC,
+        "440300",
+        "手机",
+        "",
+        "手机壳",
+        "9.9",
+        "3",
+        "",
+        "4.5",
+        "ab12",
+    ]
+    bad_price = good[:10] + ["0"] + good[11:]
+    bad_region = good[:6] + ["639999"] + good[7:]
+    table = RawTable(header, [good, bad_price, bad_region, good], [1, 2, 3, 4])
+    rows = validate_rows(contract, table)
+    assert sorted(rows.quarantined["reasons"]) == [
+        "range:price_cny",
+        "region:ship_from_region_code",
+    ]
+    result = validate_typed(contract, rows.accepted, context, "listings/a.csv")
+    assert result.success and result.rows == 2
+
+
+def test_personal_and_free_text_values_never_reach_the_results(context: Any) -> None:
+    contract = contracts()["complaints"]
+    frame = pl.DataFrame(
+        {
+            "_row_number": [1, 2],
+            "complaint_id": ["C1", "C2"],
+            "received_at": [dt.datetime(2026, 5, 3, 14, 22)] * 2,
+            "channel": ["hotline_12315", "visit"],
+            "region_code": ["630102", "630102"],
+            "product_category": ["seeds", "seeds"],
+            "infringement_type": ["other", "other"],
+            "complainant_type": ["consumer", "consumer"],
+            "subject_name": [f"店主{PHONE}", None],
+            "subject_uscc": [None, None],
+            "platform": [None, None],
+            "shop_id": [None, None],
+            "brand": [None, None],
+            "description": [f"本人电话：{PHONE}", None],  # row 2 breaks required:description
+            "amount_cny": [-1.0, 5.0],
+            "complainant_phone": [PHONE, PHONE],
+        },
+        schema_overrides={c: pl.String for c in ("subject_uscc", "platform", "shop_id", "brand")},
+    )
+    result = validate_typed(contract, frame, context, "complaints/a.csv")
+    assert result.reasons_by_row() == {1: ["range:amount_cny"], 2: ["required:description"]}
+    text = json.dumps(result.to_json_dict(), ensure_ascii=False, default=str)
+    assert PHONE not in text and "complainant_phone" not in text
+
+
+# --- Data Docs ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def docs(
+    context: Any, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[FeedValidation]]:
+    bad = inspections(seized_value_cny=[-5.0, None, 0.0])
+    results = [
+        validate_typed(
+            contracts()["inspections"], inspections(), context, "inspections/2026-05/好.csv"
+        ),
+        validate_typed(contracts()["inspections"], bad, context, "inspections/2026-06/b.csv"),
+    ]
+    out = tmp_path_factory.mktemp("run") / "2026-06-30" / "data_docs"
+    build_data_docs(results, out, run_name="2026-06-30")
+    return out, results
+
+
+def test_data_docs_index_opens_without_network(docs: tuple[Path, list[FeedValidation]]) -> None:
+    out, _ = docs
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in index and 'src="http' not in index and "stylesheet" not in index
+    for href in re.findall(r'href="([^"#]+)"', index):
+        from urllib.parse import unquote
+
+        assert (out / unquote(href)).is_file(), href
+    for feed in contracts():
+        assert f'id="{feed}"' in index and (out / "expectations" / f"{feed}.html").is_file()
+    assert "range:seized_value_cny" in index and "inspections/2026-06/b.csv" in index
+
+
+def test_data_docs_store_each_result_as_json(docs: tuple[Path, list[FeedValidation]]) -> None:
+    out, results = docs
+    stored = out / "results" / "inspections" / "inspections__2026-06__b.csv.json"
+    data = json.loads(stored.read_text(encoding="utf-8"))
+    assert data["success"] is False and data["meta"]["radar_file"] == "inspections/2026-06/b.csv"
+    failed = [r for r in data["results"] if not r["success"]]
+    assert [r["expectation_config"]["meta"]["reason"] for r in failed] == ["range:seized_value_cny"]
+    assert failed[0]["result"]["unexpected_index_list"] == [{"_row_number": 1}]
+    assert (out / "results" / "inspections" / "inspections__2026-05__好.csv.json").is_file()
+    assert len(list((out / "validations").rglob("*.html"))) == len(results)
+
+
+def test_data_docs_rebuild_shows_only_the_last_results(context: Any, tmp_path: Path) -> None:
+    first = validate_typed(contracts()["inspections"], inspections(), context, "inspections/a.csv")
+    build_data_docs([first], tmp_path)
+    second = validate_typed(contracts()["inspections"], inspections(), context, "inspections/b.csv")
+    build_data_docs([second], tmp_path)
+    assert [p.name for p in (tmp_path / "results").rglob("*.json")] == ["inspections__b.csv.json"]
+
+
+# --- the steward's docs ------------------------------------------------------------------
+
+
+def test_steward_docs_cover_every_column_and_value_of_feeds_yaml() -> None:
+    text = contract_markdown()
+    raw = yaml.safe_load((CONTRACT_DIR / "feeds.yaml").read_text(encoding="utf-8"))
+    for feed, spec in raw.items():
+        assert f"## {feed} — " in text
+        for name, column in spec["columns"].items():
+            assert f"`{name}`" in text
+            for value in column.get("values") or {}:
+                assert f"`{value}`" in text, (feed, name, value)
+    for code in ("seeds", "taobao", "jd"):  # category and platform codes from the reference tables
+        assert f"`{code}`" in text
+    assert "双随机抽查" in text and "淘宝网" in text  # Chinese labels accepted for codes
+    assert "`range:price_cny`" in text and "超出范围 value out of range" in text
+    assert "`required_when:violation_type`" in text and "`malformed:record`" in text
