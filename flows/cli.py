@@ -14,11 +14,13 @@ from typing import Annotated
 import typer
 
 from flows.settings import Settings, today_in_china
+from flows.steward import steward_app
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Counterfeit Radar 假冒侵权预警")
+app.add_typer(steward_app, name="steward")
 
 AsOf = Annotated[str | None, typer.Option(help="YYYY-MM-DD; default: today in China time")]
 
@@ -50,16 +52,25 @@ def _print_leads(result: object, top: int = 10) -> None:
         typer.echo(f"  {path}")
 
 
-def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, lookback: int) -> object:
+def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, settings: Settings) -> object:
     from flows.nightly import nightly
+    from transforms.warehouse import WarehouseBusy
 
     if not landing.is_dir():
         typer.echo(f"error: landing directory not found: {landing}", err=True)
         raise typer.Exit(2)
     try:
         return nightly(
-            landing=landing, warehouse=warehouse, as_of=as_of, out=out, lookback_days=lookback
+            landing=landing,
+            warehouse=warehouse,
+            as_of=as_of,
+            out=out,
+            lookback_days=settings.lookback_days,
+            lock_wait_seconds=settings.lock_wait_seconds,
         )
+    except WarehouseBusy as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from exc
     except Exception as exc:  # the flow already logged the traceback
         typer.echo(f"error: the nightly run failed: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -79,7 +90,7 @@ def run(
         warehouse or s.warehouse,
         _date(as_of, s.as_of or today_in_china()),
         out or s.out,
-        s.lookback_days,
+        s,
     )
     _print_leads(result)
 
@@ -111,7 +122,7 @@ def demo(seed: int = 7, scale: float = 1.0) -> None:
     generate_world(s.world, config)
     if s.warehouse.exists():
         s.warehouse.unlink()  # the demo always starts from an empty warehouse
-    result = _run(s.world / "landing", s.warehouse, config.as_of, s.out, s.lookback_days)
+    result = _run(s.world / "landing", s.warehouse, config.as_of, s.out, s)
     _print_leads(result)
     typer.echo(
         f"\nScore it against the ground truth: radar evaluate --world {s.world} "

@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from data_contracts.expectations import FeedValidation
 from flows import stages
 from transforms.ingest import IngestReport
-from transforms.warehouse import connect
+from transforms.warehouse import connect, warehouse_lock
 
 
 @dataclass
@@ -128,12 +128,55 @@ def export_task(
         con.close()
 
 
+@task(cache_policy=NO_CACHE)
+def record_run_task(
+    warehouse: Path, run_id: str, as_of: dt.date, status: str, counts: dict[str, int]
+) -> None:
+    """Record the run's start (status running) or end in ops.runs."""
+    con = connect(warehouse)
+    try:
+        if status == "running":
+            stages.start_run(con, run_id, as_of)
+        else:
+            stages.finish_run(con, run_id, status, counts)
+    finally:
+        con.close()
+
+
 @flow(name="radar-nightly", log_prints=True)
 def nightly(
-    landing: Path, warehouse: Path, as_of: dt.date, out: Path, lookback_days: int = 90
+    landing: Path,
+    warehouse: Path,
+    as_of: dt.date,
+    out: Path,
+    lookback_days: int = 90,
+    lock_wait_seconds: float = 0.0,
 ) -> RunResult:
-    """Run the whole nightly pipeline once for `as_of` and write OUT/<as-of>/."""
+    """Run the whole nightly pipeline once for `as_of` and write OUT/<as-of>/.
+
+    The whole run holds the warehouse lock: a second run on the same warehouse waits
+    `lock_wait_seconds`, then stops with a clear message, and never interleaves.
+    """
     run_id = uuid.uuid4().hex
+    with warehouse_lock(warehouse, lock_wait_seconds):
+        record_run_task(warehouse, run_id, as_of, "running", {})
+        try:
+            result = _run_stages(landing, warehouse, as_of, out, lookback_days, run_id)
+        except BaseException:
+            record_run_task(warehouse, run_id, as_of, "failed", {})
+            raise
+        counts = {
+            "new_files": result.ingest.new_files,
+            "leads": result.leads.height,
+            **{f"files_{k}": v for k, v in result.ingest.statuses.items()},
+        }
+        record_run_task(warehouse, run_id, as_of, "succeeded", counts)
+    return result
+
+
+def _run_stages(
+    landing: Path, warehouse: Path, as_of: dt.date, out: Path, lookback_days: int, run_id: str
+) -> RunResult:
     report = ingest_task(warehouse, landing, run_id)
     validations = validate_task(warehouse, report, run_id)
     resolve_task(warehouse, as_of)

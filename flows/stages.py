@@ -15,19 +15,54 @@ import polars as pl
 
 from data_contracts.contract import contracts
 from data_contracts.expectations import FeedValidation, build_data_docs, gx_context, validate_typed
+from flows.steward import supersede_corrected
 from models.hotspots import rank_hotspots
 from models.scoring import rank_leads
 from models.surges import daily_series, detect_alerts, load_config
 from transforms.exports import data_quality, write_export
 from transforms.ingest import IngestReport, ingest_landing
 from transforms.landing import LandingScan
+from transforms.load import ensure_warehouse
 from transforms.resolve import resolve_entities
 from transforms.warehouse import materialize, replace_table, scalar
 
 
 def ingest(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) -> IngestReport:
-    """Load what is new in the landing directory into raw, quarantine and staging."""
-    return ingest_landing(con, landing, run_id)
+    """Load what is new in the landing directory; close quarantined rows that were corrected."""
+    report = ingest_landing(con, landing, run_id)
+    supersede_corrected(con)
+    return report
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> None:
+    """Record the run's start in ops.runs."""
+    ensure_warehouse(con)
+    con.execute(RUNS_DDL)
+    con.execute(
+        "insert into ops.runs values (?, ?, ?, null, 'running', null)",
+        [run_id, as_of, _utc_now()],
+    )
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, int]
+) -> None:
+    """Record the run's end, status and row counts per stage in ops.runs."""
+    con.execute(
+        "update ops.runs set finished_at = ?, status = ?, counts = ? where run_id = ?",
+        [_utc_now(), status, json.dumps(counts, sort_keys=True), run_id],
+    )
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+RUNS_DDL = """
+create table if not exists ops.runs (
+  run_id VARCHAR, as_of DATE, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
+  counts VARCHAR
+)"""
 
 
 def validate_with_gx(

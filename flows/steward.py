@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +29,7 @@ import polars as pl
 import typer
 
 from data_contracts.contract import Column, FeedContract, contracts
+from data_contracts.personal import redact_personal
 from data_contracts.steward_docs import file_slug
 from data_contracts.validate import reason_text
 
@@ -43,12 +43,6 @@ create table if not exists ops.steward_actions (
 );
 """
 
-# Mainland mobile numbers (optionally +86, spaces or dashes) and resident ID numbers.
-_PHONE = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2}(?![0-9])")
-_ID_CARD = re.compile(r"(?<![0-9A-Za-z])[1-8][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
-PHONE_REMOVED = "[电话已隐去 phone removed]"
-ID_REMOVED = "[身份证号已隐去 ID removed]"
-
 
 def ensure_steward_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the steward's audit table if it is missing (idempotent)."""
@@ -57,11 +51,6 @@ def ensure_steward_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def redact_personal(text: str) -> str:
-    """Text with mobile phone and resident ID numbers blanked out."""
-    return _ID_CARD.sub(ID_REMOVED, _PHONE.sub(PHONE_REMOVED, text))
 
 
 def _personal_names() -> set[str]:

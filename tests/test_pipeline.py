@@ -197,3 +197,26 @@ def test_records_after_the_as_of_date_change_nothing(
         assert (replay.out_dir / f"{name}.csv").read_bytes() == (
             first_run.out_dir / f"{name}.csv"
         ).read_bytes(), name
+
+
+def test_a_second_run_on_a_busy_warehouse_stops_with_a_clear_message(
+    prefect_harness: None, small_world: Path, tmp_path: Path
+) -> None:
+    from transforms.warehouse import WarehouseBusy, warehouse_lock
+
+    warehouse = tmp_path / "busy.duckdb"
+    with warehouse_lock(warehouse), pytest.raises(WarehouseBusy, match="another radar run"):
+        nightly(
+            landing=small_world / "landing", warehouse=warehouse, as_of=DEFAULT_AS_OF, out=tmp_path
+        )
+    assert not (tmp_path / DEFAULT_AS_OF.isoformat()).exists()
+
+
+def test_run_history_records_the_run(first_run: RunResult) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(first_run.out_dir.parent.parent / "first.duckdb"), read_only=True)
+    runs = con.execute("select status, as_of, counts from ops.runs order by started_at").fetchall()
+    con.close()
+    assert runs[0][0] == "succeeded" and runs[0][1] == DEFAULT_AS_OF
+    assert json.loads(runs[0][2])["leads"] == first_run.leads.height

@@ -12,12 +12,11 @@ from typer.testing import CliRunner
 
 from data_contracts.batch import build_batch
 from data_contracts.contract import contracts
+from data_contracts.personal import PHONE_REMOVED, redact_personal
 from flows.steward import (
-    PHONE_REMOVED,
     accept_row,
     export_quarantine,
     quarantine_summary,
-    redact_personal,
     steward_app,
     supersede_corrected,
 )
