@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from flows.plan_commands import register as register_plan_commands
 from flows.settings import Settings, today_in_china
 from flows.steward import steward_app
 
@@ -21,6 +22,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Counterfeit Radar 假冒侵权预警")
 app.add_typer(steward_app, name="steward")
+register_plan_commands(app)
 
 AsOf = Annotated[str | None, typer.Option(help="YYYY-MM-DD; default: today in China time")]
 

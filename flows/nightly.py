@@ -61,6 +61,19 @@ def validate_task(warehouse: Path, report: IngestReport, run_id: str) -> list[Fe
 
 
 @task(cache_policy=NO_CACHE)
+def freshness_task(warehouse: Path, as_of: dt.date) -> list[str]:
+    """Warn about feeds that have gone quiet for longer than usual."""
+    con = connect(warehouse)
+    try:
+        warnings = stages.check_freshness(con, as_of)
+    finally:
+        con.close()
+    for message in warnings:
+        get_run_logger().warning("stale feed: %s", message)
+    return warnings
+
+
+@task(cache_policy=NO_CACHE)
 def resolve_task(warehouse: Path, as_of: dt.date) -> int:
     """Resolve entities as of the run date."""
     con = connect(warehouse)
@@ -179,6 +192,7 @@ def _run_stages(
 ) -> RunResult:
     report = ingest_task(warehouse, landing, run_id)
     validations = validate_task(warehouse, report, run_id)
+    freshness_task(warehouse, as_of)
     resolve_task(warehouse, as_of)
     features_task(warehouse, as_of)
     leads = leads_task(warehouse)

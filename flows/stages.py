@@ -23,6 +23,7 @@ from transforms.exports import data_quality, write_export
 from transforms.ingest import IngestReport, ingest_landing
 from transforms.landing import LandingScan
 from transforms.load import ensure_warehouse
+from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
 from transforms.resolve import resolve_entities
 from transforms.warehouse import materialize, replace_table, scalar
 
@@ -31,7 +32,13 @@ def ingest(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) -> Ingest
     """Load what is new in the landing directory; close quarantined rows that were corrected."""
     report = ingest_landing(con, landing, run_id)
     supersede_corrected(con)
+    snapshot_volume_warnings(con, run_id)
     return report
+
+
+def check_freshness(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[str]:
+    """Warnings for feeds with no delivery for longer than usual (kept in ops.feed_freshness)."""
+    return stale_feed_messages(feed_freshness(con, as_of))
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> None:

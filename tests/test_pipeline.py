@@ -220,3 +220,26 @@ def test_run_history_records_the_run(first_run: RunResult) -> None:
     con.close()
     assert runs[0][0] == "succeeded" and runs[0][1] == DEFAULT_AS_OF
     assert json.loads(runs[0][2])["leads"] == first_run.leads.height
+
+
+def test_small_platform_snapshot_is_a_warning_on_its_file(
+    first_run: RunResult, small_world: Path
+) -> None:
+    truth = json.loads((small_world / "truth.json").read_text(encoding="utf-8"))
+    partial = [f["file"] for f in truth["bad_files"] if f["why"].startswith("partial snapshot")]
+    assert partial
+    dq = read(first_run, "data_quality")
+    for file in partial:
+        row = dq.filter(pl.col("file") == file).row(0, named=True)
+        assert row["status"] == "loaded" and "small snapshot" in row["issues"]
+    flagged = dq.filter(pl.col("issues").str.contains("small snapshot"))["file"].to_list()
+    assert sorted(flagged) == sorted(partial)
+
+
+def test_leads_list_every_linked_code(first_run: RunResult) -> None:
+    leads = read(first_run, "entity_leads").filter(pl.col("usccs").is_not_null())
+    assert leads.height > 0
+    for codes, primary in zip(leads["usccs"], leads["uscc"], strict=True):
+        parts = codes.split(";")
+        assert parts == sorted(parts) and all(len(c) == 18 for c in parts)
+        assert primary in parts

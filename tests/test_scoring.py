@@ -18,7 +18,7 @@ from models.scoring import (
 QUIET: dict[str, Any] = {
     "shops": 1,
     "platforms": 1,
-    "usccs": 0,
+    "registered_codes": 0,
     "complaints_30d": 0,
     "complaints_90d": 0,
     "complaints_180d": 0,

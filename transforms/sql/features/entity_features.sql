@@ -93,7 +93,7 @@ ring as (
         entity_id,
         count(*) filter (where key like 'shop:%') as shops,
         count(distinct split_part(key, ':', 2)) filter (where key like 'shop:%') as platforms,
-        count(*) filter (where key like 'uscc:%') as usccs
+        count(*) filter (where key like 'uscc:%') as registered_codes
     from entity_keys group by all
 ),
 credit_features as (
@@ -124,7 +124,7 @@ outcome_features as (
 final as (
     select
         r.entity_id,
-        r.shops, r.platforms, r.usccs,
+        r.shops, r.platforms, r.registered_codes,
         coalesce(c.complaints_30d, 0) as complaints_30d,
         coalesce(c.complaints_90d, 0) as complaints_90d,
         coalesce(c.complaints_180d, 0) as complaints_180d,

@@ -1,0 +1,81 @@
+"""Lists for people: NAME.csv (UTF-8 with BOM, the column codes as header) and NAME.xlsx
+(Chinese headers, 是/否 for booleans, optionally one sheet per group and a sheet of notes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+MAX_SHEET_TITLE = 31  # Excel's limit
+FORBIDDEN_IN_TITLE = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value
+
+
+def _fill_sheet(ws: Worksheet, frame: pl.DataFrame, headers_zh: dict[str, str]) -> None:
+    ws.append([headers_zh.get(c, c) for c in frame.columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in frame.iter_rows():
+        ws.append([_cell(v) for v in row])
+    for i, column in enumerate(frame.columns, start=1):
+        if frame.schema[column] == pl.Date:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                cell.number_format = "yyyy-mm-dd"
+        texts = [str(headers_zh.get(column, column))] + [
+            str(v) for v in frame[column].head(200).to_list() if v is not None
+        ]
+        # Chinese characters are about twice as wide as Latin ones.
+        width = max(len(t) + sum(1 for ch in t if ord(ch) > 0x2E80) for t in texts)
+        ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, width + 2))
+    ws.freeze_panes = "A2"
+
+
+def sheet_title(text: str) -> str:
+    """A valid, at most 31-character Excel sheet title."""
+    return text.translate(FORBIDDEN_IN_TITLE)[:MAX_SHEET_TITLE] or "Sheet"
+
+
+def write_list(
+    frame: pl.DataFrame,
+    out_dir: Path,
+    name: str,
+    headers_zh: dict[str, str],
+    title: str,
+    group_sheets: str | None = None,
+    notes: list[tuple[str, str]] | None = None,
+) -> list[Path]:
+    """Write NAME.csv and NAME.xlsx; returns both paths.
+
+    `group_sheets` names a column whose values title one extra sheet each (rows in their
+    order of first appearance); `notes` become a last sheet of label/value pairs.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, xlsx_path = out_dir / f"{name}.csv", out_dir / f"{name}.xlsx"
+    frame.write_csv(csv_path, include_bom=True, null_value="", date_format="%Y-%m-%d")
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.title = sheet_title(title)
+    _fill_sheet(ws, frame, headers_zh)
+    if group_sheets is not None:
+        for value in frame[group_sheets].unique(maintain_order=True).to_list():
+            part = frame.filter(pl.col(group_sheets) == value)
+            _fill_sheet(book.create_sheet(sheet_title(str(value))), part, headers_zh)
+    if notes:
+        ws_notes = book.create_sheet("说明")
+        for label, value in notes:
+            ws_notes.append([label, value])
+        ws_notes.column_dimensions["A"].width = 28
+        ws_notes.column_dimensions["B"].width = 90
+    book.save(xlsx_path)
+    return [csv_path, xlsx_path]
