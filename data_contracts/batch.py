@@ -119,3 +119,71 @@ def build_batch(file: DeliveredFile, data: bytes | None = None) -> FileBatch:
     if table.encoding == "gb18030":
         batch.issues.insert(0, "编码 GB18030 encoding detected")
     return batch
+
+
+_SPOOLED_FRAMES = ("raw", "accepted", "typed", "quarantined", "findings")
+
+
+def spool_batch(batch: FileBatch, directory: Path) -> Path:
+    """Write a batch as Parquet partitions plus a small JSON header (for distributed workers).
+
+    The single writer reads it back with `read_spooled`; only the path travels between processes.
+    """
+    target = directory / batch.sha256[:16] / hashlib.sha1(batch.file.rel.encode()).hexdigest()[:12]
+    target.mkdir(parents=True, exist_ok=True)
+    frames: dict[str, pl.DataFrame | None] = {"raw": batch.raw}
+    if batch.rows is not None:
+        frames |= {
+            "accepted": batch.rows.accepted,
+            "typed": batch.rows.typed,
+            "quarantined": batch.rows.quarantined,
+            "findings": batch.rows.findings,
+        }
+    for name, frame in frames.items():
+        if frame is not None:
+            frame.write_parquet(target / f"{name}.parquet")
+    f = batch.file
+    header = {
+        "file": {
+            "feed": f.feed,
+            "path": str(f.path),
+            "rel": f.rel,
+            "mtime": f.mtime,
+            "size": f.size,
+        },
+        "sha256": batch.sha256,
+        "status": batch.status,
+        "rows_read": batch.rows_read,
+        "issues": batch.issues,
+        "row_issues": batch.rows.issues if batch.rows is not None else None,
+    }
+    (target / "batch.json").write_text(json.dumps(header, ensure_ascii=False), encoding="utf-8")
+    return target
+
+
+def read_spooled(target: Path) -> FileBatch:
+    """The batch written by `spool_batch`."""
+    header = json.loads((target / "batch.json").read_text(encoding="utf-8"))
+    f = header["file"]
+    file = DeliveredFile(f["feed"], Path(f["path"]), f["rel"], f["mtime"], f["size"])
+
+    def frame(name: str) -> pl.DataFrame | None:
+        path = target / f"{name}.parquet"
+        return pl.read_parquet(path) if path.exists() else None
+
+    rows = None
+    if header["row_issues"] is not None:
+        accepted, typed = frame("accepted"), frame("typed")
+        quarantined, findings = frame("quarantined"), frame("findings")
+        assert accepted is not None and typed is not None
+        assert quarantined is not None and findings is not None
+        rows = ValidatedRows(accepted, typed, quarantined, findings, header["row_issues"])
+    return FileBatch(
+        file=file,
+        sha256=header["sha256"],
+        status=header["status"],
+        rows_read=header["rows_read"],
+        raw=frame("raw"),
+        rows=rows,
+        issues=header["issues"],
+    )

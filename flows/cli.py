@@ -55,9 +55,10 @@ def _print_leads(result: object, top: int = 10) -> None:
 
 
 def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, settings: Settings) -> object:
-    from flows.nightly import nightly
+    from flows.nightly import with_task_runner
     from transforms.warehouse import WarehouseBusy
 
+    nightly = with_task_runner(settings.task_runner, settings.dask_address)
     if not landing.is_dir():
         typer.echo(f"error: landing directory not found: {landing}", err=True)
         raise typer.Exit(2)
@@ -69,6 +70,7 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, settings: Se
             out=out,
             lookback_days=settings.lookback_days,
             lock_wait_seconds=settings.lock_wait_seconds,
+            distributed=settings.task_runner != "local",
         )
     except WarehouseBusy as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -84,9 +86,19 @@ def run(
     warehouse: Annotated[Path | None, typer.Option(help="DuckDB warehouse file")] = None,
     as_of: AsOf = None,
     out: Annotated[Path | None, typer.Option(help="exports go to OUT/<as-of>/")] = None,
+    task_runner: Annotated[
+        str | None, typer.Option(help="local, or dask to read and validate files on a cluster")
+    ] = None,
+    dask_address: Annotated[
+        str | None, typer.Option(help="tcp://host:port of a dask scheduler (default: a local one)")
+    ] = None,
 ) -> None:
     """Run the nightly pipeline once (a Prefect flow) and write the exports."""
     s = Settings()
+    if task_runner:
+        s.task_runner = task_runner
+    if dask_address:
+        s.dask_address = dask_address
     result = _run(
         landing or s.landing,
         warehouse or s.warehouse,

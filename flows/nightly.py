@@ -7,17 +7,19 @@ The flow only composes tasks; each task opens the warehouse, runs one stage of
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from prefect import flow, get_run_logger, task
+from prefect import Flow, flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
+from data_contracts.batch import DeliveredFile, build_batch, spool_batch
 from data_contracts.expectations import FeedValidation
 from flows import stages
-from transforms.ingest import IngestReport
+from transforms.ingest import IngestReport, new_files
 from transforms.warehouse import connect, warehouse_lock
 
 
@@ -32,12 +34,35 @@ class RunResult:
     ingest: IngestReport
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def ingest_task(warehouse: Path, landing: Path, run_id: str) -> IngestReport:
-    """Load new landing files into the warehouse."""
+@task(cache_policy=NO_CACHE)
+def new_files_task(warehouse: Path, landing: Path) -> list[DeliveredFile]:
+    """The landing files not seen by an earlier run, in delivery order."""
     con = connect(warehouse)
     try:
-        report = stages.ingest(con, landing, run_id)
+        return new_files(con, landing)
+    finally:
+        con.close()
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def build_batches_task(files: list[DeliveredFile], spool: Path) -> list[Path]:
+    """Read, check and type a chunk of files on a worker; spool each as Parquet for the writer."""
+    return [spool_batch(build_batch(f), spool) for f in files]
+
+
+def chunks(files: list[DeliveredFile], size: int) -> list[list[DeliveredFile]]:
+    """Consecutive chunks of at most `size` files (a task per chunk keeps Prefect's overhead low)."""
+    return [files[i : i + size] for i in range(0, len(files), size)]
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def ingest_task(
+    warehouse: Path, landing: Path, run_id: str, spooled: dict[str, Path] | None = None
+) -> IngestReport:
+    """Load new landing files into the warehouse (the single writer)."""
+    con = connect(warehouse)
+    try:
+        report = stages.ingest(con, landing, run_id, spooled)
     finally:
         con.close()
     logger = get_run_logger()
@@ -164,17 +189,20 @@ def nightly(
     out: Path,
     lookback_days: int = 90,
     lock_wait_seconds: float = 0.0,
+    distributed: bool = False,
 ) -> RunResult:
     """Run the whole nightly pipeline once for `as_of` and write OUT/<as-of>/.
 
     The whole run holds the warehouse lock: a second run on the same warehouse waits
     `lock_wait_seconds`, then stops with a clear message, and never interleaves.
+    With `distributed`, files are read and validated as tasks of the flow's task runner
+    (e.g. Dask workers, see `with_task_runner`), which spool Parquet for the single writer.
     """
     run_id = uuid.uuid4().hex
     with warehouse_lock(warehouse, lock_wait_seconds):
         record_run_task(warehouse, run_id, as_of, "running", {})
         try:
-            result = _run_stages(landing, warehouse, as_of, out, lookback_days, run_id)
+            result = _run_stages(landing, warehouse, as_of, out, lookback_days, run_id, distributed)
         except BaseException:
             record_run_task(warehouse, run_id, as_of, "failed", {})
             raise
@@ -188,9 +216,24 @@ def nightly(
 
 
 def _run_stages(
-    landing: Path, warehouse: Path, as_of: dt.date, out: Path, lookback_days: int, run_id: str
+    landing: Path,
+    warehouse: Path,
+    as_of: dt.date,
+    out: Path,
+    lookback_days: int,
+    run_id: str,
+    distributed: bool,
 ) -> RunResult:
-    report = ingest_task(warehouse, landing, run_id)
+    spooled = None
+    if distributed:
+        spool = Path(f"{warehouse}.spool") / run_id
+        files = new_files_task(warehouse, landing)
+        parts = build_batches_task.map(chunks(files, 16), unmapped(spool)).result()
+        paths = [p for part in parts for p in part]
+        spooled = {f.rel: p for f, p in zip(files, paths, strict=True)}
+    report = ingest_task(warehouse, landing, run_id, spooled)
+    if distributed:
+        shutil.rmtree(Path(f"{warehouse}.spool") / run_id, ignore_errors=True)
     validations = validate_task(warehouse, report, run_id)
     freshness_task(warehouse, as_of)
     resolve_task(warehouse, as_of)
@@ -201,3 +244,15 @@ def _run_stages(
     out_dir = out / as_of.isoformat()
     exports = export_task(warehouse, report, out_dir, leads, hotspots, alerts, validations)
     return RunResult(as_of, out_dir, exports, leads, report)
+
+
+def with_task_runner(runner: str, dask_address: str | None = None) -> Flow[..., RunResult]:
+    """The nightly flow on the chosen task runner: `local` (threads) or `dask` (a
+    dask.distributed cluster at `dask_address`, or a temporary local one)."""
+    if runner == "local":
+        return nightly
+    if runner != "dask":
+        raise ValueError(f"unknown task runner {runner!r}: use local or dask")
+    from prefect_dask import DaskTaskRunner
+
+    return nightly.with_options(task_runner=DaskTaskRunner(address=dask_address))

@@ -20,7 +20,12 @@ from models.hotspots import rank_hotspots
 from models.scoring import rank_leads
 from models.surges import daily_series, detect_alerts, load_config
 from transforms.exports import data_quality, write_export
-from transforms.ingest import IngestReport, ingest_landing
+from transforms.ingest import (
+    IngestReport,
+    build_batches_locally,
+    ingest_landing,
+    spooled_builder,
+)
 from transforms.landing import LandingScan
 from transforms.load import ensure_warehouse
 from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
@@ -28,9 +33,19 @@ from transforms.resolve import resolve_entities
 from transforms.warehouse import materialize, replace_table, scalar
 
 
-def ingest(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str) -> IngestReport:
-    """Load what is new in the landing directory; close quarantined rows that were corrected."""
-    report = ingest_landing(con, landing, run_id)
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    run_id: str,
+    spooled: dict[str, Path] | None = None,
+) -> IngestReport:
+    """Load what is new in the landing directory; close quarantined rows that were corrected.
+
+    `spooled` maps file paths to batches built elsewhere (distributed workers); without it
+    each file is read here.
+    """
+    build = spooled_builder(spooled) if spooled is not None else build_batches_locally
+    report = ingest_landing(con, landing, run_id, build)
     supersede_corrected(con)
     snapshot_volume_warnings(con, run_id)
     return report

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from data_contracts.batch import DeliveredFile, FileBatch, build_batch
+from data_contracts.batch import DeliveredFile, FileBatch, build_batch, read_spooled
 from transforms.landing import LandingScan, scan_landing
 from transforms.load import ensure_warehouse, known_file, write_batch
 
@@ -34,6 +34,22 @@ def build_batches_locally(files: list[DeliveredFile]) -> Iterable[FileBatch]:
     """Build batches one after the other in this process (the default)."""
     for f in files:
         yield build_batch(f)
+
+
+def new_files(con: duckdb.DuckDBPyConnection, landing: Path) -> list[DeliveredFile]:
+    """The feed files of the landing directory not handled by an earlier run, in delivery order."""
+    ensure_warehouse(con)
+    return [f for f in scan_landing(landing).files if not known_file(con, f)]
+
+
+def spooled_builder(spooled: dict[str, Path]) -> BatchBuilder:
+    """A builder that reads batches other processes already built and spooled, by file path."""
+
+    def build(files: list[DeliveredFile]) -> Iterable[FileBatch]:
+        for f in files:
+            yield read_spooled(spooled[f.rel])
+
+    return build
 
 
 def ingest_landing(
