@@ -60,6 +60,8 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> No
     """Record the run's start in ops.runs."""
     ensure_warehouse(con)
     con.execute(RUNS_DDL)
+    # We hold the warehouse lock, so a run still marked running was killed mid-way.
+    con.execute("update ops.runs set status = 'interrupted' where status = 'running'")
     con.execute(
         "insert into ops.runs values (?, ?, ?, null, 'running', null)",
         [run_id, as_of, _utc_now()],
