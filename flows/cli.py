@@ -71,6 +71,7 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, settings: Se
             lookback_days=settings.lookback_days,
             lock_wait_seconds=settings.lock_wait_seconds,
             distributed=settings.task_runner != "local",
+            retention_days=settings.retention_days,
         )
     except WarehouseBusy as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -166,6 +167,52 @@ def evaluate(
         out = runs[-1]
     metrics = evaluate_run(world, out, warehouse or s.warehouse)
     typer.echo(format_report(metrics))
+
+
+@app.command()
+def erase(
+    by: Annotated[str, typer.Option(help="who carries out the request (audited)")],
+    phone: Annotated[str | None, typer.Option(help="the complainant's phone number")] = None,
+    complaint_id: Annotated[str | None, typer.Option(help="one complaint's id")] = None,
+    note: Annotated[str, typer.Option(help="why, e.g. the request's reference")] = "",
+    warehouse: Annotated[Path | None, typer.Option(help="DuckDB warehouse file")] = None,
+) -> None:
+    """Erase one person's phone and complaint texts on request (audited in ops.privacy_audit)."""
+    from transforms.privacy import erase_person
+    from transforms.warehouse import connect, warehouse_lock
+
+    if not phone and not complaint_id:
+        raise typer.BadParameter("give --phone or --complaint-id")
+    path = warehouse or Settings().warehouse
+    with warehouse_lock(path, Settings().lock_wait_seconds):
+        con = connect(path)
+        try:
+            count = erase_person(con, phone=phone, complaint_id=complaint_id, by=by, note=note)
+        finally:
+            con.close()
+    typer.echo(f"erased the personal data of {count} complaint(s)")
+
+
+@app.command()
+def retention(
+    days: Annotated[int | None, typer.Option(help="retention period in days")] = None,
+    warehouse: Annotated[Path | None, typer.Option(help="DuckDB warehouse file")] = None,
+) -> None:
+    """Purge complainant phones and complaint texts older than the retention period now."""
+    from transforms.privacy import apply_retention
+    from transforms.warehouse import connect, warehouse_lock
+
+    s = Settings()
+    path = warehouse or s.warehouse
+    with warehouse_lock(path, s.lock_wait_seconds):
+        con = connect(path)
+        try:
+            count = apply_retention(
+                con, today_in_china(), days or s.retention_days, by="radar retention"
+            )
+        finally:
+            con.close()
+    typer.echo(f"purged the phones and texts of {count} complaint(s)")
 
 
 def main() -> None:

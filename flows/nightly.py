@@ -19,7 +19,9 @@ from prefect.cache_policies import NO_CACHE
 from data_contracts.batch import DeliveredFile, build_batch, spool_batch
 from data_contracts.expectations import FeedValidation
 from flows import stages
+from flows.settings import today_in_china
 from transforms.ingest import IngestReport, new_files
+from transforms.privacy import apply_retention
 from transforms.warehouse import connect, warehouse_lock
 
 
@@ -83,6 +85,19 @@ def validate_task(warehouse: Path, report: IngestReport, run_id: str) -> list[Fe
     failed = [f"{r.feed}: {len(r.failed)} expectations failed" for r in results if not r.success]
     get_run_logger().info("validated %d feeds; %s", len(results), "; ".join(failed) or "all passed")
     return results
+
+
+@task(cache_policy=NO_CACHE)
+def retention_task(warehouse: Path, retention_days: int) -> int:
+    """Purge complainant phones and complaint texts older than the retention period."""
+    con = connect(warehouse)
+    try:
+        purged = apply_retention(con, today_in_china(), retention_days)
+    finally:
+        con.close()
+    if purged:
+        get_run_logger().info("retention: purged phones and texts of %d complaints", purged)
+    return purged
 
 
 @task(cache_policy=NO_CACHE)
@@ -190,6 +205,7 @@ def nightly(
     lookback_days: int = 90,
     lock_wait_seconds: float = 0.0,
     distributed: bool = False,
+    retention_days: int = 3 * 365,
 ) -> RunResult:
     """Run the whole nightly pipeline once for `as_of` and write OUT/<as-of>/.
 

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     world: Path = PROJECT_ROOT / "data" / "demo_world"
     as_of: dt.date | None = None  # None: today in China time
     lookback_days: int = 90
+    retention_days: int = 3 * 365  # complainant phones and complaint texts are purged after this
     lock_wait_seconds: float = 0.0  # a second run on the same warehouse waits this long, then exits
     task_runner: str = "local"  # local | dask
     dask_address: str | None = None
