@@ -6,7 +6,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: setup demo test check lock clean
+.PHONY: setup demo test check lock clean server serve
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -29,6 +29,14 @@ check: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# A local Prefect server with its own database under .prefect/ (UI at http://127.0.0.1:4200).
+server: setup
+	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
+
+# The scheduled deployments, served against the server above.
+serve: setup
+	PREFECT_API_URL=http://127.0.0.1:4200/api $(BIN)/radar serve
 
 # Re-resolve the pins after editing pyproject.toml's dependencies.
 lock:

@@ -215,6 +215,17 @@ def retention(
     typer.echo(f"purged the phones and texts of {count} complaint(s)")
 
 
+@app.command()
+def serve() -> None:
+    """Serve the nightly run (02:00 China time) and the weekly retrain on a Prefect server.
+
+    Start a server first (`make server`) and set PREFECT_API_URL=http://127.0.0.1:4200/api.
+    """
+    from flows.serve import serve_deployments
+
+    serve_deployments()
+
+
 def main() -> None:
     sys.exit(app())
 

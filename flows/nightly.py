@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from data_contracts.batch import DeliveredFile, build_batch, spool_batch
 from data_contracts.expectations import FeedValidation
 from flows import stages
+from flows.notify import notify_failure
 from flows.settings import today_in_china
 from transforms.ingest import IngestReport, new_files
 from transforms.privacy import apply_retention
@@ -196,11 +197,11 @@ def record_run_task(
         con.close()
 
 
-@flow(name="radar-nightly", log_prints=True)
+@flow(name="radar-nightly", log_prints=True, on_failure=[notify_failure])
 def nightly(
     landing: Path,
     warehouse: Path,
-    as_of: dt.date,
+    as_of: dt.date | None,
     out: Path,
     lookback_days: int = 90,
     lock_wait_seconds: float = 0.0,
@@ -214,7 +215,10 @@ def nightly(
     With `distributed`, files are read and validated as tasks of the flow's task runner
     (e.g. Dask workers, see `with_task_runner`), which spool Parquet for the single writer.
     """
+    if not landing.is_dir():  # fail at once: retrying cannot make it appear
+        raise FileNotFoundError(f"landing directory not found: {landing}")
     run_id = uuid.uuid4().hex
+    as_of = as_of or today_in_china()
     with warehouse_lock(warehouse, lock_wait_seconds):
         record_run_task(warehouse, run_id, as_of, "running", {})
         try:

@@ -26,7 +26,16 @@ class Settings(BaseSettings):
     task_runner: str = "local"  # local | dask
     dask_address: str | None = None
     nightly_cron: str = "0 2 * * *"
+    retrain_cron: str = "0 4 * * 1"  # Mondays, after the nightly run
     timezone: str = "Asia/Shanghai"
+    # Where a failed run is announced (both optional; secrets only from the environment).
+    alert_webhook_url: str | None = None
+    alert_email_to: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "radar@localhost"
 
 
 def today_in_china() -> dt.date:

@@ -1,0 +1,62 @@
+"""Announce a failed run: a JSON POST to a webhook and/or an e-mail, both from Settings."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import urllib.request
+from email.message import EmailMessage
+from typing import Any
+
+from flows.settings import Settings
+
+
+def failure_message(
+    flow_name: str, run_name: str, parameters: dict[str, Any], error: str
+) -> dict[str, str]:
+    """What a failure notification says (no personal data: parameters are paths and dates)."""
+    return {
+        "text": f"Counterfeit Radar 运行失败 run failed: {flow_name} / {run_name}",
+        "flow": flow_name,
+        "run": run_name,
+        "as_of": str(parameters.get("as_of") or ""),
+        "error": error[:2000],
+    }
+
+
+def send_notification(message: dict[str, str], settings: Settings) -> list[str]:
+    """Send to every configured channel; returns the channels used."""
+    used = []
+    if settings.alert_webhook_url:
+        request = urllib.request.Request(
+            settings.alert_webhook_url,
+            data=json.dumps(message, ensure_ascii=False).encode("utf-8"),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            used.append("webhook")
+    if settings.alert_email_to and settings.smtp_host:
+        mail = EmailMessage()
+        mail["Subject"] = message["text"]
+        mail["From"] = settings.smtp_sender
+        mail["To"] = settings.alert_email_to
+        mail.set_content(json.dumps(message, ensure_ascii=False, indent=2))
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+            if settings.smtp_user and settings.smtp_password:
+                smtp.starttls()
+                smtp.login(settings.smtp_user, settings.smtp_password)
+            smtp.send_message(mail)
+        used.append("email")
+    return used
+
+
+def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect on_failure hook of the nightly flow."""
+    error = str(state.message or "")
+    try:
+        state.result(raise_on_failure=True)
+    except Exception as exc:  # the exception that failed the run
+        error = f"{type(exc).__name__}: {exc}"
+    message = failure_message(flow.name, flow_run.name, dict(flow_run.parameters or {}), error)
+    send_notification(message, Settings())

@@ -1,0 +1,60 @@
+"""`radar serve`: the nightly pipeline and the weekly retrain as scheduled Prefect deployments.
+
+Schedules need a real Prefect server (`make server`, then PREFECT_API_URL); the temporary
+server that `radar run` starts refuses them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
+
+from flows.nightly import nightly
+from flows.settings import Settings
+
+NIGHTLY_DEPLOYMENT = "radar-nightly/nightly"
+
+
+def nightly_parameters(settings: Settings) -> dict[str, Any]:
+    """The nightly flow's parameters from Settings; as_of None means today in China time."""
+    return {
+        "landing": str(settings.landing),
+        "warehouse": str(settings.warehouse),
+        "out": str(settings.out),
+        "as_of": None,
+        "lookback_days": settings.lookback_days,
+        "lock_wait_seconds": max(settings.lock_wait_seconds, 1800.0),
+        "retention_days": settings.retention_days,
+    }
+
+
+def deployments(settings: Settings) -> list[RunnerDeployment]:
+    """The nightly run (default 02:00 Asia/Shanghai) and the weekly retrain, when it exists."""
+    out = [
+        nightly.to_deployment(
+            name="nightly",
+            schedule=Cron(settings.nightly_cron, timezone=settings.timezone),
+            parameters=nightly_parameters(settings),
+            description="假冒侵权预警 nightly run: ingest, validate, resolve, score, surges, exports",
+        )
+    ]
+    try:
+        from flows.retrain import weekly_retrain
+    except ImportError:  # the model's retrain flow is optional
+        return out
+    out.append(
+        weekly_retrain.to_deployment(
+            name="weekly-retrain",
+            schedule=Cron(settings.retrain_cron, timezone=settings.timezone),
+            parameters={"warehouse": str(settings.warehouse)},
+        )
+    )
+    return out
+
+
+def serve_deployments(settings: Settings | None = None) -> None:
+    """Register the deployments and run their scheduled (and triggered) runs until stopped."""
+    serve(*deployments(settings or Settings()), pause_on_shutdown=False)
