@@ -6,7 +6,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_HOME := $(CURDIR)/.prefect
 
-.PHONY: setup demo test check lock clean server serve
+.PHONY: setup demo test check lock clean server serve browser screenshots
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -22,8 +22,19 @@ setup: $(VENV)/.installed
 demo: setup
 	$(BIN)/radar demo
 
-test: setup
+# Headless Chromium and a Chinese font for the report's browser test (Debian packages; needs
+# root, as in CI). Without them the browser test is skipped with its reason.
+browser:
+	@dpkg -s chromium fonts-wqy-microhei >/dev/null 2>&1 || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei) \
+	    >/dev/null 2>&1 || echo "could not install chromium: the browser test will be skipped"; }
+
+test: setup browser
 	$(BIN)/pytest -q
+
+# Regenerate the README's report screenshots (docs/img/*.png).
+screenshots: setup browser
+	RADAR_SCREENSHOT_DIR=docs/img $(BIN)/pytest -q tests/test_reports_browser.py
 
 check: setup
 	$(BIN)/ruff check .

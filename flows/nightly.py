@@ -21,6 +21,8 @@ from data_contracts.expectations import FeedValidation
 from flows import stages
 from flows.notify import notify_failure
 from flows.settings import today_in_china
+from reports.artifacts import publish_run_artifacts
+from reports.build import build_reports
 from transforms.ingest import IngestReport, new_files
 from transforms.privacy import apply_retention
 from transforms.warehouse import connect, warehouse_lock
@@ -197,6 +199,21 @@ def record_run_task(
         con.close()
 
 
+@task(cache_policy=NO_CACHE)
+def reports_task(
+    warehouse: Path, out_dir: Path, as_of: dt.date, leads: pl.DataFrame, alerts: pl.DataFrame
+) -> list[Path]:
+    """Each prefecture's and the province's HTML and Excel reports, and the Prefect artifacts."""
+    con = connect(warehouse)
+    try:
+        paths = build_reports(out_dir, con, as_of)
+    finally:
+        con.close()
+    data_quality = pl.read_csv(out_dir / "data_quality.csv", infer_schema=False)
+    publish_run_artifacts(leads, data_quality, alerts, as_of)
+    return paths
+
+
 @flow(name="radar-nightly", log_prints=True, on_failure=[notify_failure])
 def nightly(
     landing: Path,
@@ -263,6 +280,7 @@ def _run_stages(
     alerts = alerts_task(warehouse, as_of, lookback_days)
     out_dir = out / as_of.isoformat()
     exports = export_task(warehouse, report, out_dir, leads, hotspots, alerts, validations)
+    exports += reports_task(warehouse, out_dir, as_of, leads, alerts)
     return RunResult(as_of, out_dir, exports, leads, report)
 
 

@@ -1,0 +1,77 @@
+"""Build the per-prefecture and province reports of one run: OUT/<as-of>/reports/<team>/.
+
+    build_reports(run.out_dir, con_or_None, as_of)
+
+Each team folder (the eight prefecture codes of regions.csv, and `province`) gets
+`report.html` (self-contained) and `report.xlsx`. Same exports, same warehouse, same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from data_contracts.contract import prefectures
+from reports.charts import county_map
+from reports.data import alert_trends, feed_freshness, read_exports, scoped, summarize
+from reports.html import render_report
+from reports.labels import PROVINCE, scope_title
+from reports.workbook import write_workbook
+
+MAX_HTML_LEADS = 200  # every high and medium lead is shown whatever this says
+ACTIVE_DAYS = 30  # an alert raised in the last 30 days counts as an active surge
+
+
+def teams() -> list[str]:
+    """The report folders: every prefecture code, then the province."""
+    return [*sorted(prefectures()), PROVINCE]
+
+
+def _run_dir(out_dir: Path, as_of: dt.date) -> Path:
+    """OUT/<as-of>/ whether given OUT/<as-of>/ (the run's out_dir) or OUT/."""
+    nested = out_dir / as_of.isoformat()
+    if not (out_dir / "entity_leads.csv").exists() and (nested / "entity_leads.csv").exists():
+        return nested
+    return out_dir
+
+
+def build_reports(
+    out_dir: Path,
+    con: duckdb.DuckDBPyConnection | None,
+    as_of: dt.date,
+    *,
+    max_html_leads: int = MAX_HTML_LEADS,
+    active_days: int = ACTIVE_DAYS,
+) -> list[Path]:
+    """Write every team's report.html and report.xlsx from the exports; return their paths.
+
+    `con` (the warehouse, read only) adds the alerts' trend charts and the feeds' freshness;
+    without it the reports are built from the exports alone.
+    """
+    run_dir = _run_dir(out_dir, as_of)
+    exports = read_exports(run_dir)
+    trends = alert_trends(con, exports.alerts, as_of) if con is not None else None
+    freshness = feed_freshness(con) if con is not None else None
+    written: list[Path] = []
+    for team in teams():
+        part = scoped(exports, team)
+        folder = run_dir / "reports" / team
+        folder.mkdir(parents=True, exist_ok=True)
+        html = render_report(
+            scope=team,
+            part=part,
+            summary=summarize(part, as_of, active_days, freshness),
+            as_of=as_of,
+            panels=county_map(team, part.hotspots, part.leads, part.alerts),
+            trends=trends,
+            freshness=freshness,
+            max_leads=max_html_leads,
+            active_days=active_days,
+        )
+        html_path = folder / "report.html"
+        html_path.write_bytes(html.encode("utf-8"))
+        written.append(html_path)
+        written.append(write_workbook(folder / "report.xlsx", part, as_of, scope_title(team)))
+    return written

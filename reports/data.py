@@ -1,0 +1,229 @@
+"""What a report shows: the run's exports read back, cut to one team's area, and summed up.
+
+The exports on disk are the contract with the teams, so reports read them rather than the
+frames of the run. The warehouse is optional: it adds each alert's daily series (for the
+trend charts) and the feeds' freshness (ops.feed_freshness: which feed has gone quiet).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from data_contracts.contract import prefectures, regions
+from data_contracts.personal import redact_personal
+from models.surges import daily_series
+from reports.labels import PROVINCE
+
+TREND_DAYS = 90  # days of each alert's series shown in its chart
+TREND_WINDOW = 7  # the detector's moving-sum window: observed/expected are 7-day sums
+
+# Free text that reaches a report is redacted once more: a phone or ID number typed into a
+# shop name or a file-level issue must not travel further.
+FREE_TEXT = {
+    "entity_leads": ("entity_name", "names", "reasons"),
+    "hotspots": ("reasons",),
+    "data_quality": ("issues", "file"),
+}
+
+
+@dataclass(frozen=True)
+class Exports:
+    """The four exports of one run, with typed columns."""
+
+    leads: pl.DataFrame
+    hotspots: pl.DataFrame
+    alerts: pl.DataFrame
+    data_quality: pl.DataFrame
+
+
+def redact_free_text(frame: pl.DataFrame, export: str) -> pl.DataFrame:
+    """The export with phone and ID numbers blanked out of its free-text columns."""
+    for column in FREE_TEXT.get(export, ()):
+        if column in frame.columns:
+            frame = frame.with_columns(
+                pl.col(column).cast(pl.String).map_elements(redact_personal, return_dtype=pl.String)
+            )
+    return frame
+
+
+def _read_csv(run_dir: Path, name: str) -> pl.DataFrame:
+    frame = pl.read_csv(run_dir / f"{name}.csv", infer_schema=False, encoding="utf8")
+    return redact_free_text(frame, name)
+
+
+def _as_flag(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    if frame.schema[column] == pl.Boolean:
+        return frame.with_columns(pl.col(column).fill_null(False))
+    text = pl.col(column).cast(pl.String).str.to_lowercase()
+    return frame.with_columns(text.is_in(["true", "1"]).fill_null(False).alias(column))
+
+
+def typed_leads(leads: pl.DataFrame) -> pl.DataFrame:
+    """entity_leads with rank, score and flags typed (from the CSV's text or the run's frame)."""
+    leads = leads.with_columns(
+        pl.col("rank").cast(pl.Float64).cast(pl.Int64), pl.col("score").cast(pl.Float64)
+    )
+    leads = _as_flag(leads, "referral_review").with_columns(
+        pl.when(pl.col(c).cast(pl.String) != "").then(pl.col(c).cast(pl.String)).alias(c)
+        for c in ("uscc", "region_code", "handoff_region_code")
+    )
+    if "is_new" in leads.columns:
+        leads = _as_flag(leads, "is_new")
+    if "estimated_turnover_cny" in leads.columns:
+        leads = leads.with_columns(pl.col("estimated_turnover_cny").cast(pl.Float64))
+    return leads.sort("rank")
+
+
+def typed_hotspots(hotspots: pl.DataFrame) -> pl.DataFrame:
+    return hotspots.with_columns(
+        pl.col("rank").cast(pl.Float64).cast(pl.Int64), pl.col("score").cast(pl.Float64)
+    ).sort("rank")
+
+
+def typed_alerts(alerts: pl.DataFrame) -> pl.DataFrame:
+    day = pl.col("alert_date")
+    if alerts.schema["alert_date"] != pl.Date:
+        day = day.cast(pl.String).str.to_date("%Y-%m-%d")
+    return alerts.with_columns(
+        day.alias("alert_date"),
+        pl.col("observed").cast(pl.Float64),
+        pl.col("expected").cast(pl.Float64),
+    )
+
+
+def typed_quality(data_quality: pl.DataFrame) -> pl.DataFrame:
+    counts = ["rows_read", "rows_accepted", "rows_quarantined"]
+    return data_quality.with_columns(
+        pl.col(counts).cast(pl.Float64).fill_null(0).cast(pl.Int64),
+        pl.col("issues").cast(pl.String).fill_null(""),
+    )
+
+
+def read_exports(run_dir: Path) -> Exports:
+    """The exports of OUT/<as-of>/ (the CSV files: text exactly as the teams receive it)."""
+    return Exports(
+        leads=typed_leads(_read_csv(run_dir, "entity_leads")),
+        hotspots=typed_hotspots(_read_csv(run_dir, "hotspots")),
+        alerts=typed_alerts(_read_csv(run_dir, "alerts")),
+        data_quality=typed_quality(_read_csv(run_dir, "data_quality")),
+    )
+
+
+def _prefecture_of_region() -> pl.Expr:
+    """The prefecture code of `region_code` (a county or a prefecture), null elsewhere."""
+    mapping = {code: r.prefecture_code for code, r in regions().items()}
+    mapping |= {code: code for code in prefectures()}
+    return pl.col("region_code").replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def scoped(exports: Exports, scope: str) -> Exports:
+    """What one team may see: a prefecture's own leads, hotspots and alerts; all for the province.
+
+    Leads without an in-province region only reach the province report. Data quality is about
+    delivered files, not places, and is the same for everyone.
+    """
+    if scope == PROVINCE:
+        return exports
+    mine = _prefecture_of_region() == scope
+    return Exports(
+        leads=exports.leads.filter(mine.fill_null(False)),
+        hotspots=exports.hotspots.filter(mine.fill_null(False)),
+        alerts=exports.alerts.filter(mine.fill_null(False)),
+        data_quality=exports.data_quality,
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The night in numbers for one report's area."""
+
+    leads: int
+    high_leads: int
+    new_high_leads: int | None  # None when the exports do not say which leads are new
+    medium_leads: int
+    referrals: int
+    handoffs: int
+    alerts: int
+    active_alerts: int
+    high_alerts: int
+    rising_hotspots: int
+    rejected_files: int
+    duplicate_files: int
+    quarantined_rows: int
+    files_with_findings: int
+    stale_feeds: int
+
+
+def summarize(
+    part: Exports, as_of: dt.date, active_days: int, freshness: pl.DataFrame | None
+) -> Summary:
+    """Counts for the summary cards; an alert is active when raised in the last `active_days`."""
+    leads, alerts, dq = part.leads, part.alerts, part.data_quality
+    high = leads.filter(pl.col("risk_level") == "high")
+    active_from = as_of - dt.timedelta(days=active_days - 1)
+    return Summary(
+        leads=leads.height,
+        high_leads=high.height,
+        new_high_leads=int(high["is_new"].sum()) if "is_new" in leads.columns else None,
+        medium_leads=leads.filter(pl.col("risk_level") == "medium").height,
+        referrals=int(leads["referral_review"].sum()),
+        handoffs=leads.filter(pl.col("handoff_region_code").is_not_null()).height,
+        alerts=alerts.height,
+        active_alerts=alerts.filter(pl.col("alert_date") >= active_from).height,
+        high_alerts=alerts.filter(pl.col("severity") == "high").height,
+        rising_hotspots=part.hotspots.filter(pl.col("trend") == "rising").height,
+        rejected_files=dq.filter(pl.col("status") == "rejected").height,
+        duplicate_files=dq.filter(pl.col("status") == "duplicate").height,
+        quarantined_rows=int(dq["rows_quarantined"].sum()),
+        files_with_findings=dq.filter(
+            (pl.col("status") == "loaded") & (pl.col("issues") != "")
+        ).height,
+        stale_feeds=0 if freshness is None else int(freshness["stale"].fill_null(False).sum()),
+    )
+
+
+def alert_trends(
+    con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame, as_of: dt.date
+) -> pl.DataFrame:
+    """Each alert's series over the last TREND_DAYS days: alert_id, day, value, moving_sum.
+
+    The values are the detector's own daily series (models.surges.daily_series), zero-filled,
+    and moving_sum is the 7-day sum that `observed` and `expected` are measured in.
+    """
+    schema = {"alert_id": pl.String, "day": pl.Date, "value": pl.Float64, "moving_sum": pl.Float64}
+    if alerts.is_empty():
+        return pl.DataFrame(schema=schema)
+    history = TREND_DAYS + TREND_WINDOW - 1
+    keys = ["region_code", "product_category", "signal"]
+    series = daily_series(con, as_of, history).join(alerts.select(keys).unique(), on=keys)
+    days = pl.DataFrame(
+        {"day": pl.date_range(as_of - dt.timedelta(days=history - 1), as_of, eager=True)}
+    )
+    dense = (
+        alerts.select("alert_id", *keys)
+        .join(days, how="cross")
+        .join(series, on=[*keys, "day"], how="left")
+        .with_columns(pl.col("value").fill_null(0.0))
+        .sort("alert_id", "day")
+        .with_columns(
+            pl.col("value").rolling_sum(TREND_WINDOW).over("alert_id").alias("moving_sum")
+        )
+    )
+    return dense.filter(pl.col("day") > as_of - dt.timedelta(days=TREND_DAYS)).select(list(schema))
+
+
+def feed_freshness(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """The run's ops.feed_freshness (feed, last_delivery, usual_gap_days, days_since_delivery,
+    deliveries, stale), written by the pipeline's freshness check; None when absent."""
+    found = con.sql(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'ops' and table_name = 'feed_freshness'"
+    ).fetchall()
+    if not found[0][0]:
+        return None
+    return con.sql("select * from ops.feed_freshness order by feed").pl()

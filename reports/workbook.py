@@ -1,0 +1,210 @@
+"""The Excel workbook of a report: 线索, 热点, 预警 and 数据质量 sheets with Chinese headers.
+
+Headers are frozen and filtered; codes stay text (a USCC or a region code must not become a
+number). The bytes are reproducible: the document times are the as-of date and every zip
+entry carries the same date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+from reports.data import Exports
+from reports.labels import (
+    FILE_STATUSES,
+    RISK_LEVELS,
+    SEVERITIES,
+    SIGNALS,
+    TRENDS,
+    category_label,
+    category_list_label,
+    feed_label,
+    handoff_label,
+    prefecture_of,
+    region_name,
+    shop_label,
+)
+
+Row = dict[str, Any]
+HEADER_FILL = PatternFill("solid", fgColor="102A43")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+LEVEL_FILLS = {
+    "high": PatternFill("solid", fgColor="FDE8E8"),
+    "medium": PatternFill("solid", fgColor="FFEDD5"),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[Row], Any]
+    width: float
+    number_format: str | None = None
+    wrap: bool = False
+    fill: Callable[[Row], PatternFill | None] | None = None
+
+
+def _yes(flag: Any) -> str:
+    return "是 yes" if flag else "否 no"
+
+
+def _prefecture(code: str | None) -> str:
+    prefecture = prefecture_of(code)
+    return region_name(prefecture).replace("（全市州）", "") if prefecture else ""
+
+
+LEAD_COLUMNS = [
+    Column("排名 rank", lambda r: r["rank"], 8, "0"),
+    Column("线索编号 lead_id", lambda r: r["lead_id"], 18),
+    Column("主体名称 entity_name", lambda r: r["entity_name"] or "", 30, wrap=True),
+    Column("统一社会信用代码 uscc", lambda r: r["uscc"] or "", 22),
+    Column(
+        "店铺 shops",
+        lambda r: "\n".join(shop_label(k) for k in (r["shop_keys"] or "").split(";") if k),
+        24,
+        wrap=True,
+    ),
+    Column("区划代码 region_code", lambda r: r["region_code"] or "", 12),
+    Column("区县 county", lambda r: region_name(r["region_code"]) or "省外/未定", 16),
+    Column("市州 prefecture", lambda r: _prefecture(r["region_code"]), 16),
+    Column("商品类别 categories", lambda r: category_list_label(r["product_categories"]), 16),
+    Column("风险分 score", lambda r: r["score"], 10, "0.000"),
+    Column(
+        "风险等级 risk_level",
+        lambda r: RISK_LEVELS.get(r["risk_level"], r["risk_level"]),
+        12,
+        fill=lambda r: LEVEL_FILLS.get(r["risk_level"]),
+    ),
+    Column("理由 reasons", lambda r: (r["reasons"] or "").replace("；", "\n"), 80, wrap=True),
+    Column("建议移送审查 referral_review（两法衔接）", lambda r: _yes(r["referral_review"]), 14),
+    Column(
+        "移交地区 handoff_region_code（线索通报）",
+        lambda r: handoff_label(r["handoff_region_code"]),
+        20,
+    ),
+]
+OPTIONAL_LEAD_COLUMNS = {
+    "is_new": Column("新增 new", lambda r: _yes(r["is_new"]), 8),
+    "estimated_turnover_cny": Column(
+        "估计经营额（元）estimated turnover CNY", lambda r: r["estimated_turnover_cny"], 16, "#,##0"
+    ),
+    "names": Column(
+        "关联名称 names", lambda r: (r["names"] or "").replace(";", "；"), 40, wrap=True
+    ),
+}
+HOTSPOT_COLUMNS = [
+    Column("排名 rank", lambda r: r["rank"], 8, "0"),
+    Column("区划代码 region_code", lambda r: r["region_code"], 12),
+    Column("地区 region", lambda r: region_name(r["region_code"]), 22),
+    Column("商品类别 product_category", lambda r: category_label(r["product_category"]), 24),
+    Column("热点分 score", lambda r: r["score"], 10, "0.000"),
+    Column("趋势 trend", lambda r: TRENDS.get(r["trend"], r["trend"]), 14),
+    Column("理由 reasons", lambda r: (r["reasons"] or "").replace("；", "\n"), 80, wrap=True),
+]
+ALERT_COLUMNS = [
+    Column("预警编号 alert_id", lambda r: r["alert_id"], 18),
+    Column("预警日期 alert_date", lambda r: r["alert_date"], 12, "yyyy-mm-dd"),
+    Column("区划代码 region_code", lambda r: r["region_code"], 12),
+    Column("地区 region", lambda r: region_name(r["region_code"]), 22),
+    Column("商品类别 product_category", lambda r: category_label(r["product_category"]), 24),
+    Column("信号 signal", lambda r: SIGNALS.get(r["signal"], r["signal"]), 24),
+    Column("观测值（7天）observed", lambda r: r["observed"], 12, "0.0##"),
+    Column("预期值（7天）expected", lambda r: r["expected"], 12, "0.0##"),
+    Column(
+        "等级 severity",
+        lambda r: SEVERITIES.get(r["severity"], r["severity"]),
+        10,
+        fill=lambda r: LEVEL_FILLS.get(r["severity"]),
+    ),
+]
+QUALITY_COLUMNS = [
+    Column("数据源 feed", lambda r: feed_label(r["feed"]), 22),
+    Column("文件 file", lambda r: r["file"], 50),
+    Column("状态 status", lambda r: FILE_STATUSES.get(r["status"], r["status"]), 14),
+    Column("读入行数 rows_read", lambda r: r["rows_read"], 12, "0"),
+    Column("接收行数 rows_accepted", lambda r: r["rows_accepted"], 12, "0"),
+    Column("隔离行数 rows_quarantined", lambda r: r["rows_quarantined"], 12, "0"),
+    Column("问题 issues", lambda r: (r["issues"] or "").replace("; ", "\n"), 80, wrap=True),
+]
+
+
+def _sheet(ws: Worksheet, columns: list[Column], frame: pl.DataFrame) -> None:
+    ws.append([c.header for c in columns])
+    for cell in ws[1]:
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    for r in frame.iter_rows(named=True):
+        ws.append([c.value(r) for c in columns])
+        for cell, column in zip(ws[ws.max_row], columns, strict=True):
+            fill = column.fill(r) if column.fill else None
+            if fill is not None:
+                cell.fill = fill
+    for index, column in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        ws.column_dimensions[letter].width = column.width
+        if column.number_format or column.wrap:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
+                if column.number_format:
+                    cell.number_format = column.number_format
+                if column.wrap:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[1].height = 32
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(1, frame.height + 1)}"
+
+
+def _reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
+    """The same archive with every entry dated `when` (zip stores local times without a zone)."""
+    stamp = (when.year, when.month, when.day, when.hour, when.minute, when.second)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            target.writestr(entry, source.read(info.filename))
+    return out.getvalue()
+
+
+def write_workbook(path: Path, part: Exports, as_of: dt.date, title: str) -> Path:
+    """Write the report's workbook to `path`; same exports and as-of date, same bytes."""
+    wb = Workbook()
+    leads_ws = wb.active
+    assert leads_ws is not None
+    leads_ws.title = "线索"
+    lead_columns = LEAD_COLUMNS + [
+        c for k, c in OPTIONAL_LEAD_COLUMNS.items() if k in part.leads.columns
+    ]
+    _sheet(leads_ws, lead_columns, part.leads)
+    _sheet(wb.create_sheet("热点"), HOTSPOT_COLUMNS, part.hotspots)
+    alerts = part.alerts.sort(["alert_date", "region_code", "product_category", "signal"])
+    _sheet(wb.create_sheet("预警"), ALERT_COLUMNS, alerts)
+    _sheet(wb.create_sheet("数据质量"), QUALITY_COLUMNS, part.data_quality)
+
+    when = dt.datetime.combine(as_of, dt.time())
+    wb.properties.title = f"假冒侵权预警 {title} {as_of.isoformat()}"
+    wb.properties.creator = "Counterfeit Radar 假冒侵权预警"
+    wb.properties.created = when
+    wb.properties.modified = when
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()  # not wb.save(): that stamps the modified time with now
+    path.write_bytes(_reproducible_zip(buffer.getvalue(), when))
+    return path
