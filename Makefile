@@ -32,9 +32,14 @@ browser:
 test: setup browser
 	$(BIN)/pytest -q
 
-# Regenerate the README's report screenshots (docs/img/*.png).
-screenshots: setup browser
-	RADAR_SCREENSHOT_DIR=docs/img $(BIN)/pytest -q tests/test_reports_browser.py
+# Regenerate the README's report screenshot (docs/img/province_report.png) from the demo run.
+CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
+screenshots: browser
+	test -f data/out/2026-06-30/reports/province/report.html || $(MAKE) demo
+	chromium $(CHROMIUM_FLAGS) --user-data-dir=$$(mktemp -d) --force-device-scale-factor=0.5 \
+	  --window-size=1400,1500 --screenshot=docs/img/province_report.png \
+	  file://$(CURDIR)/data/out/2026-06-30/reports/province/report.html
 
 check: setup
 	$(BIN)/ruff check .
