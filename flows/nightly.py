@@ -293,4 +293,6 @@ def with_task_runner(runner: str, dask_address: str | None = None) -> Flow[..., 
         raise ValueError(f"unknown task runner {runner!r}: use local or dask")
     from prefect_dask import DaskTaskRunner
 
-    return nightly.with_options(task_runner=DaskTaskRunner(address=dask_address))
+    # prefect-dask's runner yields its own future type, which Flow's annotation does not name.
+    runner_ = DaskTaskRunner(address=dask_address)
+    return nightly.with_options(task_runner=runner_)  # type: ignore[arg-type]

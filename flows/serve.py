@@ -33,8 +33,8 @@ def nightly_parameters(settings: Settings) -> dict[str, Any]:
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:
     """The nightly run (default 02:00 Asia/Shanghai) and the weekly retrain, when it exists."""
-    out = [
-        nightly.to_deployment(
+    out: list[RunnerDeployment] = [
+        nightly.to_deployment(  # type: ignore[list-item]  # sync call: never a coroutine
             name="nightly",
             schedule=Cron(settings.nightly_cron, timezone=settings.timezone),
             parameters=nightly_parameters(settings),
@@ -46,7 +46,7 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
     except ImportError:  # the model's retrain flow is optional
         return out
     out.append(
-        weekly_retrain.to_deployment(
+        weekly_retrain.to_deployment(  # type: ignore[arg-type]  # sync call: never a coroutine
             name="weekly-retrain",
             schedule=Cron(settings.retrain_cron, timezone=settings.timezone),
             parameters={"warehouse": str(settings.warehouse)},
