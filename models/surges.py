@@ -7,11 +7,16 @@ Two steps, both vectorised over all series and all days:
 2. `detect_alerts` tests every day of the look-back window against an expectation built only
    from earlier days, groups alarm days into episodes and returns one alert row per episode.
 
-The default method ("negbin") tests the 7-day moving sum against a negative-binomial
-expectation taken from a lagged baseline of earlier 7-day windows (a guard band keeps the surge
-out of its own baseline; baseline windows far above their median are capped, Farrington
-style), times a year-over-year seasonal factor when a year of history exists. "ears_c2" is the
-CDC's EARS C2 on daily counts, kept in the same harness for comparison.
+The default method ("negbin") is a scan over short and long moving sums against one
+negative-binomial expectation. The expectation comes from a lagged baseline of earlier 7-day
+sums (a guard band keeps the surge out of its own baseline; sums far above their median are
+capped, Farrington style), times a year-over-year seasonal factor when a year of history
+exists, floored for near-empty series (the floor rising with the province-wide season). A
+w-day sum (1, 2, 3 and 7 days for complaints) expects its days' share of the week from the
+province-wide day-of-week profile; each window gets a negative-binomial p-value and the day
+alarms when any window is extreme after a Bonferroni correction over the windows. Short sums
+catch a sparse county's surge in its first days; the 7-day sum catches slower ones. "ears_c2"
+is the CDC's EARS C2 on daily counts, kept in the same harness for comparison.
 """
 
 from __future__ import annotations
@@ -69,22 +74,34 @@ class SeasonalConfig:
 
 @dataclass(frozen=True)
 class NegBinConfig:
-    windows: tuple[int, ...]  # moving-sum lengths tested; the first one is reported
+    block_days: int  # length of the baseline windows, and of the reported observed / expected
+    windows: dict[str, tuple[int, ...]]  # moving-sum lengths tested per signal (a scan)
+    day_of_week: bool
+    dow_prior_events: float
     guard_days: int
     baseline_days: int
     min_baseline_share: float
     outlier_k: float
     max_dispersion: float
+    min_dispersion: dict[str, float]
     alpha: float
     min_count: float
     min_ratio: float
     min_expected: float
     seasonal: SeasonalConfig
 
+    def windows_of(self, signal: str) -> tuple[int, ...]:
+        """The moving sums tested for `signal` (default: the block length only)."""
+        return self.windows.get(signal, (self.block_days,))
+
+    @property
+    def longest_window(self) -> int:
+        return max([self.block_days, *(w for ws in self.windows.values() for w in ws)])
+
     @property
     def history_days(self) -> int:
         """Days before a tested day that its baseline (and last year's) can reach."""
-        span = self.guard_days + self.baseline_days + max(self.windows)
+        span = self.guard_days + self.baseline_days + self.longest_window
         if self.seasonal.enabled:
             span = max(span, self.seasonal.period_days + span)
         return span
@@ -128,6 +145,8 @@ class SurveillanceConfig:
     method: str
     lookback_days: int
     episode_gap_days: int
+    episode_alpha: float
+    episode_memory_days: int
     signals: SignalConfig
     negbin: NegBinConfig
     ears_c2: EarsC2Config
@@ -140,7 +159,7 @@ class SurveillanceConfig:
     @property
     def history_days(self) -> int:
         """Days of series (ending on the as-of date) that `detect_alerts` needs."""
-        tested = self.lookback_days + self.episode_gap_days + 1
+        tested = self.lookback_days + self.episode_memory_days + 1
         ears = self.ears_c2.guard_days + self.ears_c2.baseline_days
         return tested + max(self.negbin.history_days, ears)
 
@@ -153,6 +172,8 @@ def load_config(path: Path | None = None) -> SurveillanceConfig:
         method=str(raw["method"]),
         lookback_days=int(raw["lookback_days"]),
         episode_gap_days=int(raw["episode_gap_days"]),
+        episode_alpha=float(raw["episode_alpha"]),
+        episode_memory_days=int(raw["episode_memory_days"]),
         signals=SignalConfig(
             combined_weights={k: float(v) for k, v in sig["combined_weights"].items()},
             complaint_dedup_days=int(sig["complaints"]["dedup_days"]),
@@ -162,8 +183,12 @@ def load_config(path: Path | None = None) -> SurveillanceConfig:
             honest_terms=tuple(str(t) for t in sig["listings"]["honest_terms"]),
         ),
         negbin=NegBinConfig(
-            **{k: v for k, v in nb.items() if k not in ("seasonal", "windows")},
-            windows=tuple(int(w) for w in nb["windows"]),
+            **{k: v for k, v in nb.items() if k not in ("seasonal", "windows", "min_dispersion")},
+            min_dispersion={str(k): float(v) for k, v in nb["min_dispersion"].items()},
+            windows={
+                str(signal): tuple(sorted(int(w) for w in ws))
+                for signal, ws in nb["windows"].items()
+            },
             seasonal=SeasonalConfig(**nb["seasonal"]),
         ),
         ears_c2=EarsC2Config(**ears),
@@ -341,8 +366,18 @@ def _detrended_variance(blocks: np.ndarray) -> np.ndarray:
     return np.where(n > 2, np.nan_to_num(var), 0.0)
 
 
+def _nanmedian0(values: np.ndarray) -> np.ndarray:
+    """np.nanmedian along axis 0, without its slow masked-array path (NaN sorts last)."""
+    ordered = np.sort(values, axis=0)
+    n = (~np.isnan(values)).sum(axis=0)
+    lo = np.maximum((n - 1) // 2, 0)[None]
+    hi = np.maximum(n // 2, 0)[None]
+    median = (np.take_along_axis(ordered, lo, 0)[0] + np.take_along_axis(ordered, hi, 0)[0]) / 2
+    return np.where(n > 0, median, np.nan)
+
+
 def _robust_level(
-    blocks: np.ndarray, outlier_k: float, min_blocks: int
+    blocks: np.ndarray, outlier_k: float, min_blocks: int, with_variance: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of baseline windows (axis 0, in time order), outliers down-weighted.
 
@@ -354,18 +389,23 @@ def _robust_level(
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        median = np.nanmedian(blocks, axis=0)
-        mad = 1.4826 * np.nanmedian(np.abs(blocks - median), axis=0)
+        median = _nanmedian0(blocks)
+        mad = 1.4826 * _nanmedian0(np.abs(blocks - median))
         cap = median + outlier_k * np.maximum(np.sqrt(np.maximum(median, 1.0)), mad)
         capped = np.minimum(blocks, cap)
         mean = np.nanmean(capped, axis=0)
-        var = _detrended_variance(capped)
+        var = _detrended_variance(capped) if with_variance else np.zeros(mean.shape)
     enough = (~np.isnan(blocks)).sum(axis=0) >= min_blocks
     return np.where(enough, mean, np.nan), np.where(enough, var, np.nan)
 
 
 def _baseline(
-    moving: np.ndarray, days: np.ndarray, offset: int, window: int, cfg: NegBinConfig
+    moving: np.ndarray,
+    days: np.ndarray,
+    offset: int,
+    window: int,
+    cfg: NegBinConfig,
+    with_variance: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Robust mean and variance of the earlier `window`-day sums that form the baseline of
     each tested day (`offset` days back), leaving `guard_days` between baseline and window."""
@@ -373,7 +413,7 @@ def _baseline(
     first_lag = offset + window + cfg.guard_days
     blocks = np.stack([_at(moving, days, first_lag + window * j) for j in range(n_blocks)])
     min_blocks = max(1, int(np.ceil(cfg.min_baseline_share * n_blocks)))
-    return _robust_level(blocks, cfg.outlier_k, min_blocks)
+    return _robust_level(blocks, cfg.outlier_k, min_blocks, with_variance)
 
 
 def _last_year(
@@ -390,28 +430,49 @@ def _last_year(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         level = np.where(np.isnan(around).any(axis=0), np.nan, np.nanmean(around, axis=0))
-    base, _ = _baseline(moving, days, s.period_days, window, cfg)
+    base, _ = _baseline(moving, days, s.period_days, window, cfg, with_variance=False)
     return level, base
+
+
+def _trailing_mean(values: np.ndarray, days: np.ndarray, first_lag: int, span: int) -> np.ndarray:
+    """Mean daily value over the `span` days ending `first_lag` days before each tested day;
+    NaN where fewer than half of them are known."""
+    filled = np.concatenate(
+        [np.zeros((values.shape[0], 1)), np.cumsum(np.nan_to_num(values), 1)], 1
+    )
+    known = np.concatenate([np.zeros((values.shape[0], 1)), np.cumsum(~np.isnan(values), 1)], 1)
+    hi = np.clip(days - first_lag + 1, 0, values.shape[1])
+    lo = np.clip(days - first_lag + 1 - span, 0, values.shape[1])
+    n = known[:, hi] - known[:, lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n >= span / 2, (filled[:, hi] - filled[:, lo]) / n, np.nan)
 
 
 def _seasonal_factor(
     grid: _Grid, pooled: _Grid, pooled_row: np.ndarray, days: np.ndarray, cfg: NegBinConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Year-over-year factor (last year's level at this date over last year's baseline) and
-    its approximate relative variance.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year-over-year factor (last year's level at this date over last year's baseline), its
+    approximate relative variance, and the season index of the floor.
 
     The province-wide factor of the category and signal (all counties pooled) is the prior
     that a series' own, noisier, factor is shrunk towards. 1 where last year is unknown.
+    The season index is the province-wide level of the category last year around this date
+    over its mean level in the year before the baseline: it scales the floor of a series too
+    sparse to have a baseline of its own, for whom the factor (relative to a baseline that
+    may already lie in the season) says nothing.
     """
     s = cfg.seasonal
     shape = (grid.values.shape[0], days.size)
     if not s.enabled:
-        return np.ones(shape), np.zeros(shape)
-    w = cfg.windows[0]
+        return np.ones(shape), np.zeros(shape), np.ones(shape)
+    w = cfg.block_days
     pooled_level, pooled_base = _last_year(_moving_sum(pooled.values, w), days, w, cfg)
     province = np.clip((pooled_level + 0.5) / (pooled_base + 0.5), s.min_factor, s.max_factor)
+    year_mean = w * _trailing_mean(pooled.values, days, w + cfg.guard_days, s.period_days)
+    index = np.clip((pooled_level + 0.5) / (year_mean + 0.5), s.min_factor, s.max_factor)
     # the last row (factor 1) stands for series whose category has no county data
     province = np.vstack([np.nan_to_num(province, nan=1.0), np.ones((1, days.size))])
+    index = np.vstack([np.nan_to_num(index, nan=1.0), np.ones((1, days.size))])
     prior = province[pooled_row]
     level, base = _last_year(_moving_sum(grid.values, w), days, w, cfg)
     numerator = level + s.prior_weight * prior
@@ -423,7 +484,7 @@ def _seasonal_factor(
     )
     known = ~np.isnan(numerator / denominator)
     factor = np.where(known, np.clip(numerator / denominator, s.min_factor, s.max_factor), 1.0)
-    return factor, np.where(known, rel_var, 0.0)
+    return factor, np.where(known, rel_var, 0.0), index[pooled_row]
 
 
 def _upper_tail(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
@@ -448,57 +509,105 @@ class _Scores:
     alarm: np.ndarray
 
 
-def _window_scores(
-    grid: _Grid,
-    days: np.ndarray,
-    window: int,
-    factor: np.ndarray,
-    factor_rel_var: np.ndarray,
-    cfg: NegBinConfig,
-) -> _Scores:
-    """The `window`-day moving sum tested against its lagged, robust, seasonal expectation."""
-    moving = _moving_sum(grid.values, window)
-    observed = _at(moving, days, 0)
-    base, var = _baseline(moving, days, 0, window, cfg)
-    expected = np.maximum(base * factor, cfg.min_expected)
-    floored = np.maximum(base, cfg.min_expected)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        overdispersion = np.clip(np.nan_to_num(var / floored, nan=1.0), 1.0, cfg.max_dispersion)
-    # Predictive variance = overdispersion * E + E^2 * (relative variance of the estimate of
-    # E), as in Farrington's prediction interval, written as a variance / mean ratio.
-    base_rel_var = 1 / (cfg.baseline_days // window * floored)
-    estimate_rel_var = overdispersion * np.nan_to_num(base_rel_var + factor_rel_var)
-    # NB2: extra-Poisson variance grows with the square of the mean, so a seasonal factor
-    # scales the variance / mean ratio's excess over 1
-    overdispersion_at_expected = 1 + (overdispersion - 1) * expected / floored
-    dispersion = overdispersion_at_expected + expected * estimate_rel_var
-    testable = ~np.isnan(observed) & ~np.isnan(base)
-    p_value = np.ones(observed.shape)
-    p_value[testable] = _upper_tail(observed[testable], expected[testable], dispersion[testable])
-    # Bonferroni over the windows tested
-    p_value = np.minimum(p_value * len(cfg.windows), 1.0)
-    alarm = (
-        testable
-        & (p_value < cfg.alpha)
-        & (observed >= cfg.min_count)
-        & (observed >= cfg.min_ratio * expected)
-    )
-    return _Scores(np.nan_to_num(observed), np.nan_to_num(expected), p_value, alarm)
+def _dow_shares(
+    pooled: _Grid, signals: np.ndarray, days: np.ndarray, cfg: NegBinConfig
+) -> dict[int, np.ndarray]:
+    """Per tested window length w: the share of a `block_days` expectation that falls in the w
+    days ending on each tested day (series x tested days), from the day-of-week profile of
+    the signal province-wide (all categories and counties) over the baseline span.
+
+    The profile of a weekday is its events over the baseline span plus `dow_prior_events`,
+    over the mean of the seven; 1 everywhere when day_of_week is off or history is missing.
+    The share of a `block_days`-day window is w / block_days times the mean profile of its
+    days, so it is exactly 1 for a whole week.
+    """
+    windows = sorted({w for s in np.unique(signals) for w in cfg.windows_of(str(s))})
+    shape = (signals.size, days.size)
+    flat = {w: np.full(shape, w / cfg.block_days) for w in windows}
+    if not cfg.day_of_week or cfg.block_days != 7:
+        return flat
+    first_lag = cfg.block_days + cfg.guard_days
+    lags = np.arange(first_lag, first_lag + cfg.baseline_days)
+    pooled_signals = pooled.keys["signal"].to_numpy()
+    shares = {w: np.empty(shape) for w in windows}
+    for signal in np.unique(signals):
+        rows = signals == signal
+        own = pooled.values[pooled_signals == signal]
+        total = own.sum(axis=0) if own.size else np.zeros(pooled.values.shape[1])
+        by_lag = np.stack([_at(total[None, :], days, int(lag))[0] for lag in lags])
+        # events on the weekday that lies r days before the tested day (r = lag mod 7)
+        per_offset = np.stack([by_lag[lags % 7 == r].sum(axis=0) for r in range(7)])
+        prior = cfg.dow_prior_events
+        profile = (per_offset + prior) / (per_offset.mean(axis=0) + prior)
+        profile = np.where(np.isnan(profile).any(axis=0), 1.0, profile)
+        for w in windows:
+            share = profile[np.arange(w) % 7].sum(axis=0) / cfg.block_days
+            shares[w][rows] = share[None, :]
+    return shares
 
 
 def _negbin_scores(
     grid: _Grid, pooled: _Grid, pooled_row: np.ndarray, days: np.ndarray, cfg: NegBinConfig
 ) -> _Scores:
-    """Any tested window alarms; observed and expected are those of the first window."""
-    factor, factor_rel_var = _seasonal_factor(grid, pooled, pooled_row, days, cfg)
-    per_window = [_window_scores(grid, days, w, factor, factor_rel_var, cfg) for w in cfg.windows]
-    first = per_window[0]
-    return _Scores(
-        first.observed,
-        first.expected,
-        np.minimum.reduce([s.p_value for s in per_window]),
-        np.logical_or.reduce([s.alarm for s in per_window]),
-    )
+    """A scan over short and long moving sums against one negative-binomial expectation.
+
+    The baseline is the robust mean and variance of earlier `block_days` sums (lagged past a
+    guard band), times the year-over-year seasonal factor; the expectation of a w-day sum is
+    that level times the day-of-week share of its days. Each window length tested for the
+    series' signal gives a p-value (Bonferroni over them); a day alarms when any window is
+    extreme enough, large enough and far enough above its expectation. observed and expected
+    are always the `block_days` sum and its expectation.
+    """
+    block = cfg.block_days
+    moving = _moving_sum(grid.values, block)
+    base, var = _baseline(moving, days, 0, block, cfg)
+    factor, factor_rel_var, season_index = _seasonal_factor(grid, pooled, pooled_row, days, cfg)
+    floored = np.maximum(base, cfg.min_expected)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overdispersion = np.clip(np.nan_to_num(var / floored, nan=1.0), 1.0, cfg.max_dispersion)
+    # Predictive variance = overdispersion * E + E^2 * (relative variance of the estimate of
+    # E), as in Farrington's prediction interval, written as a variance / mean ratio.
+    base_rel_var = 1 / (cfg.baseline_days // block * floored)
+    estimate_rel_var = overdispersion * np.nan_to_num(base_rel_var + factor_rel_var)
+    # the floor stands for a rate too low to estimate: in season it rises with the province
+    level = np.maximum(base * factor, cfg.min_expected * np.maximum(factor, season_index))
+    known_base = ~np.isnan(base)
+    signals = grid.keys["signal"].to_numpy()
+    n_windows = np.array([len(cfg.windows_of(str(s))) for s in signals], dtype=float)[:, None]
+    # a weighted sum (combined) varies more than a count of the same mean
+    min_dispersion = np.array([cfg.min_dispersion.get(str(s), 1.0) for s in signals])[:, None]
+    shares = _dow_shares(pooled, signals, days, cfg)
+    shares.setdefault(block, np.ones(level.shape))
+    p_scan = np.ones(level.shape)
+    alarm = np.zeros(level.shape, dtype=bool)
+    observed_block = expected_block = np.zeros(level.shape)
+    for w, share in sorted(shares.items()):
+        tests = np.array([w in cfg.windows_of(str(s)) for s in signals])[:, None]
+        observed = _at(_moving_sum(grid.values, w) if w != block else moving, days, 0)
+        expected = level * share
+        # NB2: extra-Poisson variance grows with the square of the mean, so the variance /
+        # mean ratio's excess over 1 scales with the expectation
+        dispersion = np.maximum(
+            1 + (overdispersion - 1) * expected / floored + expected * estimate_rel_var,
+            min_dispersion,
+        )
+        testable = ~np.isnan(observed) & known_base
+        p_value = np.ones(level.shape)
+        p_value[testable] = _upper_tail(
+            observed[testable], expected[testable], dispersion[testable]
+        )
+        p_value = np.minimum(p_value * n_windows, 1.0)  # Bonferroni over the windows tested
+        alarm |= (
+            tests
+            & testable
+            & (p_value < cfg.alpha)
+            & (observed >= cfg.min_count)
+            & (observed >= cfg.min_ratio * expected)
+        )
+        p_scan = np.where(tests, np.minimum(p_scan, p_value), p_scan)
+        if w == block:
+            observed_block, expected_block = np.nan_to_num(observed), np.nan_to_num(expected)
+    return _Scores(observed_block, expected_block, p_scan, alarm)
 
 
 def _ears_c2_scores(grid: _Grid, days: np.ndarray, cfg: EarsC2Config) -> _Scores:
@@ -524,14 +633,30 @@ def _trailing_run(flags: np.ndarray) -> np.ndarray:
     return np.where(flags, idx - last_false, 0)
 
 
-def _episode_starts(alarm: np.ndarray, gap_days: int) -> np.ndarray:
-    """Alarm days with no alarm in the `gap_days` + 1 days before them (first day of an episode)."""
-    csum = np.concatenate(
-        [np.zeros((alarm.shape[0], 1), dtype=int), np.cumsum(alarm, axis=1)], axis=1
-    )
-    idx = np.arange(alarm.shape[1])
-    before = csum[:, idx] - csum[:, np.maximum(idx - gap_days - 1, 0)]
-    return alarm & (before == 0)
+def _episode_starts(
+    alarm: np.ndarray, elevated: np.ndarray, gap_days: int, memory_days: int
+) -> np.ndarray:
+    """Alarm days that open a new episode (series x tested days, in time order).
+
+    An alarm day continues the episode of an earlier alarm day when that one lies at most
+    `memory_days` days back and the series has stayed active (alarming or elevated) since,
+    with no more than `gap_days` inactive days in a row. Each day's answer depends on the
+    `memory_days` days before it only, so a nightly run and a backfill agree as long as that
+    many days are tested before the first reported one.
+    """
+    n_rows, n_days = alarm.shape
+    active = alarm | elevated
+    idx = np.broadcast_to(np.arange(n_days), alarm.shape)
+    # start of the current run of active days, runs joined across short gaps
+    csum = np.concatenate([np.zeros((n_rows, 1), dtype=int), np.cumsum(active, axis=1)], axis=1)
+    before = csum[:, idx[0]] - csum[:, np.maximum(idx[0] - gap_days - 1, 0)]
+    run_start = active & ((before == 0) | (idx == 0))
+    latest_run_start = np.maximum.accumulate(np.where(run_start, idx, -1), axis=1)
+    # latest alarm strictly before each day
+    previous_alarm = np.full(alarm.shape, -(10**9))
+    previous_alarm[:, 1:] = np.maximum.accumulate(np.where(alarm, idx, -(10**9)), axis=1)[:, :-1]
+    continues = (previous_alarm >= latest_run_start) & (idx - previous_alarm <= memory_days)
+    return alarm & ~continues
 
 
 def alert_id(region_code: str, product_category: str, signal: str, alert_date: date) -> str:
@@ -580,13 +705,14 @@ def detect_alerts(
     """The alerts export: one row per alert episode first raised in the look-back window.
 
     `series` is `daily_series` output (sparse or dense; rows after `as_of` are ignored). Each
-    day D of the window is tested using only values dated <= D. Alarm days of one series
-    separated by at most `episode_gap_days` quiet days form one episode; its row carries
-    alert_date = the first alarm day, and observed / expected / severity as known on that
-    day. For "negbin" the unit of observed and expected is credibility-weighted events in
-    the 7 days ending on alert_date; for "ears_c2" it is events on alert_date (expected =
-    the mean of the baseline days). Episodes already running before the window are not
-    raised. `history_start` is the first day with data (default: the first day in
+    day D of the window is tested using only values dated <= D. An alarm day opens an episode
+    unless the series alarmed within `episode_memory_days` before and has stayed alarming or
+    elevated (scan p-value below `episode_alpha`) since, with at most `episode_gap_days`
+    quiet days in a row; the episode's row carries alert_date = its first alarm day, and
+    observed / expected / severity as known on that day. For "negbin" the unit of observed
+    and expected is credibility-weighted events in the 7 days ending on alert_date (whichever
+    window alarmed); for "ears_c2" it is events on alert_date (expected = the mean of the
+    baseline days). Episodes already running before the window are not raised. `history_start` is the first day with data (default: the first day in
     `series`); days before it are unknown, not zero.
     """
     method = method or config.method
@@ -594,7 +720,7 @@ def detect_alerts(
         raise ValueError(f"unknown surge detection method {method!r}")
     first_day = as_of - timedelta(days=config.history_days - 1)
     series = series.filter(pl.col("day").is_between(first_day, as_of)).select(list(SERIES_SCHEMA))
-    n_tested = config.lookback_days + config.episode_gap_days + 1
+    n_tested = config.lookback_days + config.episode_memory_days + 1
     tested_from = as_of - timedelta(days=n_tested - 1)
     window_from = as_of - timedelta(days=config.lookback_days - 1)
     first_series_day = series["day"].min()
@@ -602,7 +728,7 @@ def detect_alerts(
         first_series_day if isinstance(first_series_day, date) else as_of
     )
     # Only series with an event in reach of a tested window can alarm.
-    reach = tested_from - timedelta(days=max(config.negbin.windows))
+    reach = tested_from - timedelta(days=config.negbin.longest_window)
     keys = (
         series.filter((pl.col("day") >= reach) & (pl.col("value") != 0))
         .select(SERIES_KEYS)
@@ -636,7 +762,12 @@ def detect_alerts(
     else:
         scores = _ears_c2_scores(grid, days, config.ears_c2)
 
-    starts = _episode_starts(scores.alarm, config.episode_gap_days)
+    starts = _episode_starts(
+        scores.alarm,
+        scores.p_value < config.episode_alpha,
+        config.episode_gap_days,
+        config.episode_memory_days,
+    )
     persistence = _trailing_run(scores.p_value < config.severity.persistence_alpha)
     rows, cols = np.nonzero(starts)
     tested_days = [tested_from + timedelta(days=int(c)) for c in range(n_tested)]

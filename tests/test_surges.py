@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import duckdb
@@ -10,7 +11,7 @@ import polars as pl
 import pytest
 
 from data_contracts.contract import contracts
-from models.surges import alert_id, daily_series, detect_alerts, load_config
+from models.surges import _episode_starts, alert_id, daily_series, detect_alerts, load_config
 
 CONFIG = load_config()
 AS_OF = date(2025, 4, 30)
@@ -67,6 +68,61 @@ def test_sparse_step_is_found_and_rated() -> None:
     assert alerts["severity"][0] in ("high", "medium")
 
 
+def test_slow_ramp_is_found_within_three_days() -> None:
+    # like the demo world's surges: the extra complaints start at zero and build up
+    start = AS_OF - timedelta(days=30)
+    values = np.array([1.0 if i % 10 == 0 else 0.0 for i in range(len(DAYS))])
+    ramp = np.array([max(0, (d - start).days) for d in DAYS], dtype=float)
+    alerts = detect_alerts(series(values + ramp), AS_OF, CONFIG)
+    assert alerts.height == 1
+    assert start <= alerts["alert_date"][0] <= start + timedelta(days=3)
+
+
+def test_short_windows_are_faster_than_the_weekly_sum() -> None:
+    start = AS_OF - timedelta(days=30)
+    values = np.array([0.0 if d < start else (3.0 if d == start else 1.0) for d in DAYS])
+    weekly_only = replace(CONFIG, negbin=replace(CONFIG.negbin, windows={"complaints": (7,)}))
+    scan = detect_alerts(series(values), AS_OF, CONFIG)["alert_date"][0]
+    weekly = detect_alerts(series(values), AS_OF, weekly_only)["alert_date"][0]
+    assert start <= scan < weekly
+
+
+def test_sustained_step_stays_one_episode_while_the_baseline_catches_up() -> None:
+    start = AS_OF - timedelta(days=80)
+    alerts = detect_alerts(series(step(0.0, 2.0, start)), AS_OF, CONFIG)
+    assert alerts.height == 1
+    assert start <= alerts["alert_date"][0] <= start + timedelta(days=3)
+
+
+def test_episode_starts() -> None:
+    def starts(alarm: str, elevated: str) -> str:
+        a = np.array([[c == "*" for c in alarm]])
+        e = np.array([[c == "+" for c in elevated]])
+        found = _episode_starts(a, e, gap_days=3, memory_days=28)[0]
+        return "".join("S" if f else "." for f in found)
+
+    # elevated days keep an episode open; more than 3 quiet days in a row close it
+    assert starts("**......**", "..++++++..") == "S........."
+    assert starts("**......**", "..........") == "S.......S."
+    assert starts("**...**", ".......") == "S......"
+    # an alarm more than 28 days after the last one opens a new episode
+    assert starts("*" + "." * 29 + "*", "." + "+" * 29 + ".") == "S" + "." * 29 + "S"
+
+
+def test_weighted_burst_is_not_many_events() -> None:
+    # two failed inspections on one day add 4 to `combined` (weight 2): two events, not four
+    values = np.zeros(len(DAYS))
+    values[-10] = 4.0
+    assert detect_alerts(series(values, signal="combined"), AS_OF, CONFIG).is_empty()
+    assert detect_alerts(series(values, signal="complaints"), AS_OF, CONFIG).height == 1
+
+
+def test_weekly_snapshots_are_tested_on_the_weekly_sum() -> None:
+    # suspicious listings arrive with the Monday snapshots: 3 new shops a week is the norm
+    values = np.array([3.0 if d.weekday() == 0 else 0.0 for d in DAYS])
+    assert detect_alerts(series(values, signal="suspicious_listings"), AS_OF, CONFIG).is_empty()
+
+
 def test_ears_c2_in_the_same_harness() -> None:
     start = AS_OF - timedelta(days=30)
     alerts = detect_alerts(series(step(1.0, 5.0, start)), AS_OF, CONFIG, method="ears_c2")
@@ -82,6 +138,14 @@ def spring(day: date) -> float:
 def test_seasonal_rise_seen_last_year_does_not_alarm() -> None:
     values = np.array([spring(d) for d in DAYS])
     assert detect_alerts(series(values), AS_OF, CONFIG).is_empty()
+
+
+def test_sparse_counties_in_season_raise_almost_nothing() -> None:
+    # 100 quiet counties whose category rises 2.5-fold every spring, last year included
+    rng = np.random.default_rng(11)
+    rate = np.array([0.125 if d.month in (3, 4, 5) else 0.05 for d in DAYS])
+    frames = [series(rng.poisson(rate), region=f"63{i:04d}") for i in range(100)]
+    assert detect_alerts(pl.concat(frames), AS_OF, CONFIG).height <= 3
 
 
 def test_seasonal_rise_without_last_year_alarms() -> None:
@@ -249,7 +313,7 @@ def test_daily_series_counts_voices_and_signals(warehouse: duckdb.DuckDBPyConnec
     # after 4-20; nothing after the as-of date
     assert complaints["value"].sum() == 4.0
     assert _value(frame, "630102", "complaints", date(2025, 4, 20)) == 4.0
-    assert complaints["day"].max() <= date(2025, 4, 30)
+    assert (complaints["day"] <= date(2025, 4, 30)).all()
     # prefecture roll-up (630102 and 630203 lie in 630100 and 630200)
     assert _value(frame, "630100", "complaints", date(2025, 4, 20)) == 4.0
     assert _value(frame, "630203", "failed_inspections", date(2025, 4, 21)) == 1.0
@@ -276,3 +340,10 @@ def test_phone_never_leaves_the_query(warehouse: duckdb.DuckDBPyConnection) -> N
     assert not any("phone" in c for c in frame.columns)
     text = frame.write_csv()
     assert PHONE not in text and "1370000000" not in text
+
+
+def test_a_shop_listing_many_fakes_is_one_voice(warehouse: duckdb.DuckDBPyConnection) -> None:
+    for i in range(5):
+        _listing(warehouse, date(2025, 4, 28), f"M{i}", f"高仿 手机 款{i}", "630102")
+    frame = daily_series(warehouse, date(2025, 4, 30), 60)
+    assert _value(frame, "630102", "suspicious_listings", date(2025, 4, 28)) == 1.0
