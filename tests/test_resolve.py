@@ -100,3 +100,82 @@ def test_entity_id_is_stable_and_prefers_the_uscc() -> None:
     assert a == b
     assert a.startswith("CR-")
     assert entity_id_for(["shop:t:S1"]) != entity_id_for(["shop:t:S2"])
+
+
+def matches(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=["key_a", "key_b", "match_probability"], orient="row")
+
+
+def test_matched_names_link_like_exact_names() -> None:
+    linked = link_keys(
+        keys(
+            [
+                ("entities", "A", "uscc:A", 2),
+                ("entities", "A", "name:630100:绿丰种子", 4),
+                ("complaints", "C1", "name:630100:绿丰", 4),
+            ]
+        ),
+        ResolveConfig(),
+        matches([("name:630100:绿丰", "name:630100:绿丰种子", 0.95)]),
+    )
+    assert groups(linked) == {frozenset({"uscc:A", "name:630100:绿丰种子", "name:630100:绿丰"})}
+
+
+def test_a_matched_name_never_joins_two_shops() -> None:
+    linked = link_keys(
+        keys(
+            [
+                ("listings", "t:S1", "shop:t:S1", 1),
+                ("listings", "t:S1", "name:t:宇美车品的", 4),
+                ("listings", "t:S2", "shop:t:S2", 1),
+                ("listings", "t:S2", "name:t:宇美车品", 4),
+            ]
+        ),
+        ResolveConfig(),
+        matches([("name:t:宇美车品", "name:t:宇美车品的", 0.95)]),
+    )
+    assert len(groups(linked)) == 2
+
+
+def test_a_name_matching_two_registered_businesses_joins_neither() -> None:
+    linked = link_keys(
+        keys(
+            [
+                ("entities", "A", "uscc:A", 2),
+                ("entities", "A", "name:630200:天信动物保健", 4),
+                ("entities", "B", "uscc:B", 2),
+                ("entities", "B", "name:630200:天信兽药", 4),
+                ("complaints", "C1", "name:630200:天信", 4),
+            ]
+        ),
+        ResolveConfig(),
+        matches(
+            [
+                ("name:630200:天信", "name:630200:天信兽药", 0.95),
+                ("name:630200:天信", "name:630200:天信动物保健", 0.94),
+            ]
+        ),
+    )
+    assert frozenset({"name:630200:天信"}) in groups(linked)
+    assert len(groups(linked)) == 3
+
+
+def test_several_spellings_join_one_business() -> None:
+    linked = link_keys(
+        keys(
+            [
+                ("entities", "A", "uscc:A", 2),
+                ("entities", "A", "name:630100:绿丰种子", 4),
+                ("complaints", "C1", "name:630100:绿丰", 4),
+                ("complaints", "C2", "name:630100:绿峰种子", 4),
+            ]
+        ),
+        ResolveConfig(),
+        matches(
+            [
+                ("name:630100:绿丰", "name:630100:绿丰种子", 0.95),
+                ("name:630100:绿峰种子", "name:630100:绿丰种子", 0.91),
+            ]
+        ),
+    )
+    assert len(groups(linked)) == 1

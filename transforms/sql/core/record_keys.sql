@@ -1,6 +1,9 @@
 -- Every record's linking keys as of $as_of: one row per (feed, record_id, key).
 -- Keys: uscc:<code>, shop:<platform>:<shop_id>, contact:<hash>,
---       name:<prefecture-level code>:<normalised name> (only for records with no shop key).
+--       name:<scope>:<key name> (resolve.key_name: the normalised name without bracketed
+--       notes or platform wording), where the scope is the prefecture-level code for a
+--       business and the platform for an online shop: a listing's shop name, or a complaint
+--       that names a shop on a platform without its shop id.
 -- rank orders a record's keys by how well they identify a business (1 = best); the
 -- best key is the record's anchor, through which the record is attributed to an entity.
 with
@@ -11,6 +14,10 @@ complaints as (
 listing_shops as (
     select distinct platform, shop_id, seller_uscc, contact_hash
     from staging.listings where snapshot_date <= $as_of
+),
+listing_shop_names as (
+    select distinct platform, shop_id, shop_name
+    from staging.listings where snapshot_date <= $as_of and shop_name is not null
 ),
 inspections as (
     select * from staging.inspections where inspected_on <= $as_of
@@ -38,6 +45,9 @@ keyed as (
     union all
     select 'listings', platform || ':' || shop_id, 'contact:' || contact_hash, 3
     from listing_shops where contact_hash is not null
+    union all
+    select 'listings', s.platform || ':' || s.shop_id, 'name:' || s.platform || ':' || n.norm, 4
+    from listing_shop_names s join names n on n.name = s.shop_name
 
     union all
     select 'complaints', complaint_id, 'shop:' || platform || ':' || shop_id, 1
@@ -47,7 +57,7 @@ keyed as (
     from complaints where subject_uscc is not null
     union all
     select 'complaints', c.complaint_id,
-           'name:' || substr(c.region_code, 1, 4) || '00:' || n.norm, 4
+           'name:' || coalesce(c.platform, substr(c.region_code, 1, 4) || '00') || ':' || n.norm, 4
     from complaints c join names n on n.name = c.subject_name
     where c.platform is null or c.shop_id is null
 

@@ -1,0 +1,297 @@
+"""Probabilistic name matching (Splink) inside entity resolution, on tiny hand-written feeds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+import polars as pl
+import pytest
+
+from demo_world.evaluate_linkage import linkage_quality
+from transforms.resolve import ResolveConfig, key_name, resolve_entities
+from transforms.splink_match import load_config, refresh_name_candidates, score_name_pairs
+
+AS_OF = dt.date(2026, 6, 30)
+DAY = dt.date(2026, 3, 2)
+
+# The columns of each staging table that resolution reads, with their DuckDB types.
+COLUMNS = {
+    "complaints": {
+        "complaint_id": "VARCHAR",
+        "received_at": "TIMESTAMP",
+        "region_code": "VARCHAR",
+        "product_category": "VARCHAR",
+        "subject_name": "VARCHAR",
+        "subject_uscc": "VARCHAR",
+        "platform": "VARCHAR",
+        "shop_id": "VARCHAR",
+    },
+    "listings": {
+        "snapshot_date": "DATE",
+        "platform": "VARCHAR",
+        "shop_id": "VARCHAR",
+        "shop_name": "VARCHAR",
+        "seller_uscc": "VARCHAR",
+        "contact_hash": "VARCHAR",
+        "product_category": "VARCHAR",
+    },
+    "inspections": {
+        "inspection_id": "VARCHAR",
+        "inspected_on": "DATE",
+        "region_code": "VARCHAR",
+        "entity_name": "VARCHAR",
+        "entity_uscc": "VARCHAR",
+        "product_category": "VARCHAR",
+    },
+    "credit": {
+        "record_id": "VARCHAR",
+        "decided_on": "DATE",
+        "uscc": "VARCHAR",
+        "entity_name": "VARCHAR",
+        "region_code": "VARCHAR",
+        "product_category": "VARCHAR",
+    },
+    "outcomes": {
+        "outcome_id": "VARCHAR",
+        "closed_on": "DATE",
+        "platform": "VARCHAR",
+        "shop_id": "VARCHAR",
+        "entity_uscc": "VARCHAR",
+        "entity_name": "VARCHAR",
+    },
+    "entities": {"uscc": "VARCHAR", "name": "VARCHAR", "region_code": "VARCHAR"},
+}
+
+
+def stage(con: duckdb.DuckDBPyConnection, **feeds: list[dict[str, Any]]) -> None:
+    """Create the staging tables with the given rows (missing columns are null)."""
+    con.execute("create schema if not exists staging")
+    con.execute("create schema if not exists core")
+    for feed, columns in COLUMNS.items():
+        con.execute(
+            f"create or replace table staging.{feed} ("
+            + ", ".join(f"{c} {t}" for c, t in columns.items())
+            + ")"
+        )
+        for row in feeds.get(feed, []):
+            con.execute(
+                f"insert into staging.{feed} values ({', '.join('?' for _ in columns)})",
+                [row.get(c) for c in columns],
+            )
+
+
+def register(uscc: str, name: str, region: str) -> dict[str, Any]:
+    return {"uscc": uscc, "name": name, "region_code": region}
+
+
+def inspection(i: str, name: str, uscc: str | None, region: str, category: str) -> dict[str, Any]:
+    return {
+        "inspection_id": i,
+        "inspected_on": DAY,
+        "region_code": region,
+        "entity_name": name,
+        "entity_uscc": uscc,
+        "product_category": category,
+    }
+
+
+def complaint(i: str, name: str, region: str, category: str, **more: Any) -> dict[str, Any]:
+    return {
+        "complaint_id": i,
+        "received_at": dt.datetime(2026, 3, 2, 10, 0),
+        "region_code": region,
+        "product_category": category,
+        "subject_name": name,
+        **more,
+    }
+
+
+def entity_of(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """(feed:record_id) -> entity_id."""
+    rows = con.execute("select feed, record_id, entity_id from core.record_entities").fetchall()
+    return {f"{feed}:{record}": entity for feed, record, entity in rows}
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("三江手机好物店（快手）", "三江手机好物"),
+        ("淘宝上的宇美车品的店", "宇美车品的"),
+        ("抖音店铺康泰大药房", "康泰大药房"),
+        ("佳海日用品有限责任公司（共和）", "佳海日用品"),
+        ("湟中区 绿丰种业经营部", "绿丰种业"),
+        ("（店）", None),
+    ],
+)
+def test_key_name_drops_bracketed_notes_and_platform_wording(name: str, key: str | None) -> None:
+    assert key_name(name) == key
+
+
+def test_differently_written_names_of_one_business_link(con: duckdb.DuckDBPyConnection) -> None:
+    uscc = "92630106MA0000001X"
+    stage(
+        con,
+        entities=[register(uscc, "西宁市湟中区绿丰种子经营部", "630106")],
+        inspections=[inspection("I1", "西宁市湟中区绿丰种子经营部", uscc, "630106", "seeds")],
+        complaints=[
+            complaint("C1", "湟中绿丰", "630106", "seeds"),  # the trade name alone
+            complaint("C2", "绿丰种子门市部（湟中）", "630106", "seeds"),
+        ],
+    )
+    resolve_entities(con, AS_OF)
+    entities = entity_of(con)
+    assert entities["complaints:C1"] == entities["inspections:I1"]
+    assert entities["complaints:C2"] == entities["inspections:I1"]
+    assert entities["entities:" + uscc] == entities["inspections:I1"]
+
+
+def test_similar_generic_names_of_two_businesses_stay_apart(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    stage(
+        con,
+        entities=[register("92630102MA0000002X", "城东区鑫华种子经营部", "630102")],
+        inspections=[
+            inspection("I1", "城东区鑫华种子经营部", "92630102MA0000002X", "630102", "seeds")
+        ],
+        complaints=[
+            complaint("C1", "鑫华汽配", "630102", "auto_parts"),  # same trade name, other trade
+            complaint("C2", "鑫华种业", "630102", "auto_parts"),  # one character off, other goods
+            complaint("C3", "鑫华", "632801", "seeds"),  # another prefecture
+        ],
+    )
+    resolve_entities(con, AS_OF)
+    entities = entity_of(con)
+    seeds = entities["inspections:I1"]
+    assert all(entities[f"complaints:C{i}"] != seeds for i in (1, 2, 3))
+
+
+def test_a_matched_name_never_joins_two_registered_businesses(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    a, b = "91630202MA0000003X", "92630202MA0000004X"
+    stage(
+        con,
+        entities=[
+            register(a, "海东天信动物保健有限公司", "630202"),
+            register(b, "乐都区天信兽药经营部", "630202"),
+        ],
+        inspections=[
+            inspection("I1", "海东天信动物保健有限公司", a, "630202", "veterinary_drugs"),
+            inspection("I2", "乐都区天信兽药经营部", b, "630202", "veterinary_drugs"),
+        ],
+        complaints=[complaint("C1", "乐都天信", "630202", "veterinary_drugs")],
+    )
+    resolve_entities(con, AS_OF)
+    entities = entity_of(con)
+    assert entities["inspections:I1"] != entities["inspections:I2"]
+    # 天信 fits both registered businesses equally: it is given to neither.
+    assert entities["complaints:C1"] not in (entities["inspections:I1"], entities["inspections:I2"])
+    matches = con.execute("select key_a, key_b from core.name_matches order by all").fetchall()
+    assert ("name:630200:天信", "name:630200:天信兽药") in matches
+
+
+def test_a_complaint_naming_a_shop_links_to_that_shop(con: duckdb.DuckDBPyConnection) -> None:
+    listing = {"snapshot_date": DAY, "platform": "taobao", "product_category": "auto_parts"}
+    stage(
+        con,
+        listings=[
+            {**listing, "shop_id": "TB1", "shop_name": "宇美车品的店", "contact_hash": "H1"},
+            {**listing, "shop_id": "TB2", "shop_name": "宇美车品小店", "contact_hash": "H2"},
+        ],
+        complaints=[
+            complaint("C1", "淘宝上的宇美车品的店", "630103", "auto_parts", platform="taobao")
+        ],
+    )
+    resolve_entities(con, AS_OF)
+    entities = entity_of(con)
+    assert entities["complaints:C1"] == entities["listings:taobao:TB1"]
+    # two shops are never one operator through their names alone
+    assert entities["listings:taobao:TB1"] != entities["listings:taobao:TB2"]
+
+
+def test_name_matching_can_be_switched_off(con: duckdb.DuckDBPyConnection) -> None:
+    stage(
+        con,
+        entities=[register("92630106MA0000001X", "湟中区绿丰种子经营部", "630106")],
+        inspections=[
+            inspection("I1", "湟中区绿丰种子经营部", "92630106MA0000001X", "630106", "seeds")
+        ],
+        complaints=[complaint("C1", "湟中绿丰", "630106", "seeds")],
+    )
+    resolve_entities(con, AS_OF, ResolveConfig(match_names=False))
+    entities = entity_of(con)
+    assert entities["complaints:C1"] != entities["inspections:I1"]
+
+
+def test_matching_is_deterministic() -> None:
+    def run() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        con = duckdb.connect(":memory:")
+        stage(
+            con,
+            entities=[
+                register("92630106MA0000001X", "湟中区绿丰种子经营部", "630106"),
+                register("92630106MA0000005X", "湟中区绿峰农资商行", "630106"),
+            ],
+            complaints=[
+                complaint(f"C{i}", name, "630106", "seeds")
+                for i, name in enumerate(["绿丰", "绿峰种子", "湟中绿丰种子门市部", "绿丰农资"])
+            ],
+        )
+        resolve_entities(con, AS_OF)
+        keys = con.execute("select key, entity_id from core.entity_keys order by key").fetchall()
+        edges = con.execute("select * from core.name_matches").fetchall()
+        con.close()
+        return keys, edges
+
+    assert run() == run()
+
+
+def test_scored_pairs_stay_within_a_scope(con: duckdb.DuckDBPyConnection) -> None:
+    stage(
+        con,
+        complaints=[
+            complaint("C1", "绿丰种子", "630106", "seeds"),
+            complaint("C2", "绿丰", "632801", "seeds"),  # another prefecture
+            complaint("C3", "绿峰种子", "630106", "seeds"),
+        ],
+    )
+    resolve_entities(con, AS_OF, ResolveConfig(match_names=False))
+    pairs = score_name_pairs(refresh_name_candidates(con, AS_OF), load_config())
+    assert pairs.select("key_a", "key_b").rows() == [
+        ("name:630100:绿丰种子", "name:630100:绿峰种子")
+    ]
+    assert pairs["match_probability"].dtype == pl.Float64
+
+
+def test_linkage_quality_counts_keys_in_the_main_entity_and_false_merges(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    con.execute("create schema core")
+    con.execute(
+        "create table core.entity_keys as select * from (values "
+        "('shop:taobao:T1', 'E1'), ('shop:jd:J1', 'E1'), ('shop:pdd:P1', 'E2'),"
+        "('uscc:U1', 'E1'), ('name:630100:绿丰种子', 'E1'), ('name:630100:鑫华', 'E3'),"
+        "('shop:douyin:D1', 'E3')) t(key, entity_id)"
+    )
+    truth = {
+        "operators": [
+            {
+                "operator_id": "OP1",
+                "kind": "online_ring",
+                "shop_keys": ["taobao:T1", "jd:J1", "pdd:P1"],
+                "usccs": ["U1"],
+                "names": ["湟中区绿丰种子经营部", "不存在的店"],
+            },
+            {"operator_id": "OP2", "kind": "offline_seller", "names": ["鑫华商行"]},
+        ],
+        "decoys": [{"decoy_id": "DC1", "shop_keys": ["douyin:D1"], "names": []}],
+    }
+    quality = linkage_quality(con, truth)
+    first = quality["operators"][0]
+    assert (first["shops"], first["shops_in_main"], first["usccs_in_main"]) == (3, 2, 1)
+    assert (first["names"], first["names_in_main"], first["entities"]) == (1, 1, 2)
+    assert quality["summary"]["rings"] == 1 and quality["summary"]["rings_complete"] == 0
+    assert quality["false_merges"] == [{"entity_id": "E3", "operators": ["OP2"], "decoys": ["DC1"]}]

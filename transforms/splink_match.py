@@ -1,0 +1,274 @@
+"""Probabilistic matching of business and shop names written differently (Splink on DuckDB).
+
+A complaint written by name only, or an inspection of a business without a USCC, carries
+only a name key `name:<scope>:<normalised name>` (see `sql/core/record_keys.sql`). Exact
+normalised names already link; this module finds the keys that name the same business
+though they are spelt differently (`绿丰种业` / `绿峰种业` / `天信` / `天信动物保健`) and
+returns soft edges (key_a, key_b, match_probability) that `resolve.link_keys` unions under
+the same rules as exact names (never joining two USCCs, never joining two shops).
+
+The candidates are the distinct name keys (`sql/core/name_candidates.sql`). Splink scores
+pairs of keys of one scope (a prefecture, or a platform for shop names) whose names could
+be one business (see `blocking_rules`), on the name, the numbers written in it, and the
+product categories and counties of their records. DuckDB's string distances count UTF-8
+bytes, not Chinese characters, so the name levels are SQL on whole characters.
+
+The model's m/u probabilities are a reviewed configuration (`config/name_matching.yaml`),
+not trained at run time: nightly runs are then byte-identical, and small test data score
+like the province. `estimate_name_model` re-estimates them for review (u by seeded random
+sampling, m from pairs confirmed as one business).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import polars as pl
+import yaml
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import comparison_level_library as cll
+from splink import comparison_library as cl
+
+from transforms.warehouse import materialize
+
+if TYPE_CHECKING:
+    from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+CONFIG_PATH = Path(__file__).resolve().parent / "config" / "name_matching.yaml"
+
+# The name levels, most specific first, as SQL on Splink's two sides (`_l`, `_r`) of a
+# pair. `match_name` is the normalised name of the key (two keys of one scope never have
+# the same); `start_peers` counts the names of the scope that start with the same two
+# characters.
+_CONTAINS = "(contains(match_name_l, match_name_r) or contains(match_name_r, match_name_l))"
+_CHARS_DIFFERING = (
+    "len(list_filter(list_zip(string_split(match_name_l, ''), string_split(match_name_r, '')),"
+    " lambda p: p[1] <> p[2]))"
+)
+
+
+def name_levels(rare_start_peers: int) -> dict[str, tuple[str, str]]:
+    """Level name -> (SQL condition, label) of the name comparison."""
+    return {
+        "contains_rare_start": (
+            f"{_CONTAINS} and greatest(start_peers_l, start_peers_r) <= {int(rare_start_peers)}",
+            "one name contains the other; few names start alike",
+        ),
+        "contains": (_CONTAINS, "one name contains the other"),
+        "one_character": (
+            f"length(match_name_l) = length(match_name_r) and {_CHARS_DIFFERING} = 1",
+            "one character differs",
+        ),
+        "same_start": (
+            "substr(match_name_l, 1, 2) = substr(match_name_r, 1, 2)",
+            "same first two characters",
+        ),
+    }
+
+
+NUMBER_LEVELS: dict[str, tuple[str, str]] = {"same": ("numbers_l = numbers_r", "same numbers")}
+
+
+@dataclass(frozen=True)
+class MU:
+    """m and u probabilities of one comparison level."""
+
+    m: float
+    u: float
+
+
+@dataclass(frozen=True)
+class NameMatchConfig:
+    """Threshold and Fellegi-Sunter parameters of the name matcher."""
+
+    threshold: float
+    prior: float  # probability that two random candidates are one business
+    rare_start_peers: int
+    name: dict[str, MU]  # name_levels keys + "else"
+    numbers: dict[str, MU]  # NUMBER_LEVELS keys + "else"
+    categories: dict[str, MU]  # "shared", "else"
+    counties: dict[str, MU]  # "shared", "else"
+
+
+def load_config(path: Path | None = None) -> NameMatchConfig:
+    """The name matcher's settings from transforms/config/name_matching.yaml (or `path`)."""
+    raw: dict[str, Any] = yaml.safe_load((path or CONFIG_PATH).read_text(encoding="utf-8"))
+
+    def levels(section: dict[str, dict[str, float]]) -> dict[str, MU]:
+        return {k: MU(float(v["m"]), float(v["u"])) for k, v in section.items()}
+
+    comparisons = raw["comparisons"]
+    return NameMatchConfig(
+        threshold=float(raw["threshold"]),
+        prior=float(raw["probability_two_random_records_match"]),
+        rare_start_peers=int(raw["rare_start_peers"]),
+        name=levels(comparisons["name"]),
+        numbers=levels(comparisons["numbers"]),
+        categories=levels(comparisons["categories"]),
+        counties=levels(comparisons["counties"]),
+    )
+
+
+def _custom(
+    column: str, levels: dict[str, ComparisonLevelCreator], params: dict[str, MU] | None
+) -> cl.CustomComparison:
+    """A comparison of `column`: a null level, then `levels` (by their config name, most
+    specific first, the last being `else`), with their m/u from `params` when given."""
+    if params is not None:
+        for key, level in levels.items():
+            level.configure(m_probability=params[key].m, u_probability=params[key].u)
+    creators: list[ComparisonLevelCreator | dict[str, Any]] = [cll.NullLevel(column)]
+    creators += levels.values()
+    return cl.CustomComparison(creators, output_column_name=column)
+
+
+def _sql_levels(levels: dict[str, tuple[str, str]]) -> dict[str, ComparisonLevelCreator]:
+    """SQL levels (condition, label) followed by the else level."""
+    made: dict[str, ComparisonLevelCreator] = {
+        key: cll.CustomLevel(sql, label_for_charts=label) for key, (sql, label) in levels.items()
+    }
+    return made | {"else": cll.ElseLevel()}
+
+
+def _shared_levels(column: str) -> dict[str, ComparisonLevelCreator]:
+    """Arrays sharing at least one element (a category, a county), else not."""
+    return {"shared": cll.ArrayIntersectLevel(column, min_intersection=1), "else": cll.ElseLevel()}
+
+
+def blocking_rules() -> list[Any]:
+    """Pairs to score, all within one scope: names that start with the same two characters
+    (a trade name and its longer forms), and names that differ at most in their first or
+    in their second character (a sound-alike written for one character of the trade name).
+    Every pair that can reach a name level above `else` is among them, except a name
+    contained in the middle of another."""
+    return [
+        block_on("scope", "substr(match_name, 1, 2)"),
+        block_on("scope", "substr(match_name, 2)"),
+        block_on("scope", "substr(match_name, 1, 1)", "substr(match_name, 3)"),
+    ]
+
+
+def name_match_settings(config: NameMatchConfig, trained: bool = True) -> SettingsCreator:
+    """Splink settings; with `trained` False the m/u are left for estimation."""
+    levels = name_levels(config.rare_start_peers)
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="key",
+        probability_two_random_records_match=config.prior,
+        comparisons=[
+            _custom("match_name", _sql_levels(levels), config.name if trained else None),
+            _custom("numbers", _sql_levels(NUMBER_LEVELS), config.numbers if trained else None),
+            _custom(
+                "categories",
+                _shared_levels("categories"),
+                config.categories if trained else None,
+            ),
+            _custom("counties", _shared_levels("counties"), config.counties if trained else None),
+        ],
+        blocking_rules_to_generate_predictions=blocking_rules(),
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def _linker(
+    db_api: DuckDBAPI, candidates: pl.DataFrame, config: NameMatchConfig, trained: bool = True
+) -> Linker:
+    """A linker over the candidates, registered in `db_api`."""
+    table = db_api.register(candidates.to_arrow(), table_name="name_candidates")
+    return Linker(table, name_match_settings(config, trained), log_level=None)
+
+
+def _scratch() -> DuckDBAPI:
+    """Splink's own in-memory DuckDB, so that its working tables stay out of the warehouse."""
+    return DuckDBAPI(duckdb.connect(":memory:"))
+
+
+def refresh_name_candidates(con: duckdb.DuckDBPyConnection, as_of: object) -> pl.DataFrame:
+    """Build core.name_candidates from core.record_keys (built for the same `as_of`)."""
+    materialize(con, "core.name_candidates", "core/name_candidates.sql", {"as_of": as_of})
+    return con.sql("select * from core.name_candidates order by key").pl()
+
+
+EDGE_SCHEMA = {"key_a": pl.String, "key_b": pl.String, "match_probability": pl.Float64}
+
+
+def score_name_pairs(candidates: pl.DataFrame, config: NameMatchConfig) -> pl.DataFrame:
+    """Every blocked pair of candidates with its match probability, in a fixed order."""
+    if candidates.height < 2:
+        return pl.DataFrame(schema=EDGE_SCHEMA)
+    predictions = _linker(_scratch(), candidates, config).inference.predict()
+    pairs = pl.from_arrow(predictions.as_pyarrow_table())
+    assert isinstance(pairs, pl.DataFrame)
+    return (
+        pairs.select(
+            pl.min_horizontal("key_l", "key_r").alias("key_a"),
+            pl.max_horizontal("key_l", "key_r").alias("key_b"),
+            pl.col("match_probability").cast(pl.Float64),
+        )
+        .unique(["key_a", "key_b"])
+        .sort(["key_a", "key_b"])
+    )
+
+
+def name_match_edges(
+    con: duckdb.DuckDBPyConnection, as_of: object, config: NameMatchConfig | None = None
+) -> pl.DataFrame:
+    """Soft edges (key_a, key_b, match_probability) at or above the configured threshold,
+    strongest first, between the name keys of core.record_keys (built for `as_of`); also
+    stored as core.name_matches."""
+    config = config or load_config()
+    candidates = refresh_name_candidates(con, as_of)
+    edges = (
+        score_name_pairs(candidates, config)
+        .filter(pl.col("match_probability") >= config.threshold)
+        .sort(["match_probability", "key_a", "key_b"], descending=[True, False, False])
+    )
+    con.register("_edges", edges.to_arrow())
+    try:
+        con.execute("create or replace table core.name_matches as select * from _edges")
+    finally:
+        con.unregister("_edges")
+    return edges
+
+
+def estimate_name_model(
+    candidates: pl.DataFrame, matches: pl.DataFrame, config: NameMatchConfig, seed: int = 42
+) -> dict[str, dict[str, dict[str, float]]]:
+    """m/u probabilities re-estimated for review, in the layout of the config's
+    `comparisons`: u from a seeded random sample of candidate pairs, m from `matches`
+    (key_l, key_r: pairs a steward confirmed as one business). Unsupervised expectation
+    maximisation is not used: on names alone it settles on counties, not businesses."""
+    db_api = _scratch()
+    linker = _linker(db_api, candidates, config, trained=False)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=seed)
+    labels = db_api.register(
+        matches.select(
+            pl.lit("name_candidates").alias("source_dataset_l"),
+            "key_l",
+            pl.lit("name_candidates").alias("source_dataset_r"),
+            "key_r",
+        ).to_arrow(),
+        table_name="confirmed_matches",
+    )
+    linker.training.estimate_m_from_pairwise_labels(labels)
+    model = linker.misc.save_model_to_json()
+    levels = [*name_levels(config.rare_start_peers), "else"]
+    names = {
+        "match_name": ("name", levels),
+        "numbers": ("numbers", [*NUMBER_LEVELS, "else"]),
+        "categories": ("categories", ["shared", "else"]),
+        "counties": ("counties", ["shared", "else"]),
+    }
+    estimated: dict[str, dict[str, dict[str, float]]] = {}
+    for comparison in model["comparisons"]:
+        section, keys = names[comparison["output_column_name"]]
+        scored = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        estimated[section] = {
+            key: {"m": lv.get("m_probability", 0.0), "u": lv.get("u_probability", 0.0)}
+            for key, lv in zip(keys, scored, strict=True)
+        }
+    return estimated
