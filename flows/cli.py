@@ -167,6 +167,36 @@ def evaluate(
         out = runs[-1]
     metrics = evaluate_run(world, out, warehouse or s.warehouse)
     typer.echo(format_report(metrics))
+    from demo_world.evaluate_model import evaluate_model, format_model_report
+
+    typer.echo(format_model_report(evaluate_model(world, out, warehouse or s.warehouse)))
+
+
+@app.command()
+def train(
+    warehouse: Annotated[Path | None, typer.Option(help="DuckDB warehouse file")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Train the lead model now on the outcomes closed by the as-of date (the weekly retrain)."""
+    from flows.retrain import weekly_retrain
+    from models.registry import ARTIFACTS_DIR
+
+    s = Settings()
+    summary = weekly_retrain(
+        warehouse=warehouse or s.warehouse,
+        as_of=_date(as_of, s.as_of or today_in_china()),
+        artifacts_dir=ARTIFACTS_DIR,
+        lock_wait_seconds=s.lock_wait_seconds,
+    )
+    if not summary.get("trained"):
+        typer.echo(f"no model trained: {summary.get('reason')}")
+        return
+    typer.echo(
+        f"lead model {summary['version']}: {summary['positives']} positive, "
+        f"{summary['negatives']} negative, {summary['soft_negatives']} insufficient-evidence cases "
+        f"closed {summary['first_closed_on']}..{summary['last_closed_on']}; "
+        f"cross-validated AUC {summary['cv_auc']}, Brier {summary['cv_brier']}"
+    )
 
 
 @app.command()

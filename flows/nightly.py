@@ -137,11 +137,25 @@ def features_task(warehouse: Path, as_of: dt.date) -> int:
 
 
 @task(cache_policy=NO_CACHE)
-def leads_task(warehouse: Path) -> pl.DataFrame:
-    """Score and rank the leads."""
+def train_task(warehouse: Path, as_of: dt.date) -> dict[str, object]:
+    """Train the lead model when no model exists for the outcomes closed by the run date."""
     con = connect(warehouse)
     try:
-        return stages.score_leads(con)
+        summary = stages.train_model(con, as_of)
+    finally:
+        con.close()
+    get_run_logger().info(
+        "lead model %s (%s)", summary.get("version"), summary.get("reason", "trained now")
+    )
+    return summary
+
+
+@task(cache_policy=NO_CACHE)
+def leads_task(warehouse: Path, as_of: dt.date) -> pl.DataFrame:
+    """Score and rank the leads; record them in the lead history."""
+    con = connect(warehouse)
+    try:
+        return stages.score_leads(con, as_of)
     finally:
         con.close()
 
@@ -273,9 +287,10 @@ def _run_stages(
         shutil.rmtree(Path(f"{warehouse}.spool") / run_id, ignore_errors=True)
     validations = validate_task(warehouse, report, run_id)
     freshness_task(warehouse, as_of)
+    train_task(warehouse, as_of)
     resolve_task(warehouse, as_of)
     features_task(warehouse, as_of)
-    leads = leads_task(warehouse)
+    leads = leads_task(warehouse, as_of)
     hotspots = hotspots_task(warehouse, as_of)
     alerts = alerts_task(warehouse, as_of, lookback_days)
     out_dir = out / as_of.isoformat()

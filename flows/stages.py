@@ -16,9 +16,13 @@ import polars as pl
 from data_contracts.contract import contracts
 from data_contracts.expectations import FeedValidation, build_data_docs, gx_context, validate_typed
 from flows.steward import supersede_corrected
+from models.episodes import regional_episodes
 from models.hotspots import rank_hotspots
-from models.scoring import rank_leads
+from models.lead_history import follow_up_columns, record_history
+from models.registry import find_model, save_model
+from models.scoring import load_baseline_config, rank_leads
 from models.surges import daily_series, detect_alerts, load_config
+from models.train import ModelConfig, load_model_config, outcome_set, train_lead_model
 from transforms.exports import data_quality, write_export
 from transforms.ingest import (
     IngestReport,
@@ -137,12 +141,47 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
     return int(scalar(con, "select count(*) from features.entity_features"))
 
 
-def score_leads(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Rank the entities with recent risk signals; kept in scores.entity_leads."""
+def train_model(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    force: bool = False,
+    artifacts_dir: Path | None = None,
+    config: ModelConfig | None = None,
+) -> dict[str, object]:
+    """Train the lead model on the outcomes closed by `as_of`, unless one exists for exactly
+    those outcomes (or `force`); returns what happened. Leaves core/features tables as found."""
+    outcomes = outcome_set(con, as_of)
+    summary: dict[str, object] = {"outcomes": outcomes.count, "trained": False}
+    existing = find_model(con, outcomes)
+    if existing is not None and not force:
+        return summary | {"version": existing.version, "reason": "up to date"}
+    trained = train_lead_model(con, as_of, _resolve_and_build, config)
+    if trained is None:
+        return summary | {"version": None, "reason": "too few labelled outcomes"}
+    save_model(con, trained, artifacts_dir)
+    return summary | {"trained": True, "version": trained.model.version} | trained.metrics
+
+
+def _resolve_and_build(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    resolve(con, as_of)
+    build_features(con, as_of)
+
+
+def score_leads(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:
+    """Rank the entities with recent risk signals (blended with the model trained on the
+    outcomes known by `as_of`, if any), add the follow-up columns, and record the run in
+    scores.lead_history; the list is kept in scores.entity_leads."""
+    baseline = load_baseline_config()
+    config = load_model_config()
     leads = rank_leads(
         con.sql("select * from features.entity_features").pl(),
         con.sql("select * from features.entity_profile").pl(),
+        baseline,
+        model=find_model(con, outcome_set(con, as_of), config),
+        episodes=regional_episodes(con, as_of, baseline.episodes),
     )
+    leads = follow_up_columns(con, as_of, leads, config.evidence_ids, config.status_lookback_days)
+    record_history(con, as_of, leads)
     replace_table(con, "scores.entity_leads", leads)
     return leads
 

@@ -1,7 +1,12 @@
-"""The transparent baseline score of each resolved entity, its reasons, and the lead list.
+"""The score of each resolved entity, its reasons, and the lead list.
 
-score = sigmoid(intercept + Σ weight·x) with the weights in `config/baseline.yaml`;
-each term's contribution weight·x also ranks the reasons an inspector reads.
+The transparent baseline: score = sigmoid(intercept + Σ weight·x) with the weights in
+`config/baseline.yaml`. Once enforcement outcomes have trained a model (`models/train.py`),
+the score blends the two: score = w·p_model + (1 − w)·baseline, where p_model is the model's
+calibrated probability that a case would be confirmed and w = n / (n + k) grows with the
+number n of labelled cases (`config/model.yaml`). Both read the same inputs x of `TERMS`, so
+each term's blended contribution w·(model's) + (1 − w)·(baseline's) ranks the reasons an
+inspector reads, whichever way the score was made.
 """
 
 from __future__ import annotations
@@ -10,10 +15,15 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import yaml
+
+from models.episodes import EPISODE_COLUMNS, EpisodeConfig
+
+if TYPE_CHECKING:
+    from models.train import LeadModel
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 Row = dict[str, Any]
@@ -25,8 +35,10 @@ class BaselineConfig:
     weights: dict[str, float]
     reason_min_contribution: float
     max_reasons: int
+    max_mitigating_reasons: int
     high: float
     medium: float
+    episodes: EpisodeConfig
 
 
 @dataclass(frozen=True)
@@ -43,8 +55,10 @@ def load_baseline_config(path: Path | None = None) -> BaselineConfig:
         weights={k: float(v) for k, v in raw["weights"].items()},
         reason_min_contribution=float(raw["reason_min_contribution"]),
         max_reasons=int(raw["max_reasons"]),
+        max_mitigating_reasons=int(raw.get("max_mitigating_reasons", 1)),
         high=float(raw["risk_levels"]["high"]),
         medium=float(raw["risk_levels"]["medium"]),
+        episodes=EpisodeConfig.from_dict(raw.get("regional_episodes")),
     )
 
 
@@ -65,8 +79,65 @@ class Term:
     reason: Callable[[Row], str]
 
 
+def _num(f: Row, name: str) -> float:
+    """A feature as a number; absent or null counts as 0 (e.g. no regional episode)."""
+    value = f.get(name)
+    return float(value) if value is not None else 0.0
+
+
+def own_voices(f: Row) -> float:
+    """Credible counterfeit/quality complaints of 180 days not shared with a county burst."""
+    return max(0.0, _num(f, "counterfeit_voices_180d") - _num(f, "episode_voices"))
+
+
+def own_failures(f: Row) -> tuple[float, float]:
+    """(severe, other) failed inspections of 365 days not shared with a county burst."""
+    severe = _num(f, "severe_failures_365d") - _num(f, "episode_severe_failures")
+    other = _num(f, "failed_inspections_365d") - _num(f, "severe_failures_365d")
+    return max(0.0, severe), max(0.0, other - _num(f, "episode_other_failures"))
+
+
+def own_seized_value(f: Row) -> float:
+    """Goods seized in 365 days at inspections not shared with a county burst."""
+    return max(0.0, _num(f, "seized_value_365d") - _num(f, "episode_seized_value"))
+
+
+def episode_share(f: Row) -> float:
+    """The share of the entity's complaint and inspection signals that a county burst shares."""
+    shared = (
+        _num(f, "episode_voices")
+        + _num(f, "episode_severe_failures")
+        + _num(f, "episode_other_failures")
+    )
+    own = own_voices(f) + sum(own_failures(f))
+    return shared / (shared + own) if shared > 0 else 0.0
+
+
 def _complaint_rate(f: Row) -> float:
-    return math.log1p(f["counterfeit_voices_180d"] / (1 + f["sales_30d"] * 6 / 1000))
+    return math.log1p(own_voices(f) / (1 + _num(f, "sales_30d") * 6 / 1000))
+
+
+def _failures(f: Row) -> float:
+    severe, other = own_failures(f)
+    return min(3.0, severe) + 0.5 * min(2.0, other)
+
+
+def _own_failure_reason(f: Row) -> str:
+    severe, other = own_failures(f)
+    return (
+        f"近一年{severe + other:.0f}次检查不合格（其中假冒/质量问题{severe:.0f}次）/ "
+        f"{severe + other:.0f} failed inspections in 365 days ({severe:.0f} for counterfeit or quality)"
+    )
+
+
+def _episode_reason(f: Row) -> str:
+    failures = _num(f, "episode_severe_failures") + _num(f, "episode_other_failures")
+    return (
+        f"{_num(f, 'episode_voices'):.0f}起投诉、{failures:.0f}次不合格与本县同品类的集中爆发同期"
+        f"（同期另有约{_num(f, 'episode_peer_voices'):.0f}起投诉指向其他经营者），按区域性问题计入热点与预警 / "
+        f"{_num(f, 'episode_voices'):.0f} complaints and {failures:.0f} failed inspections fall in a "
+        f"county-wide burst in this category shared with other businesses (see hotspots and alerts)"
+    )
 
 
 TERMS: dict[str, Term] = {
@@ -95,27 +166,17 @@ TERMS: dict[str, Term] = {
     "complaints": Term(
         _complaint_rate,
         lambda f: (
-            f"近180天{f['counterfeit_voices_180d']:.0f}起可信的假冒/质量投诉（共{f['complaints_180d']}起）/ "
-            f"{f['counterfeit_voices_180d']:.0f} credible counterfeit or quality complaints in 180 days "
+            f"近180天{own_voices(f):.0f}起可信的假冒/质量投诉（共{f['complaints_180d']}起）/ "
+            f"{own_voices(f):.0f} credible counterfeit or quality complaints in 180 days "
             f"({f['complaints_180d']} in all)"
         ),
     ),
-    "failures": Term(
-        lambda f: (
-            min(3, f["severe_failures_365d"])
-            + 0.5 * min(2, f["failed_inspections_365d"] - f["severe_failures_365d"])
-        ),
-        lambda f: (
-            f"近一年{f['failed_inspections_365d']}次检查不合格（其中假冒/质量问题{f['severe_failures_365d']}次）/ "
-            f"{f['failed_inspections_365d']} failed inspections in 365 days "
-            f"({f['severe_failures_365d']} for counterfeit or quality)"
-        ),
-    ),
+    "failures": Term(_failures, _own_failure_reason),
     "seized": Term(
-        lambda f: math.log1p(f["seized_value_365d"] / 10000),
+        lambda f: math.log1p(own_seized_value(f) / 10000),
         lambda f: (
-            f"近一年查扣货值{f['seized_value_365d']:,.0f}元 / "
-            f"goods worth {f['seized_value_365d']:,.0f} yuan seized in 365 days"
+            f"近一年查扣货值{own_seized_value(f):,.0f}元 / "
+            f"goods worth {own_seized_value(f):,.0f} yuan seized in 365 days"
         ),
     ),
     "penalties": Term(
@@ -146,7 +207,13 @@ TERMS: dict[str, Term] = {
         lambda f: 1.0 if f["on_red_list"] else 0.0,
         lambda f: "列入守信激励名单 / on the red list",
     ),
+    "regional_episode": Term(episode_share, _episode_reason),
 }
+
+
+def term_inputs(f: Row) -> dict[str, float]:
+    """The input x of every term for one entity's features."""
+    return {name: float(term.x(f)) for name, term in TERMS.items()}
 
 
 def has_risk_signal(f: Row) -> bool:
@@ -160,24 +227,65 @@ def has_risk_signal(f: Row) -> bool:
     )
 
 
-def explain(f: Row, config: BaselineConfig) -> tuple[float, str]:
-    """The entity's score and its main reasons (Chinese first, English after)."""
-    contributions = {name: config.weights[name] * term.x(f) for name, term in TERMS.items()}
-    z = config.intercept + sum(contributions.values())
-    score = 1 / (1 + math.exp(-z))
+@dataclass(frozen=True)
+class Explanation:
+    """One entity's score, how it was made, and its reasons."""
+
+    score: float
+    baseline: float
+    model_probability: float | None
+    model_weight: float
+    reasons: str
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+def reasons_text(f: Row, contributions: dict[str, float], config: BaselineConfig) -> str:
+    """The strongest reasons, Chinese first; then the strongest mitigating factor, marked so."""
     ranked = sorted(
         ((c, name) for name, c in contributions.items() if c > 0), key=lambda t: (-t[0], t[1])
     )
     chosen = [name for c, name in ranked if c >= config.reason_min_contribution]
     chosen = chosen[: config.max_reasons] or [name for _, name in ranked[:1]]
-    reasons = "；".join(TERMS[name].reason(f) for name in chosen)
-    return score, reasons or "仅有少量风险信号 / only weak risk signals"
+    parts = [TERMS[name].reason(f) for name in chosen]
+    mitigating = sorted(
+        (c, name) for name, c in contributions.items() if c <= -config.reason_min_contribution
+    )
+    parts += [
+        "减分 / mitigating: " + TERMS[name].reason(f)
+        for _, name in mitigating[: config.max_mitigating_reasons]
+    ]
+    return "；".join(parts) or "仅有少量风险信号 / only weak risk signals"
 
 
-def risk_level(score: float, config: BaselineConfig) -> str:
-    if score >= config.high:
+def explain_lead(f: Row, config: BaselineConfig, model: LeadModel | None = None) -> Explanation:
+    """The entity's score (baseline, or blended with the model) and its reasons."""
+    x = term_inputs(f)
+    base = {name: config.weights.get(name, 0.0) * value for name, value in x.items()}
+    baseline = _sigmoid(config.intercept + sum(base.values()))
+    if model is None or model.blend_weight <= 0:
+        return Explanation(baseline, baseline, None, 0.0, reasons_text(f, base, config))
+    w = model.blend_weight
+    learned = model.contributions(x)
+    blended = {n: w * learned.get(n, 0.0) + (1 - w) * c for n, c in base.items()}
+    p = model.probability(x)
+    return Explanation(w * p + (1 - w) * baseline, baseline, p, w, reasons_text(f, blended, config))
+
+
+def explain(f: Row, config: BaselineConfig) -> tuple[float, str]:
+    """The entity's baseline score and its main reasons (Chinese first, English after)."""
+    e = explain_lead(f, config)
+    return e.score, e.reasons
+
+
+def risk_level(score: float, config: BaselineConfig, model: LeadModel | None = None) -> str:
+    """`high`, `medium` or `low`: the model's probability thresholds once a model is in use."""
+    high, medium = (model.high, model.medium) if model is not None else (config.high, config.medium)
+    if score >= high:
         return "high"
-    return "medium" if score >= config.medium else "low"
+    return "medium" if score >= medium else "low"
 
 
 def estimated_turnover(f: Row) -> float:
@@ -214,6 +322,18 @@ LEAD_COLUMNS = [
     "names",
     "estimated_turnover_cny",
 ]
+SCORE_COLUMNS = ["baseline_score", "model_probability", "model_weight", "model_version"]
+
+
+def with_episodes(features: pl.DataFrame, episodes: pl.DataFrame | None) -> pl.DataFrame:
+    """Entity features with the regional-episode counts (0 where the entity shares none)."""
+    if episodes is None:
+        episodes = pl.DataFrame(schema=EPISODE_COLUMNS)
+    counts = [c for c in EPISODE_COLUMNS if c != "entity_id"]
+    joined = features.drop([c for c in counts if c in features.columns]).join(
+        episodes.select(list(EPISODE_COLUMNS)), on="entity_id", how="left"
+    )
+    return joined.with_columns(pl.col(counts).fill_null(0))
 
 
 def rank_leads(
@@ -221,18 +341,24 @@ def rank_leads(
     profile: pl.DataFrame,
     config: BaselineConfig | None = None,
     referral: ReferralConfig | None = None,
+    model: LeadModel | None = None,
+    episodes: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The entity_leads export: one row per entity with a recent risk signal, best first."""
+    """The entity_leads export: one row per entity with a recent risk signal, best first.
+
+    The spec's columns come first, then usccs, names and estimated_turnover_cny, then how the
+    score was made: baseline_score, model_probability, model_weight and model_version.
+    """
     config = config or load_baseline_config()
     referral = referral or load_referral_config()
     rows = []
-    joined = features.join(profile, on="entity_id", how="left")
+    joined = with_episodes(features, episodes).join(profile, on="entity_id", how="left")
     joined = joined.with_columns(pl.col(pl.Decimal).cast(pl.Float64))
     for f in joined.iter_rows(named=True):
         if not has_risk_signal(f):
             continue
-        score, reasons = explain(f, config)
-        score = round(score, 6)
+        e = explain_lead(f, config, model)
+        score = round(e.score, 6)
         rows.append(
             {
                 "lead_id": f["entity_id"],
@@ -242,23 +368,31 @@ def rank_leads(
                 "region_code": f["region_code"],
                 "product_categories": f["product_categories"],
                 "score": score,
-                "risk_level": risk_level(score, config),
-                "reasons": reasons,
+                "risk_level": risk_level(score, config, model),
+                "reasons": e.reasons,
                 "referral_review": needs_referral_review(f, score, referral),
                 "handoff_region_code": f["handoff_region_code"],
                 "usccs": f["usccs"],
                 "names": f["names"],
                 "estimated_turnover_cny": round(estimated_turnover(f), 2),
+                "baseline_score": round(e.baseline, 6),
+                "model_probability": (
+                    round(e.model_probability, 6) if e.model_probability is not None else None
+                ),
+                "model_weight": round(e.model_weight, 6),
+                "model_version": model.version if model is not None else None,
             }
         )
-    schema: dict[str, pl.DataType] = {c: pl.String() for c in LEAD_COLUMNS}
+    columns = LEAD_COLUMNS + SCORE_COLUMNS
+    schema: dict[str, pl.DataType] = {c: pl.String() for c in columns}
     schema |= {"rank": pl.Int64(), "score": pl.Float64(), "referral_review": pl.Boolean()}
-    schema |= {"estimated_turnover_cny": pl.Float64()}
+    schema |= {c: pl.Float64() for c in ("estimated_turnover_cny", *SCORE_COLUMNS[:3])}
     if not rows:
         return pl.DataFrame(schema=schema)
-    leads = pl.DataFrame(rows).sort(["score", "lead_id"], descending=[True, False])
+    leads = pl.DataFrame(rows, schema={c: t for c, t in schema.items() if c != "rank"})
+    leads = leads.sort(["score", "lead_id"], descending=[True, False])
     return (
         leads.with_row_index("rank", offset=1)
         .with_columns(pl.col("rank").cast(pl.Int64))
-        .select(LEAD_COLUMNS)
+        .select(columns)
     )

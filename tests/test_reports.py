@@ -143,8 +143,9 @@ def test_workbook_reads_back_with_chinese_intact(reported: ReportedRun) -> None:
     assert row["主体名称 entity_name"] == first["entity_name"]
     assert row["理由 reasons"].split("\n")[0] == first["reasons"].split("；")[0]
     assert row["风险分 score"] == pytest.approx(float(first["score"]))
-    uscc_cell = ws.cell(row=2, column=4)
-    assert uscc_cell.data_type == "s"  # a code stays text, leading zeros and all
+    with_code = next(i for i, u in enumerate(leads["uscc"].to_list()) if u)
+    uscc_cell = ws.cell(row=with_code + 2, column=4)
+    assert uscc_cell.data_type == "s" and uscc_cell.value == leads["uscc"][with_code]  # stays text
     assert ws.max_row == leads.height + 1
     for sheet in wb.worksheets:
         assert sheet.freeze_panes == "A2", sheet.title

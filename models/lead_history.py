@@ -1,0 +1,264 @@
+"""The lead list's follow-up columns and the lead history.
+
+scores.lead_history keeps (as_of, lead_id, rank, score, risk_level) of every run; a run
+replaces the rows of its own as-of date, so running a day again changes nothing. A run reads
+only history dated before its own as-of date (replaying an earlier day never sees later runs):
+
+- `is_new`: the lead was not in the previous run's list (every lead is new in the first run);
+- `rank_change`: previous rank − rank (positive: moved up), empty for a new lead;
+- `first_flagged`: the first run that listed the lead;
+- `status`: what enforcement has done since, from outcomes and inspections that carry the
+  lead's id, or that match its entity within `status_lookback_days` (inspections then only
+  when targeted or a complaint follow-up, the kinds that follow a lead): `closed` when the
+  latest such action is an outcome, `under_investigation` when it is an inspection, else
+  `new` (first flagged today) or `open`; `status_on` is the day of that latest action;
+- evidence ids: the few complaints, failed inspections and suspicious listings behind the score.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+
+HISTORY_DDL = """
+create table if not exists scores.lead_history (
+  as_of DATE, lead_id VARCHAR, rank BIGINT, score DOUBLE, risk_level VARCHAR
+)"""
+FOLLOW_UP_COLUMNS = [
+    "status",
+    "status_on",
+    "is_new",
+    "first_flagged",
+    "rank_change",
+    "complaint_ids",
+    "inspection_ids",
+    "listing_ids",
+]
+
+
+def ensure_lead_history(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists scores")
+    con.execute(HISTORY_DDL)
+
+
+def previous_runs_sql() -> str:
+    """Per lead: its rank in the last run before $as_of, and the first run that listed it."""
+    return """
+        with
+
+        history as (
+            select * from scores.lead_history where as_of < cast($as_of as date)
+        ),
+
+        previous as (
+            select lead_id, rank as previous_rank
+            from history
+            where as_of = (select max(as_of) from history)
+        ),
+        first_flagged as (
+            select lead_id, min(as_of) as first_flagged from history group by lead_id
+        ),
+
+        final as (
+            select f.lead_id, f.first_flagged, p.previous_rank
+            from first_flagged f
+            left join previous p using (lead_id)
+        )
+
+        select * from final
+    """
+
+
+def lead_actions_sql() -> str:
+    """Per lead: the day and kind of the latest enforcement action on it up to $as_of."""
+    return """
+        with
+
+        leads as (
+            select lead_id from _leads
+        ),
+        record_entities as (
+            select feed, record_id, entity_id from core.record_entities
+        ),
+        outcomes as (
+            select o.outcome_id, o.closed_on as day, o.lead_id, e.entity_id
+            from staging.outcomes o
+            left join record_entities e on e.feed = 'outcomes' and e.record_id = o.outcome_id
+            where o.closed_on <= cast($as_of as date)
+        ),
+        inspections as (
+            select i.inspection_id, i.inspected_on as day, i.lead_id, i.inspection_type,
+                   e.entity_id
+            from staging.inspections i
+            left join record_entities e
+              on e.feed = 'inspections' and e.record_id = i.inspection_id
+            where i.inspected_on <= cast($as_of as date)
+        ),
+
+        actions as (
+            select l.lead_id, o.day, 'closed' as status, 1 as precedence
+            from leads l join outcomes o on o.lead_id = l.lead_id
+            union all
+            select l.lead_id, o.day, 'closed', 1
+            from leads l join outcomes o on o.entity_id = l.lead_id
+            where o.day > cast($as_of as date) - $lookback
+            union all
+            select l.lead_id, i.day, 'under_investigation', 0
+            from leads l join inspections i on i.lead_id = l.lead_id
+            union all
+            select l.lead_id, i.day, 'under_investigation', 0
+            from leads l join inspections i on i.entity_id = l.lead_id
+            where i.day > cast($as_of as date) - $lookback
+              and i.inspection_type in ('targeted', 'complaint_followup')
+        ),
+
+        final as (
+            select lead_id, day as status_on, status
+            from actions
+            qualify row_number() over (
+                partition by lead_id order by day desc, precedence desc
+            ) = 1
+        )
+
+        select * from final
+    """
+
+
+def evidence_ids_sql() -> str:
+    """Per entity: the ids of its top complaints, failed inspections and suspicious listings."""
+    return """
+        with
+
+        leads as (
+            select lead_id from _leads
+        ),
+        complaints as (
+            select entity_id, complaint_id as id,
+                   row_number() over (
+                       partition by entity_id
+                       order by infringement_type in
+                                    ('counterfeit_trademark', 'fake_origin', 'substandard_quality')
+                                desc,
+                                weight desc, received_on desc, complaint_id
+                   ) as n
+            from features.complaint_signals
+            where entity_id is not null
+        ),
+        inspections as (
+            select e.entity_id, i.inspection_id as id,
+                   row_number() over (
+                       partition by e.entity_id order by i.inspected_on desc, i.inspection_id
+                   ) as n
+            from staging.inspections i
+            join core.record_entities e
+              on e.feed = 'inspections' and e.record_id = i.inspection_id
+            where i.result = 'fail'
+              and i.inspected_on between cast($as_of as date) - 364 and cast($as_of as date)
+        ),
+        listings as (
+            select entity_id, platform || ':' || listing_id as id,
+                   row_number() over (
+                       partition by entity_id
+                       order by has_slang desc, price_ratio, platform, listing_id
+                   ) as n
+            from features.listing_signals
+            where has_slang or (price_ratio < 0.6 and not has_honest_wording)
+        ),
+
+        top_complaints as (
+            select entity_id, string_agg(id, ';' order by id) as complaint_ids
+            from complaints where n <= $top group by entity_id
+        ),
+        top_inspections as (
+            select entity_id, string_agg(id, ';' order by id) as inspection_ids
+            from inspections where n <= $top group by entity_id
+        ),
+        top_listings as (
+            select entity_id, string_agg(id, ';' order by id) as listing_ids
+            from listings where n <= $top group by entity_id
+        ),
+
+        final as (
+            select l.lead_id, c.complaint_ids, i.inspection_ids, s.listing_ids
+            from leads l
+            left join top_complaints c on c.entity_id = l.lead_id
+            left join top_inspections i on i.entity_id = l.lead_id
+            left join top_listings s on s.entity_id = l.lead_id
+        )
+
+        select * from final
+    """
+
+
+def _query(
+    con: duckdb.DuckDBPyConnection, sql: str, leads: pl.DataFrame, params: dict[str, object]
+) -> pl.DataFrame:
+    con.register("_leads", leads.select("lead_id").to_arrow())
+    try:
+        return con.sql(sql, params=params).pl()
+    finally:
+        con.unregister("_leads")
+
+
+def follow_up_columns(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    leads: pl.DataFrame,
+    evidence_ids: int = 5,
+    status_lookback_days: int = 180,
+) -> pl.DataFrame:
+    """The leads with status, is_new, first_flagged, rank_change and evidence ids added.
+
+    Needs the warehouse's core and features tables built as of `as_of`.
+    """
+    ensure_lead_history(con)
+    previous = con.sql(previous_runs_sql(), params={"as_of": as_of}).pl()
+    has_previous_run = previous.height > 0
+    actions = _query(
+        con, lead_actions_sql(), leads, {"as_of": as_of, "lookback": status_lookback_days}
+    )
+    evidence = _query(con, evidence_ids_sql(), leads, {"as_of": as_of, "top": evidence_ids})
+    annotated = (
+        leads.join(previous, on="lead_id", how="left")
+        .join(actions, on="lead_id", how="left")
+        .join(evidence, on="lead_id", how="left")
+    )
+    is_new = pl.col("previous_rank").is_null() if has_previous_run else pl.lit(True)
+    first_flagged = pl.col("first_flagged").fill_null(pl.lit(as_of))
+    status = (
+        pl.when(pl.col("status").is_not_null())
+        .then(pl.col("status"))
+        .when(first_flagged < pl.lit(as_of))
+        .then(pl.lit("open"))
+        .otherwise(pl.lit("new"))
+    )
+    return annotated.with_columns(
+        status.alias("status"),
+        is_new.alias("is_new"),
+        first_flagged.alias("first_flagged"),
+        (pl.col("previous_rank") - pl.col("rank")).alias("rank_change"),
+    ).select(_with_follow_up(leads.columns))
+
+
+def _with_follow_up(columns: list[str]) -> list[str]:
+    """The lead columns with the follow-up ones after estimated_turnover_cny (else at the end)."""
+    at = (
+        columns.index("estimated_turnover_cny") + 1
+        if "estimated_turnover_cny" in columns
+        else len(columns)
+    )
+    return [*columns[:at], *FOLLOW_UP_COLUMNS, *columns[at:]]
+
+
+def record_history(con: duckdb.DuckDBPyConnection, as_of: dt.date, leads: pl.DataFrame) -> None:
+    """Replace the history rows of `as_of` with this run's leads."""
+    ensure_lead_history(con)
+    rows = leads.select(pl.lit(as_of).alias("as_of"), "lead_id", "rank", "score", "risk_level")
+    con.execute("delete from scores.lead_history where as_of = ?", [as_of])
+    con.register("_history", rows.to_arrow())
+    try:
+        con.execute("insert into scores.lead_history select * from _history")
+    finally:
+        con.unregister("_history")
