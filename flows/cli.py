@@ -170,6 +170,29 @@ def evaluate(
     from demo_world.evaluate_model import evaluate_model, format_model_report
 
     typer.echo(format_model_report(evaluate_model(world, out, warehouse or s.warehouse)))
+    _print_linkage(world, warehouse or s.warehouse)
+
+
+def _print_linkage(world: Path, warehouse: Path) -> None:
+    """Linkage quality of the warehouse's entities against the demo world's truth."""
+    import json
+
+    import duckdb
+
+    from demo_world.evaluate_linkage import linkage_quality
+
+    if not warehouse.exists():
+        return
+    truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        quality = linkage_quality(con, truth)
+    finally:
+        con.close()
+    typer.echo("\nLinkage (entity resolution against the truth)")
+    for name, value in quality["summary"].items():
+        typer.echo(f"  {name}: {value}")
+    typer.echo(f"  false merges: {len(quality['false_merges'])}")
 
 
 @app.command()
