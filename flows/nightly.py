@@ -42,11 +42,8 @@ class RunResult:
 @task(cache_policy=NO_CACHE)
 def new_files_task(warehouse: Path, landing: Path) -> list[DeliveredFile]:
     """The landing files not seen by an earlier run, in delivery order."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         return new_files(con, landing)
-    finally:
-        con.close()
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
@@ -65,11 +62,8 @@ def ingest_task(
     warehouse: Path, landing: Path, run_id: str, spooled: dict[str, Path] | None = None
 ) -> IngestReport:
     """Load new landing files into the warehouse (the single writer)."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         report = stages.ingest(con, landing, run_id, spooled)
-    finally:
-        con.close()
     logger = get_run_logger()
     logger.info("ingested %d new files: %s", report.new_files, report.statuses)
     for rel in report.scan.outside_feeds:
@@ -80,11 +74,8 @@ def ingest_task(
 @task(cache_policy=NO_CACHE)
 def validate_task(warehouse: Path, report: IngestReport, run_id: str) -> list[FeedValidation]:
     """Great Expectations suites on the rows loaded in this run."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         results = stages.validate_with_gx(con, report, run_id)
-    finally:
-        con.close()
     failed = [f"{r.feed}: {len(r.failed)} expectations failed" for r in results if not r.success]
     get_run_logger().info("validated %d feeds; %s", len(results), "; ".join(failed) or "all passed")
     return results
@@ -93,11 +84,8 @@ def validate_task(warehouse: Path, report: IngestReport, run_id: str) -> list[Fe
 @task(cache_policy=NO_CACHE)
 def retention_task(warehouse: Path, retention_days: int) -> int:
     """Purge complainant phones and complaint texts older than the retention period."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         purged = apply_retention(con, today_in_china(), retention_days)
-    finally:
-        con.close()
     if purged:
         get_run_logger().info("retention: purged phones and texts of %d complaints", purged)
     return purged
@@ -106,11 +94,8 @@ def retention_task(warehouse: Path, retention_days: int) -> int:
 @task(cache_policy=NO_CACHE)
 def freshness_task(warehouse: Path, as_of: dt.date) -> list[str]:
     """Warn about feeds that have gone quiet for longer than usual."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         warnings = stages.check_freshness(con, as_of)
-    finally:
-        con.close()
     for message in warnings:
         get_run_logger().warning("stale feed: %s", message)
     return warnings
@@ -119,31 +104,22 @@ def freshness_task(warehouse: Path, as_of: dt.date) -> list[str]:
 @task(cache_policy=NO_CACHE)
 def resolve_task(warehouse: Path, as_of: dt.date) -> int:
     """Resolve entities as of the run date."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         return stages.resolve(con, as_of)
-    finally:
-        con.close()
 
 
 @task(cache_policy=NO_CACHE)
 def features_task(warehouse: Path, as_of: dt.date) -> int:
     """Compute entity features as of the run date."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         return stages.build_features(con, as_of)
-    finally:
-        con.close()
 
 
 @task(cache_policy=NO_CACHE)
 def train_task(warehouse: Path, as_of: dt.date) -> dict[str, object]:
     """Train the lead model when no model exists for the outcomes closed by the run date."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         summary = stages.train_model(con, as_of)
-    finally:
-        con.close()
     get_run_logger().info(
         "lead model %s (%s)", summary.get("version"), summary.get("reason", "trained now")
     )
@@ -153,31 +129,22 @@ def train_task(warehouse: Path, as_of: dt.date) -> dict[str, object]:
 @task(cache_policy=NO_CACHE)
 def leads_task(warehouse: Path, as_of: dt.date) -> pl.DataFrame:
     """Score and rank the leads; record them in the lead history."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         return stages.score_leads(con, as_of)
-    finally:
-        con.close()
 
 
 @task(cache_policy=NO_CACHE)
 def hotspots_task(warehouse: Path, as_of: dt.date) -> pl.DataFrame:
     """Score region × category hotspots."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         return stages.score_hotspots(con, as_of)
-    finally:
-        con.close()
 
 
 @task(cache_policy=NO_CACHE)
 def alerts_task(warehouse: Path, as_of: dt.date, lookback_days: int) -> pl.DataFrame:
     """Detect surge episodes in the look-back window."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         return stages.detect_surges(con, as_of, lookback_days)
-    finally:
-        con.close()
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
@@ -191,11 +158,8 @@ def export_task(
     validations: list[FeedValidation],
 ) -> list[Path]:
     """Write the exports for the as-of date."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         return stages.export_all(con, report.scan, out_dir, leads, hotspots, alerts, validations)
-    finally:
-        con.close()
 
 
 @task(cache_policy=NO_CACHE)
@@ -203,14 +167,11 @@ def record_run_task(
     warehouse: Path, run_id: str, as_of: dt.date, status: str, counts: dict[str, int]
 ) -> None:
     """Record the run's start (status running) or end in ops.runs."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         if status == "running":
             stages.start_run(con, run_id, as_of)
         else:
             stages.finish_run(con, run_id, status, counts)
-    finally:
-        con.close()
 
 
 @task(cache_policy=NO_CACHE)
@@ -218,11 +179,8 @@ def reports_task(
     warehouse: Path, out_dir: Path, as_of: dt.date, leads: pl.DataFrame, alerts: pl.DataFrame
 ) -> list[Path]:
     """Each prefecture's and the province's HTML and Excel reports, and the Prefect artifacts."""
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         paths = build_reports(out_dir, con, as_of)
-    finally:
-        con.close()
     data_quality = pl.read_csv(out_dir / "data_quality.csv", infer_schema=False)
     publish_run_artifacts(leads, data_quality, alerts, as_of)
     return paths
