@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from data_contracts.contract import contracts
-from data_contracts.readers import FileRejected, RawTable, file_format, read_bytes
+from data_contracts.readers import FileRejected, RawTable, cell_names, file_format, read_bytes
 from data_contracts.validate import ValidatedRows, reason_text, validate_rows
 
 
@@ -59,13 +59,13 @@ def raw_records(table: RawTable) -> pl.DataFrame:
     """Every delivered record as JSON under its original headers, unknown columns included."""
     headers = [h if h.strip() else f"_column_{i + 1}" for i, h in enumerate(table.headers)]
     unique = [h if headers.index(h) == i else f"{h}_{i + 1}" for i, h in enumerate(headers)]
-    frame = pl.DataFrame(
-        [list(r) for r in table.rows], schema={h: pl.String for h in unique}, orient="row"
-    )
-    parsed = pl.DataFrame({"_row_number": table.numbers}, schema={"_row_number": pl.Int64})
-    if frame.width:
-        encoded = frame.select(pl.struct(pl.all()).struct.json_encode().alias("record"))
-        parsed = parsed.with_columns(encoded.to_series())
+    names = cell_names(len(unique))
+    parsed = table.cells.select("_row_number")
+    if names:
+        fields = [pl.col(n).alias(h) for n, h in zip(names, unique, strict=True)]
+        parsed = table.cells.select(
+            "_row_number", pl.struct(fields).struct.json_encode().alias("record")
+        )
     else:
         parsed = parsed.with_columns(pl.lit("{}").alias("record"))
     if not table.malformed:

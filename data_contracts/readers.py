@@ -11,8 +11,15 @@ import csv
 import datetime as dt
 import io
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from itertools import zip_longest
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".xlsx": "xlsx", ".xls": "xls"}
 
@@ -21,23 +28,53 @@ class FileRejected(Exception):
     """The whole file cannot be loaded (unreadable, empty, a required column missing)."""
 
 
-@dataclass
 class RawTable:
-    """A file's header and its records as text cells (None = empty cell).
+    """A file's header and its records as text cells (null = empty cell).
 
-    `numbers` holds the 1-based row number of each parsed record; `malformed` maps
-    the row number of a record that could not be parsed at all to its text.
+    `cells` holds the records column-wise: `_row_number` (the 1-based row number of each
+    parsed record), then one String column per header position, named "0", "1", ...;
+    `malformed` maps the row number of a record that could not be parsed at all to its text.
+    Small tables can be given as `rows` (one list of cells per record) and their `numbers`.
     """
 
-    headers: list[str]
-    rows: list[list[str | None]]
-    numbers: list[int]
-    malformed: dict[int, str] = field(default_factory=dict)
-    encoding: str | None = None
+    def __init__(
+        self,
+        headers: list[str],
+        rows: Sequence[Sequence[str | None]] = (),
+        numbers: Sequence[int] = (),
+        malformed: dict[int, str] | None = None,
+        encoding: str | None = None,
+        *,
+        cells: pl.DataFrame | None = None,
+    ) -> None:
+        self.headers = headers
+        self.cells = cells if cells is not None else cells_frame(len(headers), rows, numbers)
+        self.malformed = malformed or {}
+        self.encoding = encoding
 
     @property
     def row_count(self) -> int:
-        return len(self.rows) + len(self.malformed)
+        return self.cells.height + len(self.malformed)
+
+
+def cell_names(width: int) -> list[str]:
+    """The names of the cell columns of a table `width` headers wide."""
+    return [str(i) for i in range(width)]
+
+
+def cells_frame(
+    width: int, rows: Sequence[Sequence[str | None]], numbers: Sequence[int]
+) -> pl.DataFrame:
+    """Records given row-wise as a cells frame (short records padded, long ones cut)."""
+    columns = list(zip_longest(*rows, fillvalue=None))[:width]
+    columns += [(None,) * len(rows)] * (width - len(columns))
+    return pl.DataFrame(
+        [pl.Series("_row_number", list(numbers), dtype=pl.Int64)]
+        + [
+            pl.Series(name, col, dtype=pl.String)
+            for name, col in zip(cell_names(width), columns, strict=True)
+        ]
+    )
 
 
 def is_ignored(name: str) -> bool:
@@ -92,6 +129,47 @@ def cell_text(value: object) -> str | None:
 def read_csv_bytes(data: bytes) -> RawTable:
     """CSV: records may span lines inside quotes; a record with the wrong field count is malformed."""
     text, encoding = decode_text(data)
+    table = _read_plain_csv(text)
+    if table is None:
+        table = _read_csv_records(text)
+    table.encoding = encoding
+    return table
+
+
+def _read_plain_csv(text: str) -> RawTable | None:
+    """The records the csv module would read, split by Polars; None when the text has a quote,
+    a lone CR, a NUL or an over-long line, where only the csv module's own rules will do.
+
+    Without those, a CSV record is exactly one non-empty line and its fields are the line
+    split on commas, so the file is split in bulk rather than record by record.
+    """
+    if '"' in text or "\x00" in text or text.count("\r") != text.count("\r\n"):
+        return None
+    lines = pl.Series([text]).str.split("\n").explode().str.strip_suffix("\r")
+    longest = lines.str.len_chars().max()
+    if not isinstance(longest, int) or longest > csv.field_size_limit():
+        return None
+    headers = str(lines[0]).split(",")
+    if not any(h.strip() for h in headers):
+        raise FileRejected("empty: no header row")
+    names = cell_names(len(headers))
+    body = lines.slice(1)
+    body = body.filter(body != "")  # a blank line is no record
+    records = pl.DataFrame(
+        {"_row_number": pl.int_range(1, body.len() + 1, eager=True, dtype=pl.Int64), "line": body}
+    ).with_columns(width=pl.col("line").str.count_matches(",", literal=True) + 1)
+    wrong = records.filter(pl.col("width") != len(headers))
+    cells = records.filter(pl.col("width") == len(headers)).select(
+        "_row_number",
+        pl.col("line").str.split_exact(",", len(headers) - 1).struct.rename_fields(names),
+    )
+    cells = _empty_as_null(cells.unnest("line"))
+    malformed = dict(zip(wrong["_row_number"].to_list(), wrong["line"].to_list(), strict=True))
+    return RawTable(headers, malformed=malformed, cells=cells)
+
+
+def _read_csv_records(text: str) -> RawTable:
+    """Record by record with the csv module: quoted fields, embedded newlines, broken quoting."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         headers = next(reader)
@@ -102,7 +180,7 @@ def read_csv_bytes(data: bytes) -> RawTable:
     if not any(h.strip() for h in headers):
         raise FileRejected("empty: no header row")
     width = len(headers)
-    rows: list[list[str | None]] = []
+    rows: list[list[str]] = []
     numbers: list[int] = []
     malformed: dict[int, str] = {}
     number = 0
@@ -121,9 +199,16 @@ def read_csv_bytes(data: bytes) -> RawTable:
         if len(record) != width:
             malformed[number] = ",".join(record)
         else:
-            rows.append([v if v != "" else None for v in record])
+            rows.append(record)
             numbers.append(number)
-    return RawTable(headers, rows, numbers, malformed, encoding)
+    cells = _empty_as_null(cells_frame(width, rows, numbers))
+    return RawTable(headers, malformed=malformed, cells=cells)
+
+
+def _empty_as_null(cells: pl.DataFrame) -> pl.DataFrame:
+    """An empty CSV field is an empty cell."""
+    text = [c for c in cells.columns if c != "_row_number"]
+    return cells.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in text)
 
 
 def read_jsonl_bytes(data: bytes) -> RawTable:
@@ -165,9 +250,45 @@ def read_parquet_bytes(data: bytes) -> RawTable:
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise FileRejected(f"unreadable Parquet: {exc}") from exc
     headers = list(table.column_names)
-    columns = [[cell_text(v) for v in table.column(h).to_pylist()] for h in headers]
-    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
-    return RawTable(headers, rows, list(range(1, len(rows) + 1)))
+    numbers = pl.int_range(1, table.num_rows + 1, eager=True, dtype=pl.Int64)
+    cells = pl.DataFrame(
+        [numbers.alias("_row_number")]
+        + [
+            _column_text(table.column(i)).alias(name)
+            for i, name in enumerate(cell_names(len(headers)))
+        ]
+    )
+    return RawTable(headers, cells=cells)
+
+
+def _column_text(column: pa.ChunkedArray) -> pl.Series:
+    """A Parquet column as the text `cell_text` gives each of its values, converted in bulk."""
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+        kind = column.type
+    if column.null_count == len(column):
+        return pl.Series([None] * len(column), dtype=pl.String)
+    native = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+    exact = native + (pa.types.is_integer, pa.types.is_boolean, pa.types.is_date32)
+    if any(test(kind) for test in exact):
+        return _series(column).cast(pl.String)
+    plain_time = pa.types.is_timestamp(kind) and kind.tz is None and kind.unit != "ns"
+    if kind in (pa.float32(), pa.float64()) or plain_time:
+        # Float and time texts follow Python's own rules: apply them once per distinct value.
+        values = _series(column)
+        distinct = values.unique()
+        texts = pl.Series([cell_text(v) for v in distinct.to_list()], dtype=pl.String)
+        return values.replace_strict(distinct, texts, return_dtype=pl.String)
+    return pl.Series([cell_text(v) for v in column.to_pylist()], dtype=pl.String)
+
+
+def _series(column: pa.ChunkedArray) -> pl.Series:
+    series = pl.from_arrow(column)
+    assert isinstance(series, pl.Series)
+    return series
 
 
 def _sheet_rows(rows: list[list[object]]) -> RawTable:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from data_contracts.contract import Column, FeedContract, regions, retired_regions
 from data_contracts.readers import FileRejected, RawTable
-from data_contracts.uscc import valid_usccs
+from data_contracts.uscc import is_valid_uscc
 
 CHINA = ZoneInfo("Asia/Shanghai")
 REASON_TEXT = {
@@ -74,17 +75,17 @@ def map_headers(contract: FeedContract, headers: list[str]) -> tuple[dict[int, s
 
 
 def _text_frame(contract: FeedContract, table: RawTable, positions: dict[int, str]) -> pl.DataFrame:
-    data: dict[str, list[str | None]] = {name: [] for name in positions.values()}
-    for row in table.rows:
-        for i, name in positions.items():
-            data[name].append(row[i] if i < len(row) else None)
-    frame = pl.DataFrame(
-        {"_row_number": table.numbers, **data},
-        schema={"_row_number": pl.Int64, **{n: pl.String for n in data}},
-    )
-    trimmed = [pl.col(n).str.strip_chars().replace("", None).alias(n) for n in data]
-    absent = [pl.lit(None, pl.String).alias(c.name) for c in contract.columns if c.name not in data]
-    return frame.with_columns(trimmed + absent).select(
+    """`_row_number` and every contract column as trimmed text (null when empty or absent)."""
+    present = [
+        pl.col(str(i)).str.strip_chars().replace("", None).alias(name)
+        for i, name in positions.items()
+    ]
+    absent = [
+        pl.lit(None, pl.String).alias(c.name)
+        for c in contract.columns
+        if c.name not in positions.values()
+    ]
+    return table.cells.select("_row_number", *present, *absent).select(
         "_row_number", *[c.name for c in contract.columns]
     )
 
@@ -100,111 +101,140 @@ def _parse_timestamp(text: str) -> dt.datetime | None:
     return value
 
 
-def _lookup(values: pl.Series, parse: Mapping[str, object], dtype: pl.DataType) -> pl.Series:
-    return values.replace_strict(parse, default=None, return_dtype=dtype)
+@lru_cache(maxsize=1 << 20)
+def _uscc_verifies(code: str) -> bool:
+    """The check digit verdict, remembered: the same sellers come back in every snapshot."""
+    return is_valid_uscc(code)
 
 
-def _typed(column: Column, text: pl.Series, uscc_ok: set[str]) -> pl.Series:
+def _one_of(values: pl.Expr, allowed: Iterable[str]) -> pl.Expr:
+    """True where `values` is one of `allowed` (false, not null, where it is null)."""
+    return values.is_in(pl.Series(list(allowed), dtype=pl.String).implode()).fill_null(False)
+
+
+def _typed(column: Column, text: pl.DataFrame, uscc_ok: set[str]) -> pl.Expr:
     """The column parsed to its staging type; null where it does not parse."""
     kind = column.type
+    value = pl.col(column.name)
     if kind == "text":
-        return text
+        return value
     if kind in ("enum", "category", "platform"):
-        return text.str.to_lowercase().replace_strict(column.labels, default=None)
+        return value.str.to_lowercase().replace_strict(
+            column.labels, default=None, return_dtype=pl.String
+        )
     if kind == "uscc":
-        upper = text.str.to_uppercase()
-        return _where(upper, upper.is_in(list(uscc_ok)))
+        upper = value.str.to_uppercase()
+        return pl.when(_one_of(upper, uscc_ok)).then(upper)
     if kind == "region":
-        return _region(column, text)
+        return _region(column, value)
     if kind == "date":
-        return text.str.to_date("%Y-%m-%d", strict=False)
+        return value.str.to_date("%Y-%m-%d", strict=False)
     if kind == "timestamp":
-        distinct = text.drop_nulls().unique().to_list()
+        # Python's ISO parser decides what a timestamp is; run it once per distinct text.
+        distinct = text[column.name].drop_nulls().unique().to_list()
         parsed = {v: _parse_timestamp(v) for v in distinct}
-        return _lookup(text, parsed, pl.Datetime("us"))
+        return value.replace_strict(parsed, default=None, return_dtype=pl.Datetime("us"))
     if kind == "decimal":
-        number = text.cast(pl.Float64, strict=False)
-        return _where(number, number.is_finite())
+        number = value.cast(pl.Float64, strict=False)
+        return pl.when(number.is_finite()).then(number)
     if kind == "integer":
-        number = text.cast(pl.Float64, strict=False)
-        return _where(number, number.round(0) == number).cast(pl.Int64)
+        number = value.cast(pl.Float64, strict=False)
+        return pl.when(number.round(0) == number).then(number).cast(pl.Int64)
     raise ValueError(f"unknown contract type {kind!r}")
 
 
-def _region(column: Column, text: pl.Series) -> pl.Series:
-    retired = retired_regions()
-    current = text.str.replace(r"\.0$", "").replace(retired)
-    known = set(regions())
-    six_digits = current.str.contains(r"^\d{6}$").fill_null(False)
-    in_qinghai = current.is_in(list(known)).fill_null(False)
+def _region(column: Column, value: pl.Expr) -> pl.Expr:
+    current = value.str.replace(r"\.0$", "").replace(retired_regions())
+    in_qinghai = _one_of(current, regions())
     if column.scope == "in_province":
         ok = in_qinghai
     else:
+        six_digits = current.str.contains(r"^\d{6}$").fill_null(False)
         province = current.str.slice(0, 2).cast(pl.Int64, strict=False)
         ok = six_digits & province.is_between(11, 82).fill_null(False)
         ok = ok & (~current.str.starts_with("63").fill_null(False) | in_qinghai)
-    return _where(current, ok)
+    return pl.when(ok).then(current)
 
 
-def _range_ok(column: Column, typed: pl.Series) -> pl.Series:
-    ok = pl.Series([True] * len(typed), dtype=pl.Boolean)
+def _out_of_range(column: Column, typed: pl.Expr) -> pl.Expr | None:
+    """True where the typed value breaks the column's min/max, or None when it has neither."""
+    within = []
     if column.min is not None:
-        ok = ok & (typed >= column.min).fill_null(True)
+        within.append(typed >= column.min)
     if column.max is not None:
-        ok = ok & (typed <= column.max).fill_null(True)
+        within.append(typed <= column.max)
     if column.min_exclusive is not None:
-        ok = ok & (typed > column.min_exclusive).fill_null(True)
-    return ok
+        within.append(typed > column.min_exclusive)
+    if not within:
+        return None
+    return ~pl.all_horizontal(w.fill_null(True) for w in within)
+
+
+# The reason code's check for a value that is present but does not parse, by contract type.
+UNPARSED_CHECK = {
+    "region": "region",
+    "uscc": "uscc",
+    "timestamp": "type",
+    "date": "type",
+    "decimal": "type",
+    "integer": "type",
+    "enum": "enum",
+    "category": "enum",
+    "platform": "enum",
+}
+TYPED = "__typed__"  # prefix of the typed columns while the checks run
 
 
 def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
-    """Validate every record of a file; raises FileRejected for file-level failures."""
+    """Validate every record of a file; raises FileRejected for file-level failures.
+
+    The file is typed and checked in one Polars query: each column's parse is an
+    expression, and each row's reasons are the codes of the checks it fails, in
+    contract order, joined with ';'.
+    """
     positions, issues = map_headers(contract, table.headers)
     text = _text_frame(contract, table, positions)
-    uscc_values: list[str] = []
-    for c in contract.columns:
-        if c.type == "uscc":
-            uscc_values += text[c.name].drop_nulls().str.to_uppercase().to_list()
-    uscc_ok = valid_usccs(uscc_values)
+    usccs = [pl.col(c.name) for c in contract.columns if c.type == "uscc"]
+    uscc_ok: set[str] = set()
+    if usccs:
+        codes = text.select(pl.concat([u.str.to_uppercase() for u in usccs]).drop_nulls().unique())
+        uscc_ok = {code for code in codes.to_series().to_list() if _uscc_verifies(code)}
 
-    typed: dict[str, pl.Series] = {"_row_number": text["_row_number"]}
-    reasons: list[pl.Series] = []
-    findings: list[pl.Series] = []
-    n = text.height
+    reasons: list[pl.Expr] = []
+    findings: list[pl.Expr] = []
     for c in contract.columns:
-        raw = text[c.name]
-        value = _typed(c, raw, uscc_ok)
-        present = raw.is_not_null()
-        unparsed = present & value.is_null()
+        raw, typed = pl.col(c.name), pl.col(TYPED + c.name)
+        unparsed = raw.is_not_null() & typed.is_null()
         if c.required:
-            reasons.append(_flag(~present, f"required:{c.name}"))
+            reasons.append(_flag(raw.is_null(), f"required:{c.name}"))
         if c.type == "uscc" and not contract.uscc_is_key:
             findings.append(_flag(unparsed, f"uscc_nulled:{c.name}"))
-        else:
-            check = {"region": "region", "uscc": "uscc", "timestamp": "type", "date": "type"}
-            check |= {"decimal": "type", "integer": "type", "enum": "enum"}
-            check |= {"category": "enum", "platform": "enum"}
-            if c.type in check:
-                reasons.append(_flag(unparsed, f"{check[c.type]}:{c.name}"))
-        if c.type in ("decimal", "integer") and (
-            c.min is not None or c.max is not None or c.min_exclusive is not None
-        ):
-            reasons.append(_flag(~_range_ok(c, value), f"range:{c.name}"))
-        typed[c.name] = value
+        elif c.type in UNPARSED_CHECK:
+            reasons.append(_flag(unparsed, f"{UNPARSED_CHECK[c.type]}:{c.name}"))
+        out_of_range = _out_of_range(c, typed)
+        if c.type in ("decimal", "integer") and out_of_range is not None:
+            reasons.append(_flag(out_of_range, f"range:{c.name}"))
     for c in contract.columns:
         if c.required_when:
             other, equals = c.required_when
-            missing = (typed[other] == equals).fill_null(False) & text[c.name].is_null()
+            missing = (pl.col(TYPED + other) == equals).fill_null(False) & pl.col(c.name).is_null()
             reasons.append(_flag(missing, f"required_when:{c.name}"))
 
-    codes = _join_flags(reasons, n)
-    typed_frame = pl.DataFrame(typed)
-    good = codes.is_null()
-    accepted = typed_frame.filter(good)
+    checked = (
+        text.lazy()
+        .with_columns(_typed(c, text, uscc_ok).alias(TYPED + c.name) for c in contract.columns)
+        .with_columns(_joined(reasons).alias("__reasons"), _joined(findings).alias("__findings"))
+        .collect()
+    )
+    typed_frame = checked.select(
+        "_row_number", *[pl.col(TYPED + c.name).alias(c.name) for c in contract.columns]
+    )
+    good = pl.col("__reasons").is_null()
+    accepted = typed_frame.filter(checked.select(good).to_series())
     record_cols = [c.name for c in contract.columns if not c.personal]
-    quarantined = text.filter(~good).select(
+    quarantined = checked.filter(~good).select(
         "_row_number",
-        pl.Series("reasons", codes.filter(~good)),
+        pl.col("__reasons").alias("reasons"),
         pl.struct(record_cols).struct.json_encode().alias("record"),
     )
     if table.malformed:
@@ -220,29 +250,20 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
             schema={"_row_number": pl.Int64, "reasons": pl.String, "record": pl.String},
         )
         quarantined = pl.concat([quarantined, broken]).sort("_row_number")
-    finding_codes = _join_flags(findings, n)
-    found = finding_codes.is_not_null()
-    finding_frame = pl.DataFrame(
-        {"_row_number": text["_row_number"].filter(found), "finding": finding_codes.filter(found)}
-    ).filter(good.filter(found))
+    finding_frame = checked.filter(good & pl.col("__findings").is_not_null()).select(
+        "_row_number", pl.col("__findings").alias("finding")
+    )
     return ValidatedRows(accepted, typed_frame, quarantined, finding_frame, issues)
 
 
-def _where(values: pl.Series, keep: pl.Series) -> pl.Series:
-    """`values` where `keep` is true, null elsewhere."""
-    frame = pl.DataFrame({"v": values, "k": keep.fill_null(False)})
-    return frame.select(pl.when(pl.col("k")).then(pl.col("v")).alias(values.name)).to_series()
-
-
-def _flag(mask: pl.Series, code: str) -> pl.Series:
+def _flag(mask: pl.Expr, code: str) -> pl.Expr:
     """The reason code on rows where `mask` is true, null elsewhere."""
-    return _where(pl.Series([code] * len(mask), dtype=pl.String), mask)
+    return pl.when(mask).then(pl.lit(code))
 
 
-def _join_flags(flags: list[pl.Series], n: int) -> pl.Series:
+def _joined(flags: list[pl.Expr]) -> pl.Expr:
     """Per row, the ';'-joined codes of the flags that are set, or null when none is."""
-    if not flags or n == 0:
-        return pl.Series([None] * n, dtype=pl.String)
-    frame = pl.DataFrame({f"f{i}": f for i, f in enumerate(flags)})
-    joined = frame.select(pl.concat_list(pl.all()).list.drop_nulls().list.join(";").alias("codes"))
-    return joined["codes"].replace("", None)
+    if not flags:
+        return pl.lit(None, pl.String)
+    joined = pl.concat_str(flags, separator=";", ignore_nulls=True)
+    return pl.when(joined != "").then(joined)
