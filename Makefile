@@ -41,6 +41,14 @@ screenshots: browser
 	  --window-size=1400,1500 --screenshot=docs/img/province_report.png \
 	  file://$(CURDIR)/data/out/2026-06-30/reports/province/report.html
 
+# Wall time and peak memory of the nightly run, stage by stage, cold and incremental, on a
+# province-scale and a national-scale demo world; writes BENCHMARKS.md. BENCH_NATIONAL=0
+# skips the national world (~10 M listing rows, the longest part).
+BENCH_NATIONAL ?= 1
+.PHONY: bench
+bench: setup
+	$(BIN)/python -m flows.bench --national $(BENCH_NATIONAL)
+
 check: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
