@@ -10,76 +10,12 @@ import polars as pl
 import pytest
 
 from demo_world.evaluate_linkage import linkage_quality
+from tests.staging import stage
 from transforms.resolve import ResolveConfig, key_name, resolve_entities
 from transforms.splink_match import load_config, refresh_name_candidates, score_name_pairs
 
 AS_OF = dt.date(2026, 6, 30)
 DAY = dt.date(2026, 3, 2)
-
-# The columns of each staging table that resolution reads, with their DuckDB types.
-COLUMNS = {
-    "complaints": {
-        "complaint_id": "VARCHAR",
-        "received_at": "TIMESTAMP",
-        "region_code": "VARCHAR",
-        "product_category": "VARCHAR",
-        "subject_name": "VARCHAR",
-        "subject_uscc": "VARCHAR",
-        "platform": "VARCHAR",
-        "shop_id": "VARCHAR",
-    },
-    "listings": {
-        "snapshot_date": "DATE",
-        "platform": "VARCHAR",
-        "shop_id": "VARCHAR",
-        "shop_name": "VARCHAR",
-        "seller_uscc": "VARCHAR",
-        "contact_hash": "VARCHAR",
-        "product_category": "VARCHAR",
-    },
-    "inspections": {
-        "inspection_id": "VARCHAR",
-        "inspected_on": "DATE",
-        "region_code": "VARCHAR",
-        "entity_name": "VARCHAR",
-        "entity_uscc": "VARCHAR",
-        "product_category": "VARCHAR",
-    },
-    "credit": {
-        "record_id": "VARCHAR",
-        "decided_on": "DATE",
-        "uscc": "VARCHAR",
-        "entity_name": "VARCHAR",
-        "region_code": "VARCHAR",
-        "product_category": "VARCHAR",
-    },
-    "outcomes": {
-        "outcome_id": "VARCHAR",
-        "closed_on": "DATE",
-        "platform": "VARCHAR",
-        "shop_id": "VARCHAR",
-        "entity_uscc": "VARCHAR",
-        "entity_name": "VARCHAR",
-    },
-    "entities": {"uscc": "VARCHAR", "name": "VARCHAR", "region_code": "VARCHAR"},
-}
-
-
-def stage(con: duckdb.DuckDBPyConnection, **feeds: list[dict[str, Any]]) -> None:
-    """Create the staging tables with the given rows (missing columns are null)."""
-    con.execute("create schema if not exists staging")
-    con.execute("create schema if not exists core")
-    for feed, columns in COLUMNS.items():
-        con.execute(
-            f"create or replace table staging.{feed} ("
-            + ", ".join(f"{c} {t}" for c, t in columns.items())
-            + ")"
-        )
-        for row in feeds.get(feed, []):
-            con.execute(
-                f"insert into staging.{feed} values ({', '.join('?' for _ in columns)})",
-                [row.get(c) for c in columns],
-            )
 
 
 def register(uscc: str, name: str, region: str) -> dict[str, Any]:
@@ -198,8 +134,20 @@ def test_a_complaint_naming_a_shop_links_to_that_shop(con: duckdb.DuckDBPyConnec
     stage(
         con,
         listings=[
-            {**listing, "shop_id": "TB1", "shop_name": "宇美车品的店", "contact_hash": "H1"},
-            {**listing, "shop_id": "TB2", "shop_name": "宇美车品小店", "contact_hash": "H2"},
+            {
+                **listing,
+                "listing_id": "L1",
+                "shop_id": "TB1",
+                "shop_name": "宇美车品的店",
+                "contact_hash": "H1",
+            },
+            {
+                **listing,
+                "listing_id": "L2",
+                "shop_id": "TB2",
+                "shop_name": "宇美车品小店",
+                "contact_hash": "H2",
+            },
         ],
         complaints=[
             complaint("C1", "淘宝上的宇美车品的店", "630103", "auto_parts", platform="taobao")
