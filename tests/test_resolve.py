@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import duckdb
 import polars as pl
 import pytest
 
+from tests.staging import stage
 from transforms.names import normalize_name
-from transforms.resolve import ResolveConfig, entity_id_for, link_keys
+from transforms.resolve import ResolveConfig, entity_id_for, link_keys, refresh_normalized_names
 
 
 @pytest.mark.parametrize(
@@ -22,6 +24,70 @@ from transforms.resolve import ResolveConfig, entity_id_for, link_keys
 )
 def test_normalize_name(name: str, norm: str | None) -> None:
     assert normalize_name(name) == norm
+
+
+@pytest.mark.parametrize(
+    ("name", "norm"),
+    [
+        (None, None),
+        ("", None),
+        # full-width letters and digits fold to half-width, upper to lower case
+        ("ＤＥＬＬ电脑８８号", "dell电脑88号"),
+        # every kind of bracket, and spaces, ideographic spaces and separators go
+        ("【城北】鑫源·汽配－商行", "鑫源汽配"),
+        ("《鑫源》 汽配\u3000配件_商行", "鑫源汽配配件"),
+        ("鑫源「汽配」—商行", "鑫源汽配"),
+        # region prefixes: province, prefecture, county, full or short, stacked
+        ("青海鑫源商行", "鑫源"),
+        ("海东市乐都区鑫源商行", "鑫源"),
+        ("海东鑫源商行", "鑫源"),
+        ("海西蒙古族藏族自治州格尔木市鑫源商贸有限公司", "鑫源商贸"),
+        ("海西鑫源商行", "鑫源"),
+        ("大柴旦行政委员会鑫源商行", "鑫源"),
+        ("民和回族土族自治县鑫源商行", "鑫源"),
+        ("民和鑫源商行", "鑫源"),
+        ("互助鑫源商行", "鑫源"),
+        # the short form of every autonomous county, and with 县 / 州 after it
+        ("化隆鑫源商行", "鑫源"),
+        ("循化鑫源商行", "鑫源"),
+        ("门源鑫源商行", "鑫源"),
+        ("河南鑫源商行", "鑫源"),
+        ("互助县绿源农民专业合作社", "绿源"),
+        ("大通县鑫源商行", "鑫源"),
+        ("海北州鑫源商行", "鑫源"),
+        # legal forms, longest first, stacked
+        ("青海绿源股份有限公司", "绿源"),
+        ("绿丰种业商行有限公司", "绿丰种业"),
+        ("城东区鑫源分公司", "鑫源"),
+        ("绿源农民专业合作社", "绿源"),
+        ("鑫源个体工商户", "鑫源"),
+        ("鑫源汽配厂", "鑫源汽配"),
+        # a prefix or a legal form is only stripped when something is left
+        ("西宁", "西宁"),
+        ("城东区店", None),
+    ],
+)
+def test_each_normalisation_step(name: str | None, norm: str | None) -> None:
+    assert normalize_name(name) == norm
+
+
+def test_normalised_names_keep_the_original(con: duckdb.DuckDBPyConnection) -> None:
+    stage(
+        con,
+        complaints=[
+            {"complaint_id": "C1", "subject_name": "湟中区 绿丰种业经营部"},
+            {"complaint_id": "C2", "subject_name": "（店）"},
+        ],
+        entities=[{"uscc": "U1", "name": "（西宁）绿丰种业有限公司"}],
+        listings=[{"listing_id": "L1", "shop_name": "淘宝上的宇美车品的店"}],
+    )
+    refresh_normalized_names(con)
+    rows = con.execute("select name, norm from core.normalized_names order by name").fetchall()
+    assert rows == [
+        ("淘宝上的宇美车品的店", "宇美车品的"),
+        ("湟中区 绿丰种业经营部", "绿丰种业"),
+        ("（西宁）绿丰种业有限公司", "绿丰种业"),
+    ]
 
 
 def keys(rows: list[tuple[str, str, str, int]]) -> pl.DataFrame:

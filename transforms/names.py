@@ -50,7 +50,8 @@ _SPACES = re.compile(r"[\s\u3000·._\-—]+")
 
 @cache
 def region_prefixes() -> tuple[str, ...]:
-    """Province, prefecture and county names in full and short form, longest first."""
+    """Province, prefecture and county names in full and short form (an autonomous county
+    or prefecture also as its short form with 县 / 州: 化隆, 互助县, 海北州), longest first."""
     names = {"青海省", "青海"}
     for r in regions().values():
         for full in (r.name, r.prefecture_name):
@@ -60,6 +61,9 @@ def region_prefixes() -> tuple[str, ...]:
                 "蒙古族藏族自治州",
                 "回族土族自治县",
                 "土族自治县",
+                "回族自治县",
+                "撒拉族自治县",
+                "蒙古族自治县",
                 "自治县",
                 "自治州",
                 "行政委员会",
@@ -70,6 +74,8 @@ def region_prefixes() -> tuple[str, ...]:
             ):
                 if full.endswith(suffix) and len(full) - len(suffix) >= 2:
                     names.add(full[: -len(suffix)])
+                    if suffix.endswith(("自治县", "自治州")):
+                        names.add(full[: -len(suffix)] + suffix[-1])  # 大通县, 海北州
     return tuple(sorted(names, key=len, reverse=True))
 
 
