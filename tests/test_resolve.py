@@ -129,6 +129,51 @@ def test_contact_shared_by_many_shops_is_not_a_link() -> None:
     assert len(groups(linked)) == 5
 
 
+def test_contact_shared_by_as_many_shops_as_the_limit_still_links() -> None:
+    rows = []
+    for i in range(3):
+        rows += [
+            ("listings", f"t:S{i}", f"shop:t:S{i}", 1),
+            ("listings", f"t:S{i}", "contact:H", 3),
+        ]
+    linked = link_keys(keys(rows), ResolveConfig(max_shops_per_contact=3))
+    assert len(groups(linked)) == 1
+
+
+def test_two_shops_with_one_exact_name_stay_apart() -> None:
+    linked = link_keys(
+        keys(
+            [
+                ("listings", "t:S1", "shop:t:S1", 1),
+                ("listings", "t:S1", "name:t:宇美车品", 4),
+                ("listings", "t:S2", "shop:t:S2", 1),
+                ("listings", "t:S2", "name:t:宇美车品", 4),
+                ("complaints", "C1", "name:t:宇美车品", 4),
+            ]
+        ),
+        ResolveConfig(),
+    )
+    assert groups(linked) == {
+        frozenset({"shop:t:S1", "name:t:宇美车品"}),
+        frozenset({"shop:t:S2"}),
+    }
+
+
+def test_a_shared_uscc_joins_two_shops() -> None:
+    linked = link_keys(
+        keys(
+            [
+                ("listings", "t:S1", "shop:t:S1", 1),
+                ("listings", "t:S1", "uscc:A", 2),
+                ("listings", "jd:S2", "shop:jd:S2", 1),
+                ("listings", "jd:S2", "uscc:A", 2),
+            ]
+        ),
+        ResolveConfig(),
+    )
+    assert groups(linked) == {frozenset({"shop:t:S1", "shop:jd:S2", "uscc:A"})}
+
+
 def test_uscc_links_a_shop_to_its_inspections_by_name() -> None:
     linked = link_keys(
         keys(
@@ -166,6 +211,16 @@ def test_entity_id_is_stable_and_prefers_the_uscc() -> None:
     assert a == b
     assert a.startswith("CR-")
     assert entity_id_for(["shop:t:S1"]) != entity_id_for(["shop:t:S2"])
+
+
+def test_entity_id_falls_back_to_shop_then_contact_then_name() -> None:
+    assert entity_id_for(["name:t:宇美", "contact:H", "shop:t:S2", "shop:t:S1"]) == entity_id_for(
+        ["shop:t:S1"]
+    )
+    assert entity_id_for(["name:t:宇美", "contact:H"]) == entity_id_for(["contact:H"])
+    assert entity_id_for(["name:630100:绿丰", "name:630100:绿丰种业"]) == entity_id_for(
+        ["name:630100:绿丰"]
+    )
 
 
 def matches(rows: list[tuple[str, str, float]]) -> pl.DataFrame:

@@ -58,11 +58,220 @@ def entity_of(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         ("抖音店铺康泰大药房", "康泰大药房"),
         ("佳海日用品有限责任公司（共和）", "佳海日用品"),
         ("湟中区 绿丰种业经营部", "绿丰种业"),
+        ("拼多多上宇美车品", "宇美车品"),
+        ("（绿丰种业）", "绿丰种业"),  # nothing left outside the brackets: the whole name
         ("（店）", None),
     ],
 )
 def test_key_name_drops_bracketed_notes_and_platform_wording(name: str, key: str | None) -> None:
     assert key_name(name) == key
+
+
+def keys_of(con: duckdb.DuckDBPyConnection, feed: str, record_id: str) -> list[str]:
+    rows = con.execute(
+        "select key from core.record_keys where feed = ? and record_id = ? order by rank, key",
+        [feed, record_id],
+    ).fetchall()
+    return [k for (k,) in rows]
+
+
+def test_every_feed_links_through_its_hard_keys(con: duckdb.DuckDBPyConnection) -> None:
+    uscc = "92630102MA0000006X"
+    listing = {"snapshot_date": DAY, "platform": "taobao", "product_category": "seeds"}
+    stage(
+        con,
+        entities=[register(uscc, "城东区绿丰种业经营部", "630102")],
+        listings=[
+            {
+                **listing,
+                "listing_id": "L1",
+                "shop_id": "S1",
+                "shop_name": "绿丰",
+                "seller_uscc": uscc,
+            },
+            {
+                **listing,
+                "listing_id": "L2",
+                "shop_id": "S2",
+                "shop_name": "丰收",
+                "contact_hash": "H",
+            },
+            {
+                **listing,
+                "listing_id": "L3",
+                "shop_id": "S1",
+                "contact_hash": "H",
+                "shop_name": "绿丰",
+            },
+        ],
+        complaints=[
+            # a complaint naming a shop id links by the shop, whatever name it writes
+            complaint("C1", "随便写的名字", "630102", "seeds", platform="taobao", shop_id="S2"),
+            complaint("C2", "别的名字", "630102", "seeds", subject_uscc=uscc),
+        ],
+        inspections=[inspection("I1", "另一个名字", uscc, "630102", "seeds")],
+        credit=[{"record_id": "K1", "decided_on": DAY, "uscc": uscc, "entity_name": "绿丰"}],
+        outcomes=[
+            {"outcome_id": "O1", "closed_on": DAY, "platform": "taobao", "shop_id": "S2"},
+            {"outcome_id": "O2", "closed_on": DAY, "entity_uscc": uscc},
+        ],
+    )
+    resolve_entities(con, AS_OF)
+    entities = entity_of(con)
+    records = [
+        "entities:" + uscc,
+        "listings:taobao:S1",
+        "listings:taobao:S2",
+        "complaints:C1",
+        "complaints:C2",
+        "inspections:I1",
+        "credit:K1",
+        "outcomes:O1",
+        "outcomes:O2",
+    ]
+    assert len({entities[r] for r in records}) == 1
+    assert keys_of(con, "complaints", "C1") == ["shop:taobao:S2"]
+    assert keys_of(con, "listings", "taobao:S1") == [
+        "shop:taobao:S1",
+        f"uscc:{uscc}",
+        "contact:H",
+        "name:taobao:绿丰",
+    ]
+
+
+def test_a_credit_record_without_region_is_named_in_the_prefecture_of_its_uscc(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    unregistered = "92630105MA0000007X"  # chars 3-8: 630105, a county of Xining (630100)
+    stage(
+        con,
+        credit=[
+            {
+                "record_id": "K1",
+                "decided_on": DAY,
+                "entity_name": "绿丰种业",
+                "region_code": "630104",
+            },
+            {"record_id": "K2", "decided_on": DAY, "entity_name": "鑫华商行", "uscc": unregistered},
+            {"record_id": "K3", "decided_on": DAY, "entity_name": "无处可寻商行"},
+        ],
+        inspections=[
+            inspection("I1", "城西区绿丰种业经营部", None, "630104", "seeds"),
+            inspection("I2", "鑫华商行", None, "630103", "seeds"),
+        ],
+    )
+    resolve_entities(con, AS_OF)
+    entities = entity_of(con)
+    assert keys_of(con, "credit", "K1") == ["name:630100:绿丰种业"]
+    assert entities["credit:K1"] == entities["inspections:I1"]
+    assert keys_of(con, "credit", "K2") == [f"uscc:{unregistered}", "name:630100:鑫华"]
+    assert entities["credit:K2"] == entities["inspections:I2"]
+    assert keys_of(con, "credit", "K3") == [] and "credit:K3" not in entities
+
+
+def test_one_name_in_two_prefectures_is_two_businesses(con: duckdb.DuckDBPyConnection) -> None:
+    stage(
+        con,
+        inspections=[
+            inspection("I1", "鑫华种子经营部", None, "630102", "seeds"),
+            inspection("I2", "鑫华种子经营部", None, "632801", "seeds"),
+            inspection("I3", "鑫华种子商行", None, "630105", "seeds"),
+        ],
+    )
+    resolve_entities(con, AS_OF)
+    entities = entity_of(con)
+    assert entities["inspections:I1"] == entities["inspections:I3"]
+    assert entities["inspections:I1"] != entities["inspections:I2"]
+
+
+def test_records_dated_after_the_as_of_date_make_no_keys(con: duckdb.DuckDBPyConnection) -> None:
+    later = AS_OF + dt.timedelta(days=1)
+    listing = {"platform": "taobao", "product_category": "seeds", "contact_hash": "H"}
+    stage(
+        con,
+        listings=[
+            {
+                **listing,
+                "snapshot_date": AS_OF,
+                "listing_id": "L1",
+                "shop_id": "S1",
+                "shop_name": "宇美车品",
+            },
+            {
+                **listing,
+                "snapshot_date": later,
+                "listing_id": "L2",
+                "shop_id": "S2",
+                "shop_name": "丰收农资",
+            },
+        ],
+        complaints=[
+            {
+                **complaint("C1", "鑫华商行", "630102", "seeds"),
+                "received_at": dt.datetime(2026, 7, 1),
+            }
+        ],
+        inspections=[
+            {**inspection("I1", "鑫华商行", None, "630102", "seeds"), "inspected_on": later}
+        ],
+        credit=[
+            {
+                "record_id": "K1",
+                "decided_on": later,
+                "entity_name": "鑫华商行",
+                "uscc": "92630102MA0000008X",
+            }
+        ],
+        outcomes=[{"outcome_id": "O1", "closed_on": later, "platform": "taobao", "shop_id": "S1"}],
+    )
+    resolve_entities(con, AS_OF)
+    keys = con.execute("select distinct key from core.record_keys order by key").fetchall()
+    assert keys == [("contact:H",), ("name:taobao:宇美车品",), ("shop:taobao:S1",)]
+
+
+def test_names_that_differ_in_one_character_or_a_number_do_not_link(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    stage(
+        con,
+        complaints=[
+            # a sound-alike: one character differs (the matcher cannot tell it from another business)
+            complaint("C1", "绿丰种业", "630106", "seeds"),
+            complaint("C2", "绿峰种业", "630106", "seeds"),
+            # two branches of one chain, numbered
+            complaint("C3", "天信大药房1店", "630106", "pharmaceuticals"),
+            complaint("C4", "天信大药房12店", "630106", "pharmaceuticals"),
+        ],
+    )
+    resolve_entities(con, AS_OF)
+    entities = entity_of(con)
+    assert entities["complaints:C1"] != entities["complaints:C2"]
+    assert entities["complaints:C3"] != entities["complaints:C4"]
+    pairs = score_name_pairs(refresh_name_candidates(con, AS_OF), load_config()).rows()
+    assert [(a, b) for a, b, p in pairs if p < load_config().threshold] == [
+        ("name:630100:天信大药房1", "name:630100:天信大药房12"),
+        ("name:630100:绿丰种业", "name:630100:绿峰种业"),
+    ]
+
+
+def test_a_trade_name_that_many_businesses_start_with_does_not_link(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    others = ["马记烟酒", "马记面馆", "马记牛肉", "马记烧烤", "马记粮油", "马记茶叶", "马记百货"]
+    stage(
+        con,
+        complaints=[
+            complaint(f"C{i}", name, "630102", "food") for i, name in enumerate(["马记", *others])
+        ],
+    )
+    resolve_entities(con, AS_OF)
+    entities = entity_of(con)
+    assert len({entities[f"complaints:C{i}"] for i in range(len(others) + 1)}) == 8
+    # with fewer names starting 马记 the same pair links
+    con.execute("delete from staging.complaints_history where complaint_id not in ('C0', 'C1')")
+    resolve_entities(con, AS_OF)
+    entities = entity_of(con)
+    assert entities["complaints:C0"] == entities["complaints:C1"]
 
 
 def test_differently_written_names_of_one_business_link(con: duckdb.DuckDBPyConnection) -> None:
