@@ -10,7 +10,11 @@ complaints as (
     where cast(received_at as date) between cast($as_of as date) - 179 and cast($as_of as date)
 ),
 phones as (
-    select * from restricted.complainant_phones
+    -- digits only, last 11 (drops a +86 prefix and separators), as the surge detector does
+    select complaint_id,
+           nullif(right(regexp_replace(complainant_phone, '[^0-9]', '', 'g'), 11), '')
+               as complainant_phone
+    from restricted.complainant_phones
 ),
 record_entities as (
     select record_id as complaint_id, entity_id
