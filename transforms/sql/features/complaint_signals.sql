@@ -39,6 +39,12 @@ voices as (
            ) as phone_recent
     from attributed
 ),
+frequent as (
+    -- a phone that filed 8 or more complaints within some 90 days of the window: every
+    -- complaint of it is discounted, not only those from the 8th on
+    select *, max(phone_recent) over (partition by complainant_phone) as phone_busiest
+    from voices
+),
 
 final as (
     select complaint_id, received_on, channel, region_code, product_category,
@@ -47,10 +53,10 @@ final as (
                case when complainant_phone is null then 1 else same_phone end,
                case when same_text >= 3 then same_text else 1 end
            )
-           * case when complainant_phone is not null and phone_recent >= 8 then 0.3 else 1.0 end
+           * case when complainant_phone is not null and phone_busiest >= 8 then 0.3 else 1.0 end
              as weight,
-           complainant_phone is not null and phone_recent >= 8 as from_frequent_complainant
-    from voices
+           complainant_phone is not null and phone_busiest >= 8 as from_frequent_complainant
+    from frequent
 )
 
 select * from final
