@@ -20,10 +20,12 @@ credit as (
     where c.decided_on between cast($as_of as date) - 1094 and cast($as_of as date)
 ),
 outcomes as (
-    select o.*, e.entity_id
+    -- linked by the outcome's shop or USCC; else by the lead it answers (lead_id = entity_id)
+    select o.*, coalesce(e.entity_id, l.entity_id) as entity_id
     from staging.outcomes o
-    join core.record_entities e on e.feed = 'outcomes' and e.record_id = o.outcome_id
-    where o.closed_on <= cast($as_of as date)
+    left join core.record_entities e on e.feed = 'outcomes' and e.record_id = o.outcome_id
+    left join (select distinct entity_id from core.entity_keys) l on l.entity_id = o.lead_id
+    where o.closed_on <= cast($as_of as date) and coalesce(e.entity_id, l.entity_id) is not null
 ),
 entity_keys as (
     select * from core.entity_keys
