@@ -127,6 +127,8 @@ def backtest_cases(
     return result | {
         "blend_weight": round(model.blend_weight, 3),
         "train_cv_auc": metrics["cv_auc"],
+        "train_baseline_auc": metrics["baseline_auc"],
+        "out_of_fold_skill": metrics["out_of_fold_skill"],
         "model": _ranking(y, w, p_model)
         | {
             "brier": float(brier_score_loss(y, p_model, sample_weight=w)),
@@ -220,7 +222,10 @@ def format_model_report(metrics: dict[str, Any]) -> str:
             f"({train['positives']} positive, {train['negatives']} negative, "
             f"{train['soft_negatives']} insufficient evidence), tested on the "
             f"{test['positives'] + test['negatives'] + test['soft_negatives']} closed after "
-            f"({test['positives']} positive); blend weight {bt['blend_weight']}\n"
+            f"({test['positives']} positive); blend weight {bt['blend_weight']}"
+            + ("" if bt["out_of_fold_skill"] else " (no out-of-fold skill: baseline only)")
+            + f"; out-of-fold AUC on the training cases {bt['train_cv_auc']} "
+            f"(baseline {bt['train_baseline_auc']})\n"
             + _table(["metric", "model", "baseline", "blend"], rows)
             + f"\nmodel: Brier {bt['model']['brier']:.3f}, mean probability "
             f"{bt['model']['mean_probability']:.3f} vs positive rate {bt['model']['positive_rate']:.3f}"

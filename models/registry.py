@@ -96,7 +96,7 @@ def find_model(
         [outcomes.digest],
     ).fetchall()
     models = [LeadModel.from_json(version, parameters) for version, parameters in rows]
-    model = next((m for m in models if m.terms == tuple(TERMS)), None)
+    model = next((m for m in models if m is not None and m.terms == tuple(TERMS)), None)
     if model is None:
         return None
     return model.for_scoring(config) if config is not None else model

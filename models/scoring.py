@@ -282,7 +282,9 @@ def explain(f: Row, config: BaselineConfig) -> tuple[float, str]:
 
 def risk_level(score: float, config: BaselineConfig, model: LeadModel | None = None) -> str:
     """`high`, `medium` or `low`: the model's probability thresholds once a model is in use."""
-    high, medium = (model.high, model.medium) if model is not None else (config.high, config.medium)
+    high, medium = config.high, config.medium
+    if model is not None and model.blend_weight > 0:
+        high, medium = model.high, model.medium
     if score >= high:
         return "high"
     return "medium" if score >= medium else "low"

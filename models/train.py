@@ -11,10 +11,16 @@ case was opened.
    records dated on or before it, so neither the outcome itself nor the inspection or penalty
    that closed the case can be seen. The week's tables are built inside a transaction that is
    rolled back, so the warehouse's own core/features tables are left exactly as they were.
-3. `fit_lead_model`: a strongly regularised logistic regression on the standardised inputs,
-   Platt-scaled on out-of-fold decision values (stratified folds, fixed random_state), so the
-   probability is calibrated and each input's contribution to the log-odds stays additive:
-   the reasons of the blended score come from the same numbers.
+3. `fit_lead_model`: a logistic regression that starts from the reviewed baseline: its inputs
+   are the term inputs on their own (bounded) scales plus the baseline's logit, which enters
+   almost unpenalised while the per-term corrections are shrunk toward zero (L2). With few
+   labels the model is a recalibrated baseline; as labels grow it corrects the baseline's
+   weights where outcomes disagree with them. It is Platt-scaled on out-of-fold decision
+   values (stratified folds, fixed random_state) with the slope held non-negative: when the
+   folds show no skill (slope 0) the model predicts the base rate and gets no blend weight,
+   instead of ranking leads upside down. Each input's contribution to the log-odds stays
+   additive (baseline weight x coefficient + correction), so the reasons of the blended
+   score come from the same numbers.
 
 Everything is deterministic: cases in outcome_id order, the lbfgs solver, seeded folds.
 """
@@ -57,6 +63,7 @@ class ModelConfig:
     min_positives: int
     min_negatives: int
     C: float
+    baseline_scale: float
     folds: int
     random_state: int
     blend_k: float
@@ -89,6 +96,7 @@ def load_model_config(path: Path | None = None) -> ModelConfig:
         min_positives=int(raw["min_positives"]),
         min_negatives=int(raw["min_negatives"]),
         C=float(raw["logistic"]["C"]),
+        baseline_scale=float(raw["logistic"]["baseline_scale"]),
         folds=int(raw["cross_validation"]["folds"]),
         random_state=int(raw["cross_validation"]["random_state"]),
         blend_k=float(raw["blend_k"]),
@@ -108,14 +116,17 @@ def _sigmoid(z: float) -> float:
 
 @dataclass(frozen=True)
 class LeadModel:
-    """A trained model: p = sigmoid(a·(b0 + Σ βᵢ·(xᵢ − μᵢ)/σᵢ) + c) over the TERMS inputs x."""
+    """A trained model: p = sigmoid(a·(b0 + Σ βᵢ·xᵢ) + c) over the TERMS inputs x.
+
+    βᵢ = (the baseline weight of term i) × (the fitted weight of the baseline's logit) + the
+    fitted correction of term i; a and c are the Platt calibration (a ≥ 0).
+    """
 
     version: str
     terms: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
     coef: tuple[float, ...]
     intercept: float
+    baseline_coef: float  # the fitted weight of the baseline's logit (part of coef already)
     platt_slope: float
     platt_intercept: float
     labelled: float  # n: labelled cases, soft ones at their weight
@@ -123,11 +134,16 @@ class LeadModel:
     high: float = 0.5
     medium: float = 0.2
 
+    @property
+    def has_skill(self) -> bool:
+        """Whether the out-of-fold decision values ranked the cases at all (Platt slope > 0)."""
+        return self.platt_slope > 0
+
     def contributions(self, x: dict[str, float]) -> dict[str, float]:
-        """Each input's calibrated log-odds contribution, relative to the average case."""
+        """Each input's calibrated log-odds contribution, relative to an entity with no signal."""
         return {
-            name: self.platt_slope * b * (x.get(name, 0.0) - m) / s
-            for name, m, s, b in zip(self.terms, self.mean, self.scale, self.coef, strict=True)
+            name: self.platt_slope * b * x.get(name, 0.0)
+            for name, b in zip(self.terms, self.coef, strict=True)
         }
 
     def probability(self, x: dict[str, float]) -> float:
@@ -136,26 +152,30 @@ class LeadModel:
         return _sigmoid(z + sum(self.contributions(x).values()))
 
     def for_scoring(self, config: ModelConfig) -> LeadModel:
-        """This model with the blend weight and risk thresholds of the configuration."""
+        """This model with the blend weight and risk thresholds of the configuration; a model
+        without out-of-fold skill gets no weight (its probability is the base rate)."""
         w = self.labelled / (self.labelled + config.blend_k) if config.blend_k > 0 else 1.0
+        w = w if self.has_skill else 0.0
         return replace(self, blend_weight=w, high=config.high, medium=config.medium)
 
     def parameters_json(self) -> str:
         """The fitted parameters (what the version hashes and the registry stores)."""
-        fields = ("terms", "mean", "scale", "coef", "intercept", "platt_slope", "platt_intercept")
+        fields = ("terms", "coef", "intercept", "baseline_coef", "platt_slope", "platt_intercept")
         raw = {k: v for k, v in asdict(self).items() if k in fields} | {"labelled": self.labelled}
         return json.dumps(raw, sort_keys=True, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, version: str, text: str) -> LeadModel:
+    def from_json(cls, version: str, text: str) -> LeadModel | None:
+        """The model of a registry record; None for a record of an earlier model form."""
         raw = json.loads(text)
+        if "baseline_coef" not in raw:
+            return None
         return cls(
             version=version,
             terms=tuple(raw["terms"]),
-            mean=tuple(raw["mean"]),
-            scale=tuple(raw["scale"]),
             coef=tuple(raw["coef"]),
             intercept=float(raw["intercept"]),
+            baseline_coef=float(raw["baseline_coef"]),
             platt_slope=float(raw["platt_slope"]),
             platt_intercept=float(raw["platt_intercept"]),
             labelled=float(raw["labelled"]),
@@ -372,42 +392,64 @@ def _fit_logistic(z: np.ndarray, y: np.ndarray, w: np.ndarray, C: float) -> Logi
     return LogisticRegression(C=C, max_iter=5000).fit(z, y, sample_weight=w)
 
 
+def _design(x: np.ndarray, baseline_weights: np.ndarray, config: ModelConfig) -> np.ndarray:
+    """The term inputs and the baseline's logit (less its intercept), scaled up so that the
+    L2 penalty on its weight is 1/scale² of a correction's: it enters almost unpenalised."""
+    return np.column_stack([x, config.baseline_scale * (x @ baseline_weights)])
+
+
+def platt_calibration(decision: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Platt's (slope, intercept) on out-of-fold decision values, the slope held at or above
+    0: with a negative optimum the decision values carry no usable signal, so the calibrated
+    probability is the (weighted) base rate."""
+    platt = LogisticRegression(C=1e6, max_iter=5000).fit(decision[:, None], y, sample_weight=w)
+    slope, offset = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    if slope > 0:
+        return slope, offset
+    rate = float(np.average(y, weights=w))
+    return 0.0, math.log(rate / (1 - rate))
+
+
 def fit_lead_model(
-    cases: pl.DataFrame, config: ModelConfig, as_of: dt.date, terms: Sequence[str] | None = None
+    cases: pl.DataFrame,
+    config: ModelConfig,
+    as_of: dt.date,
+    terms: Sequence[str] | None = None,
+    baseline: BaselineConfig | None = None,
 ) -> tuple[LeadModel, dict[str, Any]]:
     """Fit the model on cases with term inputs; returns it with its out-of-fold metrics."""
     terms = tuple(terms or TERMS)
+    baseline = baseline or load_baseline_config()
     x = cases.select(terms).to_numpy().astype(float)
     y = cases["label"].to_numpy().astype(int)
     w = cases["weight"].to_numpy().astype(float)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    z = (x - mean) / scale
-    full = _fit_logistic(z, y, w, config.C)
+    weights = np.array([baseline.weights.get(t, 0.0) for t in terms])
+    design = _design(x, weights, config)
+    full = _fit_logistic(design, y, w, config.C)
     n_splits = max(2, min(config.folds, int(y.sum()), int((1 - y).sum())))
     folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=config.random_state)
     decision = np.zeros(len(y))
-    for train_idx, test_idx in folds.split(z, y):
-        fold = _fit_logistic(z[train_idx], y[train_idx], w[train_idx], config.C)
-        decision[test_idx] = fold.decision_function(z[test_idx])
-    platt = LogisticRegression(C=1e6, max_iter=5000).fit(decision[:, None], y, sample_weight=w)
-    slope, offset = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    for train_idx, test_idx in folds.split(design, y):
+        fold = _fit_logistic(design[train_idx], y[train_idx], w[train_idx], config.C)
+        decision[test_idx] = fold.decision_function(design[test_idx])
+    slope, offset = platt_calibration(decision, y, w)
     calibrated = 1 / (1 + np.exp(-(slope * decision + offset)))
+    baseline_coef = float(full.coef_[0][-1]) * config.baseline_scale
+    coef = full.coef_[0][:-1] + baseline_coef * weights
     counts = label_counts(cases)
     params = LeadModel(
         version="",
         terms=terms,
-        mean=tuple(round(float(v), 10) for v in mean),
-        scale=tuple(round(float(v), 10) for v in scale),
-        coef=tuple(round(float(v), 10) for v in full.coef_[0]),
+        coef=tuple(round(float(v), 10) for v in coef),
         intercept=round(float(full.intercept_[0]), 10),
+        baseline_coef=round(baseline_coef, 10),
         platt_slope=round(slope, 10),
         platt_intercept=round(offset, 10),
         labelled=counts["labelled"],
     )
     digest = hashlib.sha256(params.parameters_json().encode()).hexdigest()[:8]
     model = replace(params, version=f"lm-{as_of:%Y%m%d}-{digest}")
+    baseline_logit = x @ weights
     metrics = {
         **{k: v for k, v in counts.items()},
         "cases": cases.height,
@@ -418,7 +460,13 @@ def fit_lead_model(
             float(average_precision_score(y, decision, sample_weight=w)), 4
         ),
         "cv_brier": round(float(brier_score_loss(y, calibrated, sample_weight=w)), 4),
+        "baseline_auc": round(float(roc_auc_score(y, baseline_logit, sample_weight=w)), 4),
+        "out_of_fold_skill": model.has_skill,
+        "baseline_coef": model.baseline_coef,
         "coefficients": dict(zip(terms, model.coef, strict=True)),
+        "corrections": dict(
+            zip(terms, (round(float(v), 10) for v in full.coef_[0][:-1]), strict=True)
+        ),
     }
     return model, metrics
 

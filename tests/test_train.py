@@ -19,12 +19,13 @@ from demo_world.config import DEFAULT_AS_OF
 from demo_world.evaluate_model import backtest_cases, format_model_report, risk_level_calibration
 from flows import stages
 from models.registry import find_model, model_records
-from models.scoring import TERMS
+from models.scoring import TERMS, load_baseline_config
 from models.train import (
     case_features,
     fit_lead_model,
     load_model_config,
     outcome_set,
+    platt_calibration,
     training_cases,
 )
 from transforms.warehouse import connect
@@ -84,6 +85,48 @@ def test_calibrated_probabilities_match_the_positive_rate() -> None:
     assert ((p >= 0) & (p <= 1)).all()
     w = cases["weight"].to_numpy()
     assert abs(np.average(p, weights=w) - np.average(cases["label"], weights=w)) < 0.05
+
+
+def test_calibration_never_inverts_the_ranking() -> None:
+    rng = np.random.default_rng(4)
+    y = (rng.random(300) < 0.2).astype(int)
+    w = np.ones(300)
+    slope, offset = platt_calibration(y + rng.normal(0, 0.5, 300), y, w)
+    assert slope > 1
+    # Out-of-fold decision values that rank the cases upside down carry no usable signal:
+    # the slope is held at 0 and every case gets the base rate.
+    slope, offset = platt_calibration(-y + rng.normal(0, 0.5, 300), y, w)
+    assert slope == 0 and 1 / (1 + np.exp(-offset)) == pytest.approx(y.mean())
+
+
+def test_a_model_without_out_of_fold_skill_gets_no_weight() -> None:
+    config = load_model_config()
+    model, _ = fit_lead_model(synthetic_cases(), config, AS_OF)
+    assert model.for_scoring(config).blend_weight > 0
+    flat = dataclasses.replace(model, platt_slope=0.0)
+    assert not flat.has_skill and flat.for_scoring(config).blend_weight == 0.0
+    quiet, loud = dict.fromkeys(TERMS, 0.0), dict.fromkeys(TERMS, 2.0)
+    assert flat.probability(quiet) == flat.probability(loud)
+
+
+def test_with_labels_that_follow_the_baseline_the_model_ranks_as_the_baseline() -> None:
+    baseline = load_baseline_config()
+    cases = synthetic_cases(150, seed=8)
+    logit = [
+        baseline.intercept + sum(baseline.weights.get(n, 0.0) * x[n] for n in TERMS)
+        for x in cases.select(list(TERMS)).to_dicts()
+    ]
+    rng = np.random.default_rng(2)
+    label = (rng.random(150) < 1 / (1 + np.exp(-np.array(logit)))).astype(int)
+    model, metrics = fit_lead_model(
+        cases.with_columns(pl.Series("label", label)), load_model_config(), AS_OF
+    )
+    assert model.has_skill and 0.5 < metrics["baseline_coef"] < 1.6
+    fresh = synthetic_cases(300, seed=9).select(list(TERMS)).to_dicts()
+    p = np.array([model.probability(x) for x in fresh])
+    b = np.array([sum(baseline.weights.get(n, 0.0) * x[n] for n in TERMS) for x in fresh])
+    rank_corr = np.corrcoef(np.argsort(np.argsort(p)), np.argsort(np.argsort(b)))[0, 1]
+    assert rank_corr > 0.95
 
 
 def test_backtest_trains_before_the_cut_and_tests_after() -> None:
