@@ -135,6 +135,10 @@ _SURGE_TEMPLATES = (
     ("veterinary_drugs", ("632701", "632722", "632723", "632724", "632725", "632726")),
     ("pesticides", ("630106", "630121", "630223", "632521", "632523")),
 )
+SURGE_SHAPES = ("step", "ramp")
+# A surge is evident from the day its planted complaints reach this many: before that no
+# count detector can tell it from a county's ordinary days (most have 0-1 complaints).
+SURGE_EVIDENT_EVENTS = 3
 SEASONAL = (("seeds", 2.5), ("pesticides", 2.0), ("fertilizer", 2.2))  # rise every March-May
 SEASON_MONTHS = (3, 4, 5)
 _AGRI_INPUTS = ("seeds", "pesticides", "fertilizer")
@@ -225,7 +229,11 @@ class Decoy:
 
 @dataclass(frozen=True)
 class Surge:
-    """Extra complaints for one county and category over a few weeks."""
+    """Extra complaints for one county and category over a few weeks.
+
+    `shape` is how they arrive: `step` (a batch of fakes reaches the market: the extra rate is
+    there from the first day) or `ramp` (word spreads: the rate rises to a peak mid-episode).
+    """
 
     surge_id: str
     region_code: str
@@ -233,6 +241,7 @@ class Surge:
     start: dt.date
     end: dt.date
     extra_per_day: float
+    shape: str
 
 
 @dataclass
@@ -775,7 +784,7 @@ def _surges(b: _Builder) -> list[Surge]:
         duration = rnd.randint(14, 28)
         start = cfg.as_of - dt.timedelta(days=rnd.randint(duration - 1, 85))
         end = start + dt.timedelta(days=duration - 1)
-        surges.append(
-            Surge(f"SG{i + 1:02d}", county, cat, start, end, round(rnd.uniform(1.5, 4.0), 2))
-        )
+        extra = round(rnd.uniform(1.5, 4.0), 2)
+        shape = SURGE_SHAPES[(i + cfg.seed) % len(SURGE_SHAPES)]  # every world has both
+        surges.append(Surge(f"SG{i + 1:02d}", county, cat, start, end, extra, shape))
     return surges

@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from data_contracts.contract import regions
+from demo_world.actors import SURGE_EVIDENT_EVENTS
 from models.surges import daily_series, detect_alerts, load_config
 
 PRECISION_AT = (20, 50)
@@ -258,7 +259,10 @@ def surge_metrics(
     A surge whose days overlap the look-back window is detected when an alert for its county
     or prefecture and category (any signal) is dated within [start, end]; delay = the first
     such alert_date - start (`within_target`: surges with a delay of at most
-    TARGET_DELAY_DAYS). Alerts matching no surge are false; they are counted as
+    TARGET_DELAY_DAYS). A surge is also timed from the day it became evident (its planted
+    complaints reached SURGE_EVIDENT_EVENTS, `evident_from` in the truth): a ramp that adds
+    one complaint in its first days cannot be told from an ordinary day before then
+    (`within_target_of_evident`; a surge without that day counts from its start). Alerts matching no surge are false; they are counted as
     distinct (region, category, ISO week), apart from those falling in a month in which the
     category has a seasonal rise ("seasonal false alerts").
     """
@@ -281,6 +285,7 @@ def surge_metrics(
         first = min(
             hits, key=lambda i: (rows[i]["alert_date"], rows[i]["region_code"]), default=None
         )
+        evident = date.fromisoformat(surge.get("evident_from") or surge["start"])
         per_surge.append(
             {
                 "surge_id": surge.get("surge_id", ""),
@@ -296,10 +301,16 @@ def surge_metrics(
                 "delay_days": (rows[first]["alert_date"] - start).days
                 if first is not None
                 else None,
+                "shape": surge.get("shape"),
+                "evident_from": evident.isoformat(),
+                "delay_from_evident": (rows[first]["alert_date"] - evident).days
+                if first is not None
+                else None,
             }
         )
     in_window = [s for s in per_surge if s["in_window"]]
     delays = [s["delay_days"] for s in in_window if s["detected"]]
+    evident_delays = [s["delay_from_evident"] for s in in_window if s["detected"]]
     false_weeks: set[tuple[str, str, int, int]] = set()
     seasonal_weeks: set[tuple[str, str, int, int]] = set()
     seasonal_rows = 0
@@ -319,6 +330,7 @@ def surge_metrics(
         "detected": len(delays),
         "detection_rate": len(delays) / len(in_window) if in_window else None,
         "within_target": sum(1 for d in delays if d <= TARGET_DELAY_DAYS),
+        "within_target_of_evident": sum(1 for d in evident_delays if d <= TARGET_DELAY_DAYS),
         "mean_delay_days": statistics.fmean(delays) if delays else None,
         "max_delay_days": max(delays) if delays else None,
         "matched_alerts": len(matched),
@@ -428,6 +440,7 @@ def _surge_section(metrics: dict[str, Any]) -> list[str]:
         "detected",
         "detection_rate",
         "within_target",
+        "within_target_of_evident",
         "mean_delay_days",
         "max_delay_days",
         "alerts",
@@ -443,17 +456,22 @@ def _surge_section(metrics: dict[str, Any]) -> list[str]:
             s["region_code"],
             s["product_category"],
             f"{s['start']}..{s['end']}",
+            s["shape"],
+            s["evident_from"],
             "yes" if s["in_window"] else "no",
             s["alert_date"],
             s["delay_days"],
+            s["delay_from_evident"],
             f"{s['alert_region']} {s['alert_signal']}" if s["detected"] else None,
         ]
         for s in main["per_surge"]
     ]
-    header = ["surge", "county", "category", "days", "in window", "first alert", "delay", "by"]
+    header = ["surge", "county", "category", "days", "shape", "evident", "in window"]
+    header += ["first alert", "delay", "from evident", "by"]
     return [
         "Surges (planted surges overlapping the look-back window;"
-        f" within_target = detected within {TARGET_DELAY_DAYS} days of the start)",
+        f" within_target = detected within {TARGET_DELAY_DAYS} days of the start;"
+        f" _of_evident = of the day its planted complaints reached {SURGE_EVIDENT_EVENTS})",
         _table(["metric", "alerts.csv", "EARS C2"], rows),
         _table(header, per),
     ]

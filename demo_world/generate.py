@@ -48,7 +48,7 @@ def generate_world(world_dir: Path, config: WorldConfig | None = None) -> dict[s
         shutil.rmtree(landing_dir)
     landing = Landing(landing_dir, config, ref)
 
-    complaints, phones = build_complaints(pop)
+    complaints, phones, evident = build_complaints(pop)
     inspections, fails = build_inspections(pop)
     deliver_readme(landing, pop)
     deliver_entities(landing, pop)
@@ -58,7 +58,7 @@ def generate_world(world_dir: Path, config: WorldConfig | None = None) -> dict[s
     deliver_credit(landing, pop, build_credit(pop, fails))
     deliver_outcomes(landing, pop, build_outcomes(pop))
 
-    truth = truth_of(pop, landing.log, phones)
+    truth = truth_of(pop, landing.log, phones, evident)
     write_truth(world_dir / "truth.json", truth, config.as_of)
     log = landing.log
     return {
@@ -79,7 +79,9 @@ def generate_world(world_dir: Path, config: WorldConfig | None = None) -> dict[s
     }
 
 
-def truth_of(pop: Population, log: DataQualityLog, phones: set[str]) -> dict[str, object]:
+def truth_of(
+    pop: Population, log: DataQualityLog, phones: set[str], evident: dict[str, dt.date]
+) -> dict[str, object]:
     """The ground truth in the shape of truth.json (see the shared interfaces)."""
     cfg = pop.config
 
@@ -122,6 +124,8 @@ def truth_of(pop: Population, log: DataQualityLog, phones: set[str]) -> dict[str
             "start": s.start.isoformat(),
             "end": s.end.isoformat(),
             "extra_per_day": s.extra_per_day,
+            "shape": s.shape,
+            "evident_from": evident[s.surge_id].isoformat() if s.surge_id in evident else None,
         }
         for s in pop.surges
     ]

@@ -21,6 +21,7 @@ from demo_world.actors import (
     ORDINARY,
     SEASON_MONTHS,
     SEASONAL,
+    SURGE_EVIDENT_EVENTS,
     Entity,
     Population,
     Shop,
@@ -178,6 +179,7 @@ class ComplaintMaker:
         self.cal = Calendar(pop, 11)
         self.phones: set[str] = set()
         self.voices: list[tuple[dt.datetime, int, Row]] = []
+        self.surge_days: dict[str, list[dt.date]] = defaultdict(list)
         self._weights = {c: region_weights(self.ref, c) for c in (None, *PRODUCTS)}
         self._regions = [r.code for r in self.ref.regions]
         self._by_code = {r.code: r for r in self.ref.regions}
@@ -446,8 +448,11 @@ class ComplaintMaker:
             days = (surge.end - surge.start).days + 1
             n = int(self.cal.rng.poisson(surge.extra_per_day * days))
             for _ in range(n):
-                # rises to a peak in the middle of the episode
-                offset = min(days - 1, int(rnd.triangular(0, days, days / 2)))
+                if surge.shape == "step":
+                    offset = rnd.randrange(days)
+                else:  # rises to a peak in the middle of the episode
+                    offset = min(days - 1, int(rnd.triangular(0, days, days / 2)))
+                self.surge_days[surge.surge_id].append(surge.start + dt.timedelta(days=offset))
                 subject: Subject = rnd.choice(local) if local and rnd.random() < 0.6 else None
                 kind = "counterfeit" if subject is not None else "unknown_subject"
                 self.add(
@@ -471,14 +476,20 @@ class ComplaintMaker:
         return rows
 
 
-def build_complaints(pop: Population) -> tuple[list[Row], set[str]]:
-    """All complaints over the history, and every phone number written into them."""
+def build_complaints(pop: Population) -> tuple[list[Row], set[str], dict[str, dt.date]]:
+    """All complaints over the history, every phone number written into them, and the day
+    each surge became evident (its planted complaints reached SURGE_EVIDENT_EVENTS)."""
     maker = ComplaintMaker(pop)
     maker.background()
     maker.operators()
     maker.decoys()
     maker.surges()
-    return maker.rows(), maker.phones
+    evident = {
+        surge_id: sorted(days)[SURGE_EVIDENT_EVENTS - 1]
+        for surge_id, days in maker.surge_days.items()
+        if len(days) >= SURGE_EVIDENT_EVENTS
+    }
+    return maker.rows(), maker.phones, evident
 
 
 # ---------------------------------------------------------------------------------------------

@@ -69,6 +69,8 @@ TRUTH = {
             "start": "2026-05-01",
             "end": "2026-05-20",
             "extra_per_day": 2.0,
+            "shape": "ramp",
+            "evident_from": "2026-05-04",  # its 3rd planted complaint
         },
         {
             "surge_id": "SG02",
@@ -196,7 +198,10 @@ def test_surge_detection_delay_and_false_alert_weeks(world: Path, tmp_path: Path
         2,
         "630200",
     )
+    assert sg01["delay_from_evident"] == -1  # alarmed the day before the 3rd complaint
+    assert metrics["within_target"] == metrics["within_target_of_evident"] == 1
     assert metrics["per_surge"][1]["detected"] is False
+    assert metrics["per_surge"][1]["evident_from"] == "2026-06-01"  # none given: the start
     assert metrics["mean_delay_days"] == 2.0
     assert metrics["false_alerts"] == 3
     assert metrics["false_alert_weeks"] == 2

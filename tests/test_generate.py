@@ -270,6 +270,10 @@ def test_surges_start_in_the_last_90_days_and_seasons_are_declared(
         start, end = dt.date.fromisoformat(surge["start"]), dt.date.fromisoformat(surge["end"])
         assert as_of - dt.timedelta(days=90) < start <= end <= as_of
         assert 14 <= (end - start).days + 1 <= 28
+        assert start <= dt.date.fromisoformat(surge["evident_from"]) <= end
+    shapes = [s["shape"] for s in truth["surges"]]
+    assert set(shapes) <= {"step", "ramp"}
+    assert len(shapes) < 2 or set(shapes) == {"step", "ramp"}, "a world with 2+ has both"
     assert {s["product_category"] for s in truth["seasonal"]} == {
         "seeds",
         "pesticides",
