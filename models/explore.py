@@ -1,0 +1,298 @@
+"""The models seen from inside, for analysts' notebooks (`notebooks/`); nothing here writes.
+
+- `lead_terms`: why one lead scores what it does: every term's input and its contribution
+  to the baseline, the model and the blend, recomputed as the last run made them;
+- `surge_trace`: one region x category x signal day by day: its daily values, the 7-day sum
+  the detector reports, the expectation it tested that sum against, the p-value and the
+  alarm days;
+- `stored_lead_history`, `lead_outcomes`, `precision_at_k`: how past runs' lead lists fared
+  against the outcomes enforcement reported after each run (flows/replay.py recomputes
+  past runs a warehouse did not record).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from models.episodes import regional_episodes
+from models.scoring import TERMS, load_baseline_config, term_inputs, with_episodes
+
+# The detector's own internals, so that the expectation drawn is exactly the one it tested;
+# tests/test_explore.py checks that the trace agrees with detect_alerts on every alert.
+from models.surges import (
+    SERIES_KEYS,
+    SERIES_SCHEMA,
+    SurveillanceConfig,
+    _dense_grid,
+    _moving_sum,
+    _negbin_scores,
+    _pooled_series,
+    load_config,
+)
+from models.train import LeadModel, ModelConfig, load_model_config
+from transforms.warehouse import sql_file
+
+# --- why one lead scores what it does ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadScore:
+    """One lead's score taken apart. `terms` has one row per term of models/scoring.py:
+    term, x (its input), weight (baseline), baseline_contribution, model_contribution (null
+    without a model), contribution (the blend, what orders the reasons), reason."""
+
+    lead_id: str
+    score: float
+    baseline_score: float
+    model_probability: float | None
+    model_weight: float
+    model_version: str | None
+    terms: pl.DataFrame
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+def _model_of(
+    con: duckdb.DuckDBPyConnection, version: str | None, config: ModelConfig
+) -> LeadModel | None:
+    """The registered model of that version, ready to score (None when none was used)."""
+    if not version:
+        return None
+    rows = con.execute("select parameters from ops.models where version = ?", [version]).fetchall()
+    model = LeadModel.from_json(version, rows[0][0]) if rows else None
+    return model.for_scoring(config) if model is not None else None
+
+
+def lead_terms(con: duckdb.DuckDBPyConnection, lead_id: str, as_of: dt.date) -> LeadScore:
+    """Lead `lead_id`'s score recomputed term by term from the features of the last run
+    (as of `as_of`) and the model that run used. LookupError when it has no features."""
+    baseline = load_baseline_config()
+    features = con.sql(
+        "select * from features.entity_features where entity_id = $lead_id",
+        params={"lead_id": lead_id},
+    ).pl()
+    if features.is_empty():
+        raise LookupError(f"no features for {lead_id}")
+    episodes = regional_episodes(con, as_of, baseline.episodes)
+    f = (
+        with_episodes(features, episodes.filter(pl.col("entity_id") == lead_id))
+        .with_columns(pl.col(pl.Decimal).cast(pl.Float64))
+        .row(0, named=True)
+    )
+    used = con.execute(
+        "select model_version from scores.entity_leads where lead_id = ?", [lead_id]
+    ).fetchall()
+    model = _model_of(con, used[0][0] if used else None, load_model_config())
+    x = term_inputs(f)
+    base = {n: baseline.weights.get(n, 0.0) * v for n, v in x.items()}
+    baseline_score = _sigmoid(baseline.intercept + sum(base.values()))
+    w = model.blend_weight if model is not None else 0.0
+    learned = model.contributions(x) if model is not None else {}
+    p = model.probability(x) if model is not None else None
+    terms = pl.DataFrame(
+        {
+            "term": list(TERMS),
+            "x": [x[n] for n in TERMS],
+            "weight": [baseline.weights.get(n, 0.0) for n in TERMS],
+            "baseline_contribution": [base[n] for n in TERMS],
+            "model_contribution": [learned.get(n) if model else None for n in TERMS],
+            "contribution": [w * learned.get(n, 0.0) + (1 - w) * base[n] for n in TERMS],
+            "reason": [TERMS[n].reason(f) for n in TERMS],
+        },
+        schema_overrides={"model_contribution": pl.Float64},
+    ).sort(["contribution", "term"], descending=[True, False])
+    score = w * p + (1 - w) * baseline_score if p is not None else baseline_score
+    return LeadScore(lead_id, score, baseline_score, p, w, model.version if model else None, terms)
+
+
+# --- one surveillance series, day by day --------------------------------------------------
+
+TRACE_SCHEMA = {
+    "day": pl.Date,
+    "value": pl.Float64,
+    "observed": pl.Float64,
+    "expected": pl.Float64,
+    "p_value": pl.Float64,
+    "alarm": pl.Boolean,
+}
+
+
+def surge_trace(
+    series: pl.DataFrame,
+    as_of: dt.date,
+    region_code: str,
+    product_category: str,
+    signal: str,
+    config: SurveillanceConfig | None = None,
+) -> pl.DataFrame:
+    """One series as the negative-binomial detector saw it on each day up to `as_of`.
+
+    `series` is `models.surges.daily_series(con, as_of, config.history_days)`. Columns: day,
+    value (that day's events), observed (the sum of the `block_days` days ending that day,
+    the unit of the alerts' observed / expected), and on the days the detector tests (the
+    look-back window and the episode memory before it) expected, p_value (the scan's, after
+    Bonferroni) and alarm; null before. Alarm days within one episode raise one alert, dated
+    its first alarm day.
+    """
+    config = config or load_config()
+    first_day = as_of - timedelta(days=config.history_days - 1)
+    series = series.filter(pl.col("day").is_between(first_day, as_of)).select(list(SERIES_SCHEMA))
+    keys = pl.DataFrame(
+        {"region_code": [region_code], "product_category": [product_category], "signal": [signal]}
+    )
+    first_series_day = series["day"].min()
+    data_start = first_series_day if isinstance(first_series_day, dt.date) else as_of
+    grid = _dense_grid(series, keys, first_day, as_of, data_start)
+    n_days = grid.values.shape[1]
+    n_tested = config.lookback_days + config.episode_memory_days + 1
+    days = np.arange(n_days - n_tested, n_days)
+    pooled_frame = _pooled_series(series)
+    pooled_keys = (
+        pooled_frame.select("product_category", "signal")
+        .unique()
+        .sort("product_category", "signal")
+    )
+    pooled = _dense_grid(pooled_frame, pooled_keys, first_day, as_of, data_start)
+    row = pooled_keys.with_row_index("row").filter(
+        (pl.col("product_category") == product_category) & (pl.col("signal") == signal)
+    )
+    pooled_row = np.array([row["row"][0] if row.height else pooled_keys.height])
+    scores = _negbin_scores(grid, pooled, pooled_row, days, config.negbin)
+
+    def tested(values: np.ndarray) -> list[object]:
+        return [None] * (n_days - n_tested) + values[0].tolist()
+
+    return pl.DataFrame(
+        {
+            "day": pl.date_range(first_day, as_of, eager=True),
+            "value": np.nan_to_num(grid.values[0]),
+            "observed": np.nan_to_num(_moving_sum(grid.values, config.negbin.block_days)[0]),
+            "expected": tested(scores.expected),
+            "p_value": tested(scores.p_value),
+            "alarm": tested(scores.alarm),
+        },
+        schema=TRACE_SCHEMA,
+    )
+
+
+def series_keys(series: pl.DataFrame) -> pl.DataFrame:
+    """The distinct region x category x signal keys of a `daily_series` frame, with their
+    total events, busiest first."""
+    return (
+        series.group_by(SERIES_KEYS)
+        .agg(pl.col("value").sum().alias("events"))
+        .sort("events", *SERIES_KEYS, descending=[True, False, False, False])
+    )
+
+
+# --- past runs against outcomes -----------------------------------------------------------
+
+HISTORY_SCHEMA = {
+    "as_of": pl.Date,
+    "lead_id": pl.String,
+    "rank": pl.Int64,
+    "score": pl.Float64,
+    "risk_level": pl.String,
+}
+
+
+def stored_lead_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every recorded run's lead list (scores.lead_history): as_of, lead_id, rank, score,
+    risk_level."""
+    return (
+        con.sql("select * from scores.lead_history order by as_of, rank")
+        .pl()
+        .select([pl.col(c).cast(t) for c, t in HISTORY_SCHEMA.items()])
+    )
+
+
+def lead_outcomes(
+    con: duckdb.DuckDBPyConnection,
+    history: pl.DataFrame,
+    horizon_days: int,
+    config: ModelConfig | None = None,
+) -> pl.DataFrame:
+    """Each lead of each run in `history` with the outcomes closed in the `horizon_days` after
+    that run that concern it (by lead id or entity), labelled as the model is trained:
+    as_of, lead_id, rank, outcome_id, closed_on, outcome, label (1 confirmed, 0 not, null
+    when there is no outcome or it is excluded, e.g. transferred)."""
+    config = config or load_model_config()
+    con.register("_history", history.select("as_of", "lead_id", "rank").to_arrow())
+    try:
+        matched = con.sql(
+            sql_file("explore/lead_outcomes.sql"), params={"horizon": horizon_days}
+        ).pl()
+    finally:
+        con.unregister("_history")
+    labels = {
+        outcome: labelled[0]
+        for outcome in matched["outcome"].drop_nulls().unique().to_list()
+        if (labelled := config.label(outcome)) is not None
+    }
+    label = pl.col("outcome").replace_strict(labels, default=None, return_dtype=pl.Int64)
+    return matched.with_columns(label.alias("label"))
+
+
+def precision_at_k(outcomes: pl.DataFrame, ks: Sequence[int]) -> pl.DataFrame:
+    """Per run and k, how its top k leads fared (from `lead_outcomes`):
+
+    positives (leads with a confirmed outcome), decided (leads with any labelled outcome),
+    precision = positives / k (k cut to the list's length), precision_decided = positives /
+    decided, and base_rate = the share of all the run's leads with a confirmed outcome (the
+    precision of a random pick).
+    """
+    per_lead = outcomes.group_by("as_of", "lead_id", "rank").agg(
+        (pl.col("label") == 1).any().alias("positive"),
+        pl.col("label").is_not_null().any().alias("decided"),
+    )
+    runs = per_lead.group_by("as_of").agg(
+        pl.len().alias("leads"), pl.col("positive").mean().alias("base_rate")
+    )
+    rows = []
+    for k in ks:
+        top = per_lead.filter(pl.col("rank") <= k)
+        rows.append(
+            top.group_by("as_of").agg(
+                pl.lit(k).alias("k"),
+                pl.len().alias("ranked"),
+                pl.col("positive").sum().alias("positives"),
+                pl.col("decided").sum().alias("decided"),
+            )
+        )
+    table = (
+        pl.concat(rows)
+        .join(runs, on="as_of")
+        .with_columns(
+            (pl.col("positives") / pl.col("ranked")).alias("precision"),
+            pl.when(pl.col("decided") > 0)
+            .then(pl.col("positives") / pl.col("decided"))
+            .alias("precision_decided"),
+        )
+    )
+    return table.select(
+        "as_of",
+        pl.col("k").cast(pl.Int64),
+        "leads",
+        "positives",
+        "decided",
+        "precision",
+        "precision_decided",
+        "base_rate",
+    ).sort("as_of", "k")
+
+
+def horizon_complete(table: pl.DataFrame, horizon_days: int, known_until: dt.date) -> pl.DataFrame:
+    """`precision_at_k`'s table with `complete`: whether outcomes are known for the whole
+    horizon after the run (later runs' precision is an underestimate)."""
+    end = pl.col("as_of") + pl.duration(days=horizon_days)
+    return table.with_columns((end <= pl.lit(known_until)).alias("complete"))

@@ -1,0 +1,163 @@
+"""Read-only views of the warehouse for analysts' notebooks (`notebooks/`).
+
+- `read_only`: the warehouse opened read-only, closed again at the end of the block (so a
+  notebook never blocks the nightly run for longer than a cell);
+- `last_run_as_of`, `current_leads`, `current_alerts`: what the last run left in `scores`;
+- `lead_records`: the complaints, inspections, listings, shops and keys behind one lead;
+- `quarantine_by_delivery`, `deliveries`: quarantined rows by feed, reason and sender, and
+  every delivered file's counts, dated by delivery.
+
+SQL is in transforms/sql/explore/. Nothing here reads the `restricted` schema, and free text
+that reaches a notebook (titles, names) has phone and ID numbers blanked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import duckdb
+import polars as pl
+
+from data_contracts.personal import redact_personal
+from data_contracts.validate import reason_text
+from transforms.warehouse import sql_file
+
+_DATE_IN_NAME = re.compile(r"(?<!\d)\d{4}(?:-\d{2}){1,2}(?!\d)|(?<!\d)\d{4}Q[1-4](?!\d)")
+_SEPARATORS = re.compile(r"([_\-. ])[_\-. ]*")
+
+
+@contextmanager
+def read_only(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse opened read-only for the block; FileNotFoundError when it does not exist."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `make demo` (or `radar run`) first")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _query(
+    con: duckdb.DuckDBPyConnection, relative: str, params: dict[str, object]
+) -> pl.DataFrame:
+    """The rows of a SQL file under transforms/sql/explore, binding the parameters it uses."""
+    query = sql_file(f"explore/{relative}")
+    used = {k: v for k, v in params.items() if f"${k}" in query}
+    return con.sql(query, params=used or None).pl()
+
+
+def _redacted(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """The frame with phone and ID numbers blanked out of free-text columns."""
+    return frame.with_columns(
+        pl.col(c).map_elements(redact_personal, return_dtype=pl.String)
+        for c in columns
+        if c in frame.columns
+    )
+
+
+def _redacted_names(keys: pl.DataFrame) -> pl.DataFrame:
+    """Entity keys with personal numbers blanked out of name keys (codes and hashes kept)."""
+    blanked = pl.col("key").map_elements(redact_personal, return_dtype=pl.String)
+    return keys.with_columns(
+        pl.when(pl.col("kind") == "name").then(blanked).otherwise(pl.col("key")).alias("key")
+    )
+
+
+# --- the last run -------------------------------------------------------------------------
+
+
+def last_run_as_of(con: duckdb.DuckDBPyConnection) -> dt.date:
+    """The as-of date of the last run that succeeded: the date the `scores` and `features`
+    tables describe. LookupError when no run has succeeded yet."""
+    rows = con.execute(
+        "select as_of from ops.runs where status = 'succeeded' order by finished_at desc limit 1"
+    ).fetchall()
+    if not rows:
+        raise LookupError("no successful run in this warehouse")
+    day: dt.date = rows[0][0]
+    return day
+
+
+def current_leads(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The last run's lead list (scores.entity_leads), best first, names redacted."""
+    leads = con.sql("select * from scores.entity_leads order by rank").pl()
+    return _redacted(leads, "entity_name", "names", "reasons")
+
+
+def current_alerts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The last run's surge alerts (scores.alerts), by date."""
+    return con.sql(
+        "select * from scores.alerts order by alert_date, region_code, product_category, signal"
+    ).pl()
+
+
+# --- one lead -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadRecords:
+    """What lies behind one lead as of the last run."""
+
+    lead: dict[str, object]  # its row of scores.entity_leads
+    complaints: pl.DataFrame  # attributed complaints; weight null when outside the 180 days
+    inspections: pl.DataFrame  # attributed inspections, any result
+    listings: pl.DataFrame  # its shops' listings as the score saw them (last 8 weeks)
+    shop_snapshots: pl.DataFrame  # per shop and snapshot: listings, median price, sales
+    keys: pl.DataFrame  # kind, key: what links its records (uscc, shop, contact, name)
+
+
+def lead_records(con: duckdb.DuckDBPyConnection, lead_id: str) -> LeadRecords:
+    """The records behind lead `lead_id` of the last run; LookupError for an unknown lead."""
+    lead = current_leads(con).filter(pl.col("lead_id") == lead_id)
+    if lead.is_empty():
+        raise LookupError(f"{lead_id} is not in the last run's lead list")
+    params: dict[str, object] = {"lead_id": lead_id, "as_of": last_run_as_of(con)}
+    return LeadRecords(
+        lead=lead.row(0, named=True),
+        complaints=_query(con, "lead_complaints.sql", params),
+        inspections=_query(con, "lead_inspections.sql", params),
+        listings=_redacted(_query(con, "lead_listings.sql", params), "title"),
+        shop_snapshots=_query(con, "lead_shop_snapshots.sql", params),
+        keys=_redacted_names(_query(con, "lead_keys.sql", params)),
+    )
+
+
+# --- data quality -------------------------------------------------------------------------
+
+
+def sender(file: str) -> str:
+    """Who sent a delivered file, as its name tells: the file name without dates and extension
+    (`complaints/2025-01/12315_2025-01.csv` -> `12315`, `listings/2026-06-01/taobao.parquet` ->
+    `taobao`), else its folder's name (`complaints/weekly/2026-05-25_2026-05-31.csv` ->
+    `weekly`). The manifest records no sender, so this is the best the delivery itself says."""
+    path = PurePosixPath(file)
+    name = _SEPARATORS.sub(r"\1", _DATE_IN_NAME.sub("", path.stem)).strip("_-. ")
+    return name or path.parent.name
+
+
+def _with_sender(frame: pl.DataFrame) -> pl.DataFrame:
+    column = pl.col("file").map_elements(sender, return_dtype=pl.String).alias("sender")
+    first = ["delivered_on", "feed", "sender"]
+    return frame.with_columns(column).select(*first, pl.exclude(*first))
+
+
+def quarantine_by_delivery(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Quarantined rows by delivery day, feed, sender, file and reason (a row counts under each
+    of its reasons): delivered_on, feed, sender, file, reason, reason_text, rows, open_rows."""
+    counts = _with_sender(_query(con, "quarantine_by_delivery.sql", {}))
+    text = pl.col("reason").map_elements(reason_text, return_dtype=pl.String)
+    return counts.with_columns(text.alias("reason_text")).select(
+        "delivered_on", "feed", "sender", "file", "reason", "reason_text", "rows", "open_rows"
+    )
+
+
+def deliveries(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every file seen, by delivery day: delivered_on, feed, sender, file, status, rows_read,
+    rows_accepted, rows_quarantined."""
+    return _with_sender(_query(con, "deliveries.sql", {}))
