@@ -17,8 +17,7 @@ import duckdb
 import polars as pl
 
 from flows import stages
-
-HISTORY_COLUMNS = ["as_of", "lead_id", "rank", "score", "risk_level"]
+from models.explore import HISTORY_SCHEMA
 
 
 def replay_lead_history(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date]) -> pl.DataFrame:
@@ -34,17 +33,12 @@ def replay_lead_history(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date])
             stages.resolve(con, day)
             stages.build_features(con, day)
             leads = stages.score_leads(con, day)
-            frames.append(leads.select(pl.lit(day).alias("as_of"), *HISTORY_COLUMNS[1:]))
+            frames.append(
+                leads.with_columns(pl.lit(day).alias("as_of")).select(list(HISTORY_SCHEMA))
+            )
     finally:
         con.execute("rollback")
-    schema = {
-        "as_of": pl.Date,
-        "lead_id": pl.String,
-        "rank": pl.Int64,
-        "score": pl.Float64,
-        "risk_level": pl.String,
-    }
-    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    return pl.concat(frames) if frames else pl.DataFrame(schema=HISTORY_SCHEMA)
 
 
 def month_ends_before(as_of: dt.date, months: int) -> list[dt.date]:
