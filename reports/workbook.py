@@ -147,21 +147,26 @@ def _sheet(ws: Worksheet, columns: list[Column], frame: pl.DataFrame) -> None:
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for r in frame.iter_rows(named=True):
+    # Cells are addressed by row and column: `ws[ws.max_row]` scans every cell of the sheet,
+    # which made a sheet of n rows cost n² (a minute for the province's 6 000 leads).
+    filled = [(index, c.fill) for index, c in enumerate(columns, start=1) if c.fill]
+    for row, r in enumerate(frame.iter_rows(named=True), start=2):
         ws.append([c.value(r) for c in columns])
-        for cell, column in zip(ws[ws.max_row], columns, strict=True):
-            fill = column.fill(r) if column.fill else None
+        for index, fill_of in filled:
+            fill = fill_of(r)
             if fill is not None:
-                cell.fill = fill
+                ws.cell(row=row, column=index).fill = fill
+    wrapped = Alignment(wrap_text=True, vertical="top")
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         ws.column_dimensions[letter].width = column.width
         if column.number_format or column.wrap:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
+            for row in range(2, frame.height + 2):
+                cell = ws.cell(row=row, column=index)
                 if column.number_format:
                     cell.number_format = column.number_format
                 if column.wrap:
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+                    cell.alignment = wrapped
     ws.row_dimensions[1].height = 32
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(1, frame.height + 1)}"
