@@ -13,29 +13,28 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 import duckdb
 import numpy as np
 import polars as pl
 
 from models.episodes import regional_episodes
-from models.scoring import TERMS, load_baseline_config, term_inputs, with_episodes
-
-# The detector's own internals, so that the expectation drawn is exactly the one it tested;
-# tests/test_explore.py checks that the trace agrees with detect_alerts on every alert.
+from models.scoring import (
+    TERMS,
+    contributions,
+    explain_lead,
+    load_baseline_config,
+    term_inputs,
+    with_episodes,
+)
 from models.surges import (
     SERIES_KEYS,
-    SERIES_SCHEMA,
     SurveillanceConfig,
-    _dense_grid,
-    _moving_sum,
-    _negbin_scores,
-    _pooled_series,
     load_config,
+    moving_sum,
+    score_days,
 )
 from models.train import LeadModel, ModelConfig, load_model_config
 from transforms.warehouse import sql_file
@@ -56,10 +55,6 @@ class LeadScore:
     model_weight: float
     model_version: str | None
     terms: pl.DataFrame
-
-
-def _sigmoid(z: float) -> float:
-    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
 
 
 def _model_of(
@@ -94,25 +89,29 @@ def lead_terms(con: duckdb.DuckDBPyConnection, lead_id: str, as_of: dt.date) -> 
     ).fetchall()
     model = _model_of(con, used[0][0] if used else None, load_model_config())
     x = term_inputs(f)
-    base = {n: baseline.weights.get(n, 0.0) * v for n, v in x.items()}
-    baseline_score = _sigmoid(baseline.intercept + sum(base.values()))
-    w = model.blend_weight if model is not None else 0.0
-    learned = model.contributions(x) if model is not None else {}
-    p = model.probability(x) if model is not None else None
+    explained = explain_lead(f, baseline, model)
+    c = contributions(x, baseline, model)
     terms = pl.DataFrame(
         {
             "term": list(TERMS),
             "x": [x[n] for n in TERMS],
             "weight": [baseline.weights.get(n, 0.0) for n in TERMS],
-            "baseline_contribution": [base[n] for n in TERMS],
-            "model_contribution": [learned.get(n) if model else None for n in TERMS],
-            "contribution": [w * learned.get(n, 0.0) + (1 - w) * base[n] for n in TERMS],
+            "baseline_contribution": [c.baseline[n] for n in TERMS],
+            "model_contribution": [c.model.get(n) for n in TERMS],
+            "contribution": [c.blended[n] for n in TERMS],
             "reason": [TERMS[n].reason(f) for n in TERMS],
         },
         schema_overrides={"model_contribution": pl.Float64},
     ).sort(["contribution", "term"], descending=[True, False])
-    score = w * p + (1 - w) * baseline_score if p is not None else baseline_score
-    return LeadScore(lead_id, score, baseline_score, p, w, model.version if model else None, terms)
+    return LeadScore(
+        lead_id,
+        explained.score,
+        explained.baseline,
+        explained.model_probability,
+        explained.model_weight,
+        model.version if model is not None else None,
+        terms,
+    )
 
 
 # --- one surveillance series, day by day --------------------------------------------------
@@ -145,41 +144,24 @@ def surge_trace(
     its first alarm day.
     """
     config = config or load_config()
-    first_day = as_of - timedelta(days=config.history_days - 1)
-    series = series.filter(pl.col("day").is_between(first_day, as_of)).select(list(SERIES_SCHEMA))
     keys = pl.DataFrame(
         {"region_code": [region_code], "product_category": [product_category], "signal": [signal]}
     )
-    first_series_day = series["day"].min()
-    data_start = first_series_day if isinstance(first_series_day, dt.date) else as_of
-    grid = _dense_grid(series, keys, first_day, as_of, data_start)
-    n_days = grid.values.shape[1]
-    n_tested = config.lookback_days + config.episode_memory_days + 1
-    days = np.arange(n_days - n_tested, n_days)
-    pooled_frame = _pooled_series(series)
-    pooled_keys = (
-        pooled_frame.select("product_category", "signal")
-        .unique()
-        .sort("product_category", "signal")
-    )
-    pooled = _dense_grid(pooled_frame, pooled_keys, first_day, as_of, data_start)
-    row = pooled_keys.with_row_index("row").filter(
-        (pl.col("product_category") == product_category) & (pl.col("signal") == signal)
-    )
-    pooled_row = np.array([row["row"][0] if row.height else pooled_keys.height])
-    scores = _negbin_scores(grid, pooled, pooled_row, days, config.negbin)
+    scored = score_days(series, as_of, config, method="negbin", keys=keys)
+    assert scored is not None  # one key given: always scored
+    n_untested = (scored.tested_from - scored.first_day).days
 
     def tested(values: np.ndarray) -> list[object]:
-        return [None] * (n_days - n_tested) + values[0].tolist()
+        return [None] * n_untested + values[0].tolist()
 
     return pl.DataFrame(
         {
-            "day": pl.date_range(first_day, as_of, eager=True),
-            "value": np.nan_to_num(grid.values[0]),
-            "observed": np.nan_to_num(_moving_sum(grid.values, config.negbin.block_days)[0]),
-            "expected": tested(scores.expected),
-            "p_value": tested(scores.p_value),
-            "alarm": tested(scores.alarm),
+            "day": pl.date_range(scored.first_day, as_of, eager=True),
+            "value": np.nan_to_num(scored.values[0]),
+            "observed": np.nan_to_num(moving_sum(scored.values, config.negbin.block_days)[0]),
+            "expected": tested(scored.scores.expected),
+            "p_value": tested(scored.scores.p_value),
+            "alarm": tested(scored.scores.alarm),
         },
         schema=TRACE_SCHEMA,
     )

@@ -260,18 +260,39 @@ def reasons_text(f: Row, contributions: dict[str, float], config: BaselineConfig
     return "；".join(parts) or "仅有少量风险信号 / only weak risk signals"
 
 
-def explain_lead(f: Row, config: BaselineConfig, model: LeadModel | None = None) -> Explanation:
-    """The entity's score (baseline, or blended with the model) and its reasons."""
-    x = term_inputs(f)
+@dataclass(frozen=True)
+class Contributions:
+    """Each term's log-odds contribution: to the baseline, to the model (empty when no model
+    is in use) and blended, w x model + (1 - w) x baseline, which orders the reasons."""
+
+    baseline: dict[str, float]
+    model: dict[str, float]
+    blended: dict[str, float]
+
+
+def contributions(
+    x: dict[str, float], config: BaselineConfig, model: LeadModel | None = None
+) -> Contributions:
+    """The contributions of the term inputs `x` (see `term_inputs`)."""
     base = {name: config.weights.get(name, 0.0) * value for name, value in x.items()}
-    baseline = _sigmoid(config.intercept + sum(base.values()))
     if model is None or model.blend_weight <= 0:
-        return Explanation(baseline, baseline, None, 0.0, reasons_text(f, base, config))
+        return Contributions(base, {}, base)
     w = model.blend_weight
     learned = model.contributions(x)
     blended = {n: w * learned.get(n, 0.0) + (1 - w) * c for n, c in base.items()}
-    p = model.probability(x)
-    return Explanation(w * p + (1 - w) * baseline, baseline, p, w, reasons_text(f, blended, config))
+    return Contributions(base, learned, blended)
+
+
+def explain_lead(f: Row, config: BaselineConfig, model: LeadModel | None = None) -> Explanation:
+    """The entity's score (baseline, or blended with the model) and its reasons."""
+    x = term_inputs(f)
+    c = contributions(x, config, model)
+    baseline = _sigmoid(config.intercept + sum(c.baseline.values()))
+    reasons = reasons_text(f, c.blended, config)
+    if model is None or model.blend_weight <= 0:
+        return Explanation(baseline, baseline, None, 0.0, reasons)
+    w, p = model.blend_weight, model.probability(x)
+    return Explanation(w * p + (1 - w) * baseline, baseline, p, w, reasons)
 
 
 def explain(f: Row, config: BaselineConfig) -> tuple[float, str]:

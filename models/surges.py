@@ -323,7 +323,7 @@ def _epoch_day(day: date) -> int:
     return (day - date(1970, 1, 1)).days
 
 
-def _moving_sum(values: np.ndarray, window: int) -> np.ndarray:
+def moving_sum(values: np.ndarray, window: int) -> np.ndarray:
     """Sum of the `window` days ending on each day; NaN when any of them is NaN."""
     filled = np.nan_to_num(values)
     csum = np.concatenate([np.zeros((values.shape[0], 1)), np.cumsum(filled, axis=1)], axis=1)
@@ -466,7 +466,7 @@ def _seasonal_factor(
     if not s.enabled:
         return np.ones(shape), np.zeros(shape), np.ones(shape)
     w = cfg.block_days
-    pooled_level, pooled_base = _last_year(_moving_sum(pooled.values, w), days, w, cfg)
+    pooled_level, pooled_base = _last_year(moving_sum(pooled.values, w), days, w, cfg)
     province = np.clip((pooled_level + 0.5) / (pooled_base + 0.5), s.min_factor, s.max_factor)
     year_mean = w * _trailing_mean(pooled.values, days, w + cfg.guard_days, s.period_days)
     index = np.clip((pooled_level + 0.5) / (year_mean + 0.5), s.min_factor, s.max_factor)
@@ -474,7 +474,7 @@ def _seasonal_factor(
     province = np.vstack([np.nan_to_num(province, nan=1.0), np.ones((1, days.size))])
     index = np.vstack([np.nan_to_num(index, nan=1.0), np.ones((1, days.size))])
     prior = province[pooled_row]
-    level, base = _last_year(_moving_sum(grid.values, w), days, w, cfg)
+    level, base = _last_year(moving_sum(grid.values, w), days, w, cfg)
     numerator = level + s.prior_weight * prior
     denominator = base + s.prior_weight
     # Poisson variance of the block means: the factor is an estimate, not a constant
@@ -500,7 +500,7 @@ def _upper_tail(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarr
 
 
 @dataclass(frozen=True)
-class _Scores:
+class DayScores:
     """Per series x tested day: the statistic's observed, expected, p-value and alarm flag."""
 
     observed: np.ndarray
@@ -548,7 +548,7 @@ def _dow_shares(
 
 def _negbin_scores(
     grid: _Grid, pooled: _Grid, pooled_row: np.ndarray, days: np.ndarray, cfg: NegBinConfig
-) -> _Scores:
+) -> DayScores:
     """A scan over short and long moving sums against one negative-binomial expectation.
 
     The baseline is the robust mean and variance of earlier `block_days` sums (lagged past a
@@ -559,7 +559,7 @@ def _negbin_scores(
     are always the `block_days` sum and its expectation.
     """
     block = cfg.block_days
-    moving = _moving_sum(grid.values, block)
+    moving = moving_sum(grid.values, block)
     base, var = _baseline(moving, days, 0, block, cfg)
     factor, factor_rel_var, season_index = _seasonal_factor(grid, pooled, pooled_row, days, cfg)
     floored = np.maximum(base, cfg.min_expected)
@@ -583,7 +583,7 @@ def _negbin_scores(
     observed_block = expected_block = np.zeros(level.shape)
     for w, share in sorted(shares.items()):
         tests = np.array([w in cfg.windows_of(str(s)) for s in signals])[:, None]
-        observed = _at(_moving_sum(grid.values, w) if w != block else moving, days, 0)
+        observed = _at(moving_sum(grid.values, w) if w != block else moving, days, 0)
         expected = level * share
         # NB2: extra-Poisson variance grows with the square of the mean, so the variance /
         # mean ratio's excess over 1 scales with the expectation
@@ -607,10 +607,10 @@ def _negbin_scores(
         p_scan = np.where(tests, np.minimum(p_scan, p_value), p_scan)
         if w == block:
             observed_block, expected_block = np.nan_to_num(observed), np.nan_to_num(expected)
-    return _Scores(observed_block, expected_block, p_scan, alarm)
+    return DayScores(observed_block, expected_block, p_scan, alarm)
 
 
-def _ears_c2_scores(grid: _Grid, days: np.ndarray, cfg: EarsC2Config) -> _Scores:
+def _ears_c2_scores(grid: _Grid, days: np.ndarray, cfg: EarsC2Config) -> DayScores:
     """EARS C2: today's count against the mean and sd of days t-9..t-3 (daily counts)."""
     lags = range(cfg.guard_days + 1, cfg.guard_days + cfg.baseline_days + 1)
     baseline = np.stack([_at(grid.values, days, lag) for lag in lags])
@@ -623,7 +623,7 @@ def _ears_c2_scores(grid: _Grid, days: np.ndarray, cfg: EarsC2Config) -> _Scores
     testable = ~np.isnan(c2)
     p_value = np.where(testable, stats.norm.sf(np.nan_to_num(c2)), 1.0)
     alarm = testable & (c2 > cfg.threshold) & (observed >= cfg.min_count)
-    return _Scores(np.nan_to_num(observed), np.nan_to_num(mean), p_value, alarm)
+    return DayScores(np.nan_to_num(observed), np.nan_to_num(mean), p_value, alarm)
 
 
 def _trailing_run(flags: np.ndarray) -> np.ndarray:
@@ -695,25 +695,32 @@ def _pooled_series(series: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def detect_alerts(
+@dataclass(frozen=True)
+class ScoredDays:
+    """The detector's verdict on every tested day of every series: row i of the matrices is
+    keys.row(i), column j is the day tested_from + j; `values` are the daily events of the
+    whole calendar (first_day..as_of, NaN before the data start)."""
+
+    keys: pl.DataFrame
+    first_day: date
+    tested_from: date
+    values: np.ndarray
+    scores: DayScores
+
+
+def score_days(
     series: pl.DataFrame,
     as_of: date,
     config: SurveillanceConfig,
     method: str | None = None,
     history_start: date | None = None,
-) -> pl.DataFrame:
-    """The alerts export: one row per alert episode first raised in the look-back window.
+    keys: pl.DataFrame | None = None,
+) -> ScoredDays | None:
+    """Test every day of the look-back window and the episode memory before it, for every
+    series with an event in reach (or only `keys`), each day from values dated <= it.
 
-    `series` is `daily_series` output (sparse or dense; rows after `as_of` are ignored). Each
-    day D of the window is tested using only values dated <= D. An alarm day opens an episode
-    unless the series alarmed within `episode_memory_days` before and has stayed alarming or
-    elevated (scan p-value below `episode_alpha`) since, with at most `episode_gap_days`
-    quiet days in a row; the episode's row carries alert_date = its first alarm day, and
-    observed / expected / severity as known on that day. For "negbin" the unit of observed
-    and expected is credibility-weighted events in the 7 days ending on alert_date (whichever
-    window alarmed); for "ears_c2" it is events on alert_date (expected = the mean of the
-    baseline days). Episodes already running before the window are not raised. `history_start` is the first day with data (default: the first day in
-    `series`); days before it are unknown, not zero.
+    `series` is `daily_series` output (sparse or dense; rows after `as_of` are ignored); the
+    province-wide profiles and seasons come from all of it. None when no series can alarm.
     """
     method = method or config.method
     if method not in ("negbin", "ears_c2"):
@@ -722,21 +729,20 @@ def detect_alerts(
     series = series.filter(pl.col("day").is_between(first_day, as_of)).select(list(SERIES_SCHEMA))
     n_tested = config.lookback_days + config.episode_memory_days + 1
     tested_from = as_of - timedelta(days=n_tested - 1)
-    window_from = as_of - timedelta(days=config.lookback_days - 1)
     first_series_day = series["day"].min()
     data_start = history_start or (
         first_series_day if isinstance(first_series_day, date) else as_of
     )
-    # Only series with an event in reach of a tested window can alarm.
-    reach = tested_from - timedelta(days=config.negbin.longest_window)
-    keys = (
-        series.filter((pl.col("day") >= reach) & (pl.col("value") != 0))
-        .select(SERIES_KEYS)
-        .unique()
-        .sort(SERIES_KEYS)
-    )
+    if keys is None:  # only series with an event in reach of a tested window can alarm
+        reach = tested_from - timedelta(days=config.negbin.longest_window)
+        keys = (
+            series.filter((pl.col("day") >= reach) & (pl.col("value") != 0))
+            .select(SERIES_KEYS)
+            .unique()
+            .sort(SERIES_KEYS)
+        )
     if keys.is_empty():
-        return pl.DataFrame(schema=ALERT_SCHEMA)
+        return None
 
     grid = _dense_grid(series, keys, first_day, as_of, data_start)
     days = np.arange(grid.values.shape[1] - n_tested, grid.values.shape[1])
@@ -761,7 +767,35 @@ def detect_alerts(
         scores = _negbin_scores(grid, pooled, pooled_row, days, config.negbin)
     else:
         scores = _ears_c2_scores(grid, days, config.ears_c2)
+    return ScoredDays(keys, first_day, tested_from, grid.values, scores)
 
+
+def detect_alerts(
+    series: pl.DataFrame,
+    as_of: date,
+    config: SurveillanceConfig,
+    method: str | None = None,
+    history_start: date | None = None,
+) -> pl.DataFrame:
+    """The alerts export: one row per alert episode first raised in the look-back window.
+
+    `series` is `daily_series` output (sparse or dense; rows after `as_of` are ignored). Each
+    day D of the window is tested using only values dated <= D (`score_days`). An alarm day
+    opens an episode unless the series alarmed within `episode_memory_days` before and has
+    stayed alarming or elevated (scan p-value below `episode_alpha`) since, with at most
+    `episode_gap_days` quiet days in a row; the episode's row carries alert_date = its first
+    alarm day, and observed / expected / severity as known on that day. For "negbin" the unit
+    of observed and expected is credibility-weighted events in the 7 days ending on
+    alert_date (whichever window alarmed); for "ears_c2" it is events on alert_date
+    (expected = the mean of the baseline days). Episodes already running before the window
+    are not raised. `history_start` is the first day with data (default: the first day in
+    `series`); days before it are unknown, not zero.
+    """
+    scored = score_days(series, as_of, config, method, history_start)
+    if scored is None:
+        return pl.DataFrame(schema=ALERT_SCHEMA)
+    scores, keys = scored.scores, scored.keys
+    window_from = as_of - timedelta(days=config.lookback_days - 1)
     starts = _episode_starts(
         scores.alarm,
         scores.p_value < config.episode_alpha,
@@ -770,7 +804,7 @@ def detect_alerts(
     )
     persistence = _trailing_run(scores.p_value < config.severity.persistence_alpha)
     rows, cols = np.nonzero(starts)
-    tested_days = [tested_from + timedelta(days=int(c)) for c in range(n_tested)]
+    tested_days = [scored.tested_from + timedelta(days=int(c)) for c in range(starts.shape[1])]
     found = (
         keys[rows.tolist()]
         .with_columns(

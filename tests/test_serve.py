@@ -108,13 +108,18 @@ def test_serve_registers_schedules_and_a_triggered_run_completes(
         schedule = deployment["schedules"][0]["schedule"]
         assert (schedule["cron"], schedule["timezone"]) == ("0 2 * * *", "Asia/Shanghai")
         assert deployment["parameters"]["landing"] == str(small_world / "landing")
-        run = (
-            api.post(
-                f"/deployments/{deployment['id']}/create_flow_run",
-                json={"parameters": {"as_of": "2026-06-30"}},
-            )
-            .raise_for_status()
-            .json()
+        # A loaded server may answer 503 (its database busy) for a moment: ask again.
+        run = wait_for(
+            lambda: (
+                api.post(
+                    f"/deployments/{deployment['id']}/create_flow_run",
+                    json={"parameters": {"as_of": "2026-06-30"}},
+                )
+                .raise_for_status()
+                .json()
+            ),
+            60,
+            "the triggered run to be created",
         )
 
         def finished() -> str | None:
