@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import smtplib
 import urllib.request
 from email.message import EmailMessage
 from typing import Any
 
 from flows.settings import Settings
+from reports.delivery import smtp_connection
 
 
 def failure_message(
@@ -36,16 +36,14 @@ def send_notification(message: dict[str, str], settings: Settings) -> list[str]:
         )
         with urllib.request.urlopen(request, timeout=10):
             used.append("webhook")
-    if settings.alert_email_to and settings.smtp_host:
+    server = settings.smtp_server()
+    if settings.alert_email_to and server is not None:
         mail = EmailMessage()
         mail["Subject"] = message["text"]
-        mail["From"] = settings.smtp_sender
+        mail["From"] = server.sender
         mail["To"] = settings.alert_email_to
         mail.set_content(json.dumps(message, ensure_ascii=False, indent=2))
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
-            if settings.smtp_user and settings.smtp_password:
-                smtp.starttls()
-                smtp.login(settings.smtp_user, settings.smtp_password)
+        with smtp_connection(server) as smtp:
             smtp.send_message(mail)
         used.append("email")
     return used

@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from reports.delivery import SmtpServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,11 +34,30 @@ class Settings(BaseSettings):
     # Where a failed run is announced (both optional; secrets only from the environment).
     alert_webhook_url: str | None = None
     alert_email_to: str | None = None
+    # The mail server for failure notices and the teams' reports; nothing is mailed without
+    # a host. Recipients per report folder (prefecture code or `province`), as JSON.
     smtp_host: str | None = None
     smtp_port: int = 25
-    smtp_user: str | None = None
-    smtp_password: str | None = None
-    smtp_sender: str = "radar@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_sender: str = "counterfeit-radar@localhost"
+    smtp_timeout_seconds: float = 30.0
+    smtp_recipients: dict[str, list[str]] = {}
+
+    def smtp_server(self) -> SmtpServer | None:
+        """The configured mail server, or None when no host is set."""
+        if not self.smtp_host:
+            return None
+        return SmtpServer(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            username=self.smtp_username,
+            password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+            starttls=self.smtp_starttls,
+            sender=self.smtp_sender,
+            timeout_seconds=self.smtp_timeout_seconds,
+        )
 
 
 def today_in_china() -> dt.date:

@@ -1,6 +1,6 @@
 """Optional e-mail of each team's own report (report.html and report.xlsx) over SMTP.
 
-Settings come only from the environment (`RADAR_SMTP_HOST`, `RADAR_SMTP_PORT`,
+The server and the recipients come from the one `Settings` (`RADAR_SMTP_HOST`, `RADAR_SMTP_PORT`,
 `RADAR_SMTP_USERNAME`, `RADAR_SMTP_PASSWORD`, `RADAR_SMTP_STARTTLS`, `RADAR_SMTP_SENDER`,
 `RADAR_SMTP_RECIPIENTS` as JSON, e.g. `{"630100": ["xn@example.cn"], "province": [...]}`).
 A team receives one message with its own folder's files and nothing of another team's.
@@ -10,34 +10,40 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reports.labels import scope_title
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-class SmtpSettings(BaseSettings):
-    """Where and how reports are mailed; nothing is sent while `host` is empty."""
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where and how to send mail (built by `Settings.smtp_server()`)."""
 
-    model_config = SettingsConfigDict(env_prefix="RADAR_SMTP_", extra="ignore")
-
-    host: str = ""
+    host: str
     port: int = 25
     username: str | None = None
-    password: SecretStr | None = None
+    password: str | None = None
     starttls: bool = False
     sender: str = "counterfeit-radar@localhost"
     timeout_seconds: float = 30.0
-    recipients: dict[
-        str, list[str]
-    ] = {}  # team folder (prefecture code or `province`) -> addresses
+
+
+@contextmanager
+def smtp_connection(server: SmtpServer) -> Iterator[smtplib.SMTP]:
+    """An open SMTP session: STARTTLS when configured, logged in when credentials are set."""
+    with smtplib.SMTP(server.host, server.port, timeout=server.timeout_seconds) as smtp:
+        if server.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if server.username and server.password is not None:
+            smtp.login(server.username, server.password)
+        yield smtp
 
 
 def report_message(report_dir: Path, to: list[str], sender: str) -> EmailMessage:
@@ -70,22 +76,18 @@ def report_message(report_dir: Path, to: list[str], sender: str) -> EmailMessage
 
 
 def send_reports(
-    report_dirs: Iterable[Path], recipients: dict[str, list[str]], smtp: SmtpSettings
+    report_dirs: Iterable[Path], recipients: dict[str, list[str]], smtp: SmtpServer | None
 ) -> int:
     """Mail each report folder (named by its team) to that team's addresses; return how many
-    messages were sent. Folders without recipients are skipped; no host, nothing sent."""
+    messages were sent. Folders without recipients are skipped; no server, nothing sent."""
     work = [
         (folder, sorted(set(recipients[folder.name])))
         for folder in sorted(report_dirs)
         if recipients.get(folder.name)
     ]
-    if not smtp.host or not work:
+    if smtp is None or not work:
         return 0
-    with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as server:
-        if smtp.starttls:
-            server.starttls(context=ssl.create_default_context())
-        if smtp.username and smtp.password is not None:
-            server.login(smtp.username, smtp.password.get_secret_value())
+    with smtp_connection(smtp) as server:
         for folder, to in work:
             server.send_message(report_message(folder, to, smtp.sender), to_addrs=to)
     return len(work)

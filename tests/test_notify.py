@@ -12,6 +12,9 @@ import pytest
 
 from demo_world.config import DEFAULT_AS_OF
 from flows.nightly import nightly
+from flows.notify import failure_message, send_notification
+from flows.settings import Settings
+from tests.smtp_inbox import smtp_inbox
 
 received: list[dict[str, str]] = []
 
@@ -53,3 +56,20 @@ def test_failed_run_posts_to_the_webhook(
     message = received[0]
     assert message["flow"] == "radar-nightly" and message["as_of"] == DEFAULT_AS_OF.isoformat()
     assert "landing directory not found" in message["error"]
+
+
+def test_a_failure_is_mailed_through_the_same_smtp_settings_as_the_reports() -> None:
+    message = failure_message("radar-nightly", "run-1", {"as_of": "2026-06-30"}, "Boom")
+    with smtp_inbox() as inbox:
+        settings = Settings(
+            smtp_host="127.0.0.1", smtp_port=inbox.port, alert_email_to="duty@example.cn"
+        )
+        assert send_notification(message, settings) == ["email"]
+    [(to, mail)] = inbox.received
+    assert to == ["duty@example.cn"] and mail["From"] == settings.smtp_sender
+    assert json.loads(mail.get_payload())["error"] == "Boom"
+
+
+def test_nothing_is_mailed_without_a_host() -> None:
+    message = failure_message("radar-nightly", "run-1", {}, "Boom")
+    assert send_notification(message, Settings(alert_email_to="duty@example.cn")) == []

@@ -6,11 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import socket
 import time
 import zipfile
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +15,15 @@ import duckdb
 import openpyxl
 import polars as pl
 import pytest
-from aiosmtpd.controller import Controller
 
 from data_contracts.contract import prefectures, regions
+from flows.settings import Settings
 from reports.build import build_reports, teams
 from reports.data import read_exports, scoped
-from reports.delivery import SmtpSettings, send_reports
+from reports.delivery import send_reports
 from reports.html import bilingual
 from tests.report_world import TINY_AS_OF, ReportedRun, reported_run, write_tiny_exports
+from tests.smtp_inbox import smtp_inbox
 
 
 @pytest.fixture(scope="module")
@@ -243,41 +241,18 @@ def test_reasons_split_into_chinese_and_english() -> None:
 # --- delivery ------------------------------------------------------------------------------
 
 
-class Inbox:
-    """An aiosmtpd handler keeping every message it receives."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
-        self.received.append(
-            (list(envelope.rcpt_tos), message_from_bytes(envelope.content))  # type: ignore[attr-defined]
-        )
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+RECIPIENTS = {"630100": ["xining@example.cn"], "632800": ["haixi@example.cn", "hx2@example.cn"]}
 
 
 def test_each_team_gets_only_its_own_report(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with smtp_inbox() as inbox:
         monkeypatch.setenv("RADAR_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("RADAR_SMTP_PORT", str(controller.port))
-        settings = SmtpSettings()
-        recipients = {
-            "630100": ["xining@example.cn"],
-            "632800": ["haixi@example.cn", "hx2@example.cn"],
-        }
+        monkeypatch.setenv("RADAR_SMTP_PORT", str(inbox.port))
+        monkeypatch.setenv("RADAR_SMTP_RECIPIENTS", json.dumps(RECIPIENTS))
+        settings = Settings()
+        assert settings.smtp_recipients == RECIPIENTS
         dirs = [tiny / "reports" / team for team in teams()]
-        sent = send_reports(dirs, recipients, settings)
-    finally:
-        controller.stop()
+        sent = send_reports(dirs, settings.smtp_recipients, settings.smtp_server())
     assert sent == 2 and len(inbox.received) == 2
     by_team = {}
     for rcpt, message in inbox.received:
@@ -307,7 +282,9 @@ def test_each_team_gets_only_its_own_report(tiny: Path, monkeypatch: pytest.Monk
 
 def test_no_smtp_host_sends_nothing(tiny: Path) -> None:
     dirs = [tiny / "reports" / "630100"]
-    assert send_reports(dirs, {"630100": ["x@example.cn"]}, SmtpSettings(host="")) == 0
+    assert (
+        send_reports(dirs, {"630100": ["x@example.cn"]}, Settings(smtp_host="").smtp_server()) == 0
+    )
 
 
 # --- Prefect artifacts ---------------------------------------------------------------------
