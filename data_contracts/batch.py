@@ -36,7 +36,8 @@ class FileBatch:
 
     file: DeliveredFile
     sha256: str
-    status: str  # loaded | rejected (duplicates are decided by the writer, who knows history)
+    # loaded | rejected | duplicate (decided with the writer's history: see `duplicate_batch`)
+    status: str
     rows_read: int = 0
     raw: pl.DataFrame | None = None  # _row_number, record (JSON of the delivered cells)
     rows: ValidatedRows | None = None
@@ -93,6 +94,17 @@ def summarise_issues(rows: ValidatedRows) -> list[str]:
         column = code.partition(":")[2]
         out.append(f"{column}: 信用代码无效已置空 invalid USCC nulled, row kept ({n}×)")
     return out
+
+
+DUPLICATE_ISSUE = "与已载入文件内容相同 same content as a file already loaded"
+
+
+def duplicate_batch(file: DeliveredFile, sha256: str, rows_read: int) -> FileBatch:
+    """The batch of a file whose bytes equal a file of its feed already loaded, in the same
+    format: nothing of it is loaded, and its rows were counted when that file was read."""
+    return FileBatch(
+        file=file, sha256=sha256, status="duplicate", rows_read=rows_read, issues=[DUPLICATE_ISSUE]
+    )
 
 
 def build_batch(file: DeliveredFile, data: bytes | None = None) -> FileBatch:

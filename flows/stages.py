@@ -24,12 +24,7 @@ from models.scoring import load_baseline_config, rank_leads
 from models.surges import daily_series, detect_alerts, load_config
 from models.train import ModelConfig, load_model_config, outcome_set, train_lead_model
 from transforms.exports import data_quality, write_export
-from transforms.ingest import (
-    IngestReport,
-    build_batches_locally,
-    ingest_landing,
-    spooled_builder,
-)
+from transforms.ingest import IngestReport, ingest_landing, spooled_builder
 from transforms.landing import LandingScan
 from transforms.load import ensure_warehouse
 from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
@@ -48,7 +43,7 @@ def ingest(
     `spooled` maps file paths to batches built elsewhere (distributed workers); without it
     each file is read here.
     """
-    build = spooled_builder(spooled) if spooled is not None else build_batches_locally
+    build = spooled_builder(spooled) if spooled is not None else None
     report = ingest_landing(con, landing, run_id, build)
     supersede_corrected(con)
     snapshot_volume_warnings(con, run_id)

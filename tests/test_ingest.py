@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
+import transforms.ingest
+from data_contracts.batch import DeliveredFile, FileBatch, build_batch
 from tests.conftest import COMPLAINT_HEADER, write
 from transforms.ingest import ingest_landing
 from transforms.warehouse import scalar
@@ -33,6 +36,46 @@ def test_duplicate_file_is_loaded_once(tmp_path: Path, con: duckdb.DuckDBPyConne
     ).fetchall()
     assert dup == [(1, 0, 0)]
     assert scalar(con, "select count(*) from staging.complaints_history") == 1
+
+
+def test_a_duplicate_is_not_read_again(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [ROW.format(id="C1", cat="seeds"), ROW.format(id="C2", cat="bogus"), "C3,short"]
+    complaints_file(tmp_path, "2026-05/a.csv", rows, 1000)
+    complaints_file(tmp_path, "2026-05/a_resent.csv", rows, 2000)
+    read: list[str] = []
+
+    def counted(file: DeliveredFile, data: bytes | None = None) -> FileBatch:
+        read.append(file.rel)
+        return build_batch(file, data)
+
+    monkeypatch.setattr(transforms.ingest, "build_batch", counted)
+    report = ingest_landing(con, tmp_path, "r1")
+    assert report.statuses == {"loaded": 1, "duplicate": 1}
+    assert read == ["complaints/2026-05/a.csv"]  # the resent copy was only hashed
+    manifest = con.execute(
+        "select file, status, rows_read, rows_accepted, rows_quarantined, issues "
+        "from ops.manifest order by file"
+    ).fetchall()
+    assert manifest[1] == (
+        "complaints/2026-05/a_resent.csv",
+        "duplicate",
+        3,  # as many rows as the copy loaded before, as if it had been read
+        0,
+        0,
+        "与已载入文件内容相同 same content as a file already loaded",
+    )
+
+
+def test_same_bytes_in_another_format_are_read(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    rows = [ROW.format(id="C1", cat="seeds")]
+    complaints_file(tmp_path, "a.csv", rows, 1000)
+    complaints_file(tmp_path, "a.jsonl", rows, 2000)  # not JSON: read, and rejected as such
+    report = ingest_landing(con, tmp_path, "r1")
+    assert report.statuses == {"loaded": 1, "rejected": 1}
 
 
 def test_later_delivery_wins_and_quarantined_correction_leaves_earlier(

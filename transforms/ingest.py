@@ -10,9 +10,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from data_contracts.batch import DeliveredFile, FileBatch, build_batch, read_spooled
+from data_contracts.batch import (
+    DeliveredFile,
+    FileBatch,
+    build_batch,
+    duplicate_batch,
+    read_spooled,
+    sha256_of,
+)
 from transforms.landing import LandingScan, scan_landing
-from transforms.load import ensure_warehouse, known_file, write_batch
+from transforms.load import ensure_warehouse, handled_files, loaded_copy_rows, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +37,34 @@ class IngestReport:
     typed_rows: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
 
 
-def build_batches_locally(files: list[DeliveredFile]) -> Iterable[FileBatch]:
-    """Build batches one after the other in this process (the default)."""
-    for f in files:
-        yield build_batch(f)
+def local_builder(con: duckdb.DuckDBPyConnection) -> BatchBuilder:
+    """Build batches one after the other in this process (the default). A file with the same
+    bytes and format as a file of its feed already loaded is not read: the writer would only
+    record it as a duplicate."""
+
+    def build(files: list[DeliveredFile]) -> Iterable[FileBatch]:
+        for f in files:
+            data = f.path.read_bytes()
+            sha256 = sha256_of(data)
+            rows_read = loaded_copy_rows(con, f, sha256)
+            if rows_read is None:
+                yield build_batch(f, data)
+            else:
+                yield duplicate_batch(f, sha256, rows_read)
+
+    return build
+
+
+def unseen(con: duckdb.DuckDBPyConnection, files: list[DeliveredFile]) -> list[DeliveredFile]:
+    """The files not handled by an earlier run (same path, size and mtime), in the same order."""
+    handled = handled_files(con)
+    return [f for f in files if (f.feed, f.rel, f.size, f.mtime) not in handled]
 
 
 def new_files(con: duckdb.DuckDBPyConnection, landing: Path) -> list[DeliveredFile]:
     """The feed files of the landing directory not handled by an earlier run, in delivery order."""
     ensure_warehouse(con)
-    return [f for f in scan_landing(landing).files if not known_file(con, f)]
+    return unseen(con, scan_landing(landing).files)
 
 
 def spooled_builder(spooled: dict[str, Path]) -> BatchBuilder:
@@ -56,16 +81,18 @@ def ingest_landing(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
     run_id: str,
-    build: BatchBuilder = build_batches_locally,
+    build: BatchBuilder | None = None,
 ) -> IngestReport:
-    """Load every file not seen before, in delivery order; each file commits on its own."""
+    """Load every file not seen before, in delivery order; each file commits on its own.
+    Files are read here (`local_builder`) unless `build` says otherwise."""
     ensure_warehouse(con)
+    build = build or local_builder(con)
     scan = scan_landing(landing)
     for rel in scan.outside_feeds:
         log.warning("ignored, not under a feed folder: %s", rel)
     for rel in scan.ignored:
         log.info("ignored lock or hidden file: %s", rel)
-    new = [f for f in scan.files if not known_file(con, f)]
+    new = unseen(con, scan.files)
     report = IngestReport(scan=scan, new_files=len(new))
     for batch in build(new):
         status, issues = write_batch(con, batch, run_id)
