@@ -28,7 +28,7 @@ from transforms.ingest import IngestReport, ingest_landing, spooled_builder
 from transforms.landing import LandingScan
 from transforms.load import ensure_warehouse
 from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
-from transforms.resolve import resolve_entities
+from transforms.resolve import refresh_normalized_names, resolve_entities
 from transforms.warehouse import materialize, replace_table, scalar
 
 
@@ -144,12 +144,16 @@ def train_model(
     config: ModelConfig | None = None,
 ) -> dict[str, object]:
     """Train the lead model on the outcomes closed by `as_of`, unless one exists for exactly
-    those outcomes (or `force`); returns what happened. Leaves core/features tables as found."""
+    those outcomes (or `force`); returns what happened. Leaves core/features tables as found,
+    except core.normalized_names (and its cache), refreshed first as the resolve stage would."""
     outcomes = outcome_set(con, as_of)
     summary: dict[str, object] = {"outcomes": outcomes.count, "trained": False}
     existing = find_model(con, outcomes)
     if existing is not None and not force:
         return summary | {"version": existing.version, "reason": "up to date"}
+    # Outside the rolled-back training transaction, so that the key names (the same on
+    # every training day) are computed once and kept, not once per training day.
+    refresh_normalized_names(con)
     trained = train_lead_model(con, as_of, _resolve_and_build, config)
     if trained is None:
         return summary | {"version": None, "reason": "too few labelled outcomes"}

@@ -22,11 +22,14 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
+from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
-from data_contracts.contract import platforms
+import transforms.names
+from data_contracts.contract import REFERENCE_DIR, platforms
 from transforms.names import normalize_name
 from transforms.splink_match import EDGE_SCHEMA, name_match_edges
 from transforms.warehouse import materialize, replace_table, scalar
@@ -40,13 +43,29 @@ class ResolveConfig:
     match_names: bool = True  # link differently spelt names (transforms/splink_match.py)
 
 
+NO_USCCS: frozenset[str] = frozenset()
+
+
 class UnionFind:
-    """Disjoint sets over string keys, remembering the USCCs and whether a shop each set holds."""
+    """Disjoint sets over string keys, remembering the USCCs and whether a shop each set holds
+    (by root; a root that is in neither dict holds none)."""
 
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
         self.usccs: dict[str, frozenset[str]] = {}
         self.has_shop: dict[str, bool] = {}
+
+    @classmethod
+    def from_components(
+        cls, key_roots: pl.DataFrame, usccs: dict[str, frozenset[str]], shop_roots: set[str]
+    ) -> UnionFind:
+        """The sets of (key, root) rows, each root its set's smallest key, as the unions that
+        made them would have left them; `usccs` and `shop_roots` describe the roots' sets."""
+        uf = cls()
+        uf.parent = dict(zip(key_roots["key"].to_list(), key_roots["root"].to_list(), strict=True))
+        uf.usccs = usccs
+        uf.has_shop = dict.fromkeys(shop_roots, True)
+        return uf
 
     def add(self, key: str) -> None:
         if key not in self.parent:
@@ -65,14 +84,15 @@ class UnionFind:
     def anchored(self, key: str) -> bool:
         """Whether the set of `key` holds a USCC or a shop."""
         root = self.find(key)
-        return bool(self.usccs[root]) or self.has_shop[root]
+        return bool(self.usccs.get(root)) or self.has_shop.get(root, False)
 
     def may_join(self, a: str, b: str) -> bool:
         """Whether a soft (name) link may join the sets of a and b: not two USCCs, not two shops."""
         ra, rb = self.find(a), self.find(b)
-        ua, ub = self.usccs[ra], self.usccs[rb]
+        ua, ub = self.usccs.get(ra, NO_USCCS), self.usccs.get(rb, NO_USCCS)
         return ra == rb or not (
-            (ua and ub and ua != ub) or (self.has_shop[ra] and self.has_shop[rb])
+            (ua and ub and ua != ub)
+            or (self.has_shop.get(ra, False) and self.has_shop.get(rb, False))
         )
 
     def union(self, a: str, b: str, soft: bool) -> bool:
@@ -85,14 +105,18 @@ class UnionFind:
         if rb < ra:
             ra, rb = rb, ra
         self.parent[rb] = ra
-        self.usccs[ra] = self.usccs[ra] | self.usccs[rb]
-        self.has_shop[ra] = self.has_shop[ra] or self.has_shop[rb]
+        self.usccs[ra] = self.usccs.get(ra, NO_USCCS) | self.usccs.get(rb, NO_USCCS)
+        self.has_shop[ra] = self.has_shop.get(ra, False) or self.has_shop.get(rb, False)
         return True
 
 
 def entity_id_for(keys: list[str]) -> str:
     """A stable id from the entity's best key."""
-    anchor = min(keys, key=lambda k: (KEY_PRIORITY[k.split(":", 1)[0]], k))
+    return anchor_id(min(keys, key=lambda k: (KEY_PRIORITY[k.split(":", 1)[0]], k)))
+
+
+def anchor_id(anchor: str) -> str:
+    """The entity id of an entity whose best key is `anchor`."""
     return "CR-" + hashlib.sha1(anchor.encode("utf-8")).hexdigest()[:12].upper()
 
 
@@ -115,6 +139,8 @@ def key_name(name: str | None) -> str | None:
         return None
     text = _BRACKETED.sub("", unicodedata.normalize("NFKC", name).lower()).strip()
     for word in _platform_words():
+        if not text.startswith(word):
+            continue
         lead = next(
             (f"{word}{w}" for w in ("上的", "店铺", "上") if text.startswith(f"{word}{w}")), None
         )
@@ -124,26 +150,84 @@ def key_name(name: str | None) -> str | None:
     return normalize_name(text) or normalize_name(name)
 
 
-def refresh_normalized_names(con: duckdb.DuckDBPyConnection) -> None:
-    """core.normalized_names: every business and shop name seen, with its key name."""
-    names = con.sql(
-        """
+# Everything key_name's result depends on: its code and the reference tables it reads.
+NAME_RULE_SOURCES = (
+    Path(transforms.names.__file__),
+    Path(__file__),
+    REFERENCE_DIR / "regions.csv",
+    REFERENCE_DIR / "platforms.csv",
+)
+
+
+@cache
+def name_rules_digest() -> str:
+    """A digest of the sources of the name rules: key names computed under another digest
+    are computed again."""
+    digest = hashlib.sha256()
+    for path in NAME_RULE_SOURCES:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def seen_names_sql() -> str:
+    """Every business and shop name of every accepted delivery (the histories, not the
+    versions in force: a superset that is cheaper to read, and only looked up by name)."""
+    return """
         select distinct name from (
-            select subject_name as name from staging.complaints
-            union all select entity_name from staging.inspections
-            union all select entity_name from staging.credit
-            union all select entity_name from staging.outcomes
-            union all select name from staging.entities
-            union all select shop_name from staging.listings
+            select subject_name as name from staging.complaints_history
+            union all select entity_name from staging.inspections_history
+            union all select entity_name from staging.credit_history
+            union all select entity_name from staging.outcomes_history
+            union all select name from staging.entities_history
+            union all select shop_name from staging.listings_history
         ) where name is not null
-        order by name
-        """
-    ).fetchall()
-    frame = pl.DataFrame(
-        {"name": [n for (n,) in names], "norm": [key_name(n) for (n,) in names]},
+    """
+
+
+def _known_key_names(con: duckdb.DuckDBPyConnection, rules: str) -> pl.DataFrame:
+    """The key names of core.key_name_cache computed under `rules` (none before a first
+    refresh)."""
+    con.execute(
+        "create table if not exists core.key_name_cache (name VARCHAR, norm VARCHAR, rules VARCHAR)"
+    )
+    query = "select name, norm from core.key_name_cache where rules = ?"
+    return con.sql(query, params=[rules]).pl()
+
+
+def refresh_normalized_names(con: duckdb.DuckDBPyConnection) -> None:
+    """core.normalized_names: every business and shop name seen, with its key name.
+
+    Key names are kept in core.key_name_cache (with the names that have none) under the
+    rules that computed them (`name_rules_digest`), so a nightly run normalises only the
+    names it has not seen before, and model training, which resolves entities as of many
+    days, normalises none.
+    """
+    rules = name_rules_digest()
+    known = _known_key_names(con, rules)
+    seen = con.sql(seen_names_sql()).pl()
+    new = seen.join(known, on="name", how="anti")["name"].to_list()
+    cached = known.join(seen, on="name", how="semi")
+    unchanged = not new and cached.height == _row_count(con, "core.key_name_cache")
+    if unchanged and _has_table(con, "core", "normalized_names"):
+        return  # every name seen is there, under these rules, and nothing else is
+    computed = pl.DataFrame(
+        {"name": new, "norm": [key_name(n) for n in new]},
         schema={"name": pl.String, "norm": pl.String},
-    ).filter(pl.col("norm").is_not_null())
-    replace_table(con, "core.normalized_names", frame)
+    )
+    names = pl.concat([cached, computed]).sort("name")
+    replace_table(con, "core.key_name_cache", names.with_columns(pl.lit(rules).alias("rules")))
+    replace_table(con, "core.normalized_names", names.filter(pl.col("norm").is_not_null()))
+
+
+def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(scalar(con, f"select count(*) from {table}"))
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    query = (
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    )
+    return bool(scalar(con, query, [schema, table]))
 
 
 def unambiguous_matches(name_matches: pl.DataFrame, uf: UnionFind) -> list[tuple[str, str]]:
@@ -167,6 +251,45 @@ def unambiguous_matches(name_matches: pl.DataFrame, uf: UnionFind) -> list[tuple
     return [(a, b) for a, b in pairs if a not in ambiguous and b not in ambiguous]
 
 
+def hard_components(keys: pl.Series, edges: pl.DataFrame) -> pl.Series:
+    """The root of each of the sorted, distinct `keys` once every (anchor, key) edge has
+    joined its two sets: the smallest key of its connected component, which is the root
+    `UnionFind` leaves whatever the order of the unions. Minimum labels propagate along the
+    edges, vectorised, with pointer jumping, until they settle."""
+    index = {"key": keys, "i": pl.int_range(keys.len(), eager=True)}
+    ids = pl.DataFrame(index)
+    pairs = edges.join(ids.rename({"key": "anchor", "i": "a"}), on="anchor").join(ids, on="key")
+    a, b = pairs["a"].to_numpy(), pairs["i"].to_numpy()
+    label = np.arange(keys.len())
+    while True:
+        low = np.minimum(label[a], label[b])
+        settled = label.copy()
+        np.minimum.at(settled, a, low)
+        np.minimum.at(settled, b, low)
+        while not np.array_equal(jumped := settled[settled], settled):
+            settled = jumped
+        if np.array_equal(settled, label):
+            return keys.gather(label)
+        label = settled
+
+
+def _entity_ids(key_roots: pl.DataFrame) -> pl.DataFrame:
+    """key → entity_id from (key, root) rows: `entity_id_for` of each root's keys, in the
+    order of the roots and then of the keys."""
+    kind = pl.col("key").str.split(":").list.first()
+    priority = kind.replace_strict(KEY_PRIORITY, return_dtype=pl.Int64)
+    anchors = (
+        key_roots.with_columns(priority.alias("priority"))
+        .sort("root", "priority", "key")
+        .group_by("root", maintain_order=True)
+        .agg(pl.col("key").first().alias("anchor"))
+    )
+    ids = [anchor_id(anchor) for anchor in anchors["anchor"].to_list()]
+    anchors = anchors.with_columns(pl.Series("entity_id", ids, dtype=pl.String))
+    linked = key_roots.join(anchors.select("root", "entity_id"), on="root")
+    return linked.sort("root", "key").select("key", "entity_id")
+
+
 def link_keys(
     record_keys: pl.DataFrame, config: ResolveConfig, name_matches: pl.DataFrame | None = None
 ) -> pl.DataFrame:
@@ -187,27 +310,42 @@ def link_keys(
         .agg(pl.col("key").first().alias("anchor"))
     )
     edges = usable.join(anchors, on=["feed", "record_id"]).select("anchor", "key", "key_kind")
-    uf = UnionFind()
-    for key in sorted(set(usable["key"].to_list())):
-        uf.add(key)
     # Hard keys first, then exact names, then matched names strongest first, each in a
-    # fixed order; names under the USCC and shop constraints.
+    # fixed order; names under the USCC and shop constraints. Hard links join sets
+    # unconditionally, so their sets are connected components (computed at once); soft
+    # links are checked against the sets one after the other, as their order matters.
     hard = edges.filter(pl.col("key_kind") != "name").filter(
         ~pl.col("anchor").str.starts_with("name:")
     )
     soft = edges.filter((pl.col("key_kind") == "name") | pl.col("anchor").str.starts_with("name:"))
-    for a, b in sorted(set(hard.select("anchor", "key").iter_rows())):
-        uf.union(a, b, soft=False)
-    for a, b in sorted(set(soft.select("anchor", "key").iter_rows())):
+    keys = usable["key"].unique().sort()
+    key_roots = pl.DataFrame({"key": keys, "root": hard_components(keys, hard)})
+    usccs = key_roots.filter(pl.col("key").str.starts_with("uscc:")).group_by("root").agg("key")
+    shops = key_roots.filter(pl.col("key").str.starts_with("shop:"))["root"]
+    uf = UnionFind.from_components(
+        key_roots,
+        {r: frozenset(k) for r, k in usccs.iter_rows()},
+        set(shops.to_list()),
+    )
+    soft_pairs = soft.select("anchor", "key").unique().sort("anchor", "key")
+    roots_of = key_roots.rename({"key": "anchor", "root": "anchor_root"})
+    soft_pairs = (
+        soft_pairs.join(roots_of, on="anchor", maintain_order="left")
+        .join(key_roots, on="key", maintain_order="left")
+        .filter(pl.col("anchor_root") != pl.col("root"))  # already one set: nothing to check
+        .select("anchor", "key")
+    )
+    for a, b in soft_pairs.iter_rows():
         uf.union(a, b, soft=True)
     if name_matches is not None:
         for a, b in unambiguous_matches(name_matches, uf):
             uf.union(a, b, soft=True)
-    members: dict[str, list[str]] = {}
-    for key in uf.parent:
-        members.setdefault(uf.find(key), []).append(key)
-    rows = [(k, entity_id_for(keys)) for keys in members.values() for k in keys]
-    return pl.DataFrame(rows, schema={"key": pl.String, "entity_id": pl.String}, orient="row")
+    roots = key_roots["root"].unique()
+    parent = uf.parent  # most sets took no soft link: their root is still its own parent
+    finals = [r if parent[r] == r else uf.find(r) for r in roots.to_list()]
+    final = pl.DataFrame({"root": roots, "final": pl.Series(finals, dtype=pl.String)})
+    key_roots = key_roots.join(final, on="root").select("key", pl.col("final").alias("root"))
+    return _entity_ids(key_roots)
 
 
 def resolve_entities(

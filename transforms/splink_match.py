@@ -196,11 +196,19 @@ def refresh_name_candidates(con: duckdb.DuckDBPyConnection, as_of: object) -> pl
 EDGE_SCHEMA = {"key_a": pl.String, "key_b": pl.String, "match_probability": pl.Float64}
 
 
-def score_name_pairs(candidates: pl.DataFrame, config: NameMatchConfig) -> pl.DataFrame:
-    """Every blocked pair of candidates with its match probability, in a fixed order."""
+def score_name_pairs(
+    candidates: pl.DataFrame, config: NameMatchConfig, at_least: float = 0.0
+) -> pl.DataFrame:
+    """Every blocked pair of candidates whose match probability is at least `at_least`, with
+    that probability, in a fixed order."""
     if candidates.height < 2:
         return pl.DataFrame(schema=EDGE_SCHEMA)
-    predictions = _linker(_scratch(), candidates, config).inference.predict()
+    # Splink drops the pairs far below the threshold in its own SQL (most blocked pairs, so
+    # they are never sorted here); it compares match weights, so it is given half the
+    # threshold, and the exact comparison is made below.
+    below = at_least / 2 if at_least > 0 else None
+    linker = _linker(_scratch(), candidates, config)
+    predictions = linker.inference.predict(threshold_match_probability=below)
     pairs = pl.from_arrow(predictions.as_pyarrow_table())
     assert isinstance(pairs, pl.DataFrame)
     return (
@@ -209,6 +217,7 @@ def score_name_pairs(candidates: pl.DataFrame, config: NameMatchConfig) -> pl.Da
             pl.max_horizontal("key_l", "key_r").alias("key_b"),
             pl.col("match_probability").cast(pl.Float64),
         )
+        .filter(pl.col("match_probability") >= at_least)
         .unique(["key_a", "key_b"])
         .sort(["key_a", "key_b"])
     )
@@ -222,10 +231,8 @@ def name_match_edges(
     stored as core.name_matches."""
     config = config or load_config()
     candidates = refresh_name_candidates(con, as_of)
-    edges = (
-        score_name_pairs(candidates, config)
-        .filter(pl.col("match_probability") >= config.threshold)
-        .sort(["match_probability", "key_a", "key_b"], descending=[True, False, False])
+    edges = score_name_pairs(candidates, config, at_least=config.threshold).sort(
+        ["match_probability", "key_a", "key_b"], descending=[True, False, False]
     )
     con.register("_edges", edges.to_arrow())
     try:
