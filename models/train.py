@@ -334,14 +334,22 @@ def _week_inputs(
     features = _with_episodes(features, regional_episodes(con, day, baseline.episodes))
     features = features.with_columns(pl.col(pl.Decimal).cast(pl.Float64))
     keys = con.sql("select key, entity_id from core.entity_keys").pl()
-    by_key = dict(zip(keys["key"], keys["entity_id"], strict=True))
-    known = set(keys["entity_id"].to_list())
-    by_entity = {f["entity_id"]: f for f in features.iter_rows(named=True)}
-    quiet = _quiet_features(features)
-    rows = []
+    # Only the cases' keys and entities are looked up: a week holds a few dozen cases, the
+    # warehouse hundreds of thousands of keys and entities.
+    case_keys = pl.concat([cases["shop_key"], cases["uscc_key"]]).drop_nulls()
+    mine = keys.filter(pl.col("key").is_in(case_keys.implode()))
+    by_key = dict(zip(mine["key"].to_list(), mine["entity_id"].to_list(), strict=True))
+    lead_ids = cases["lead_id"].drop_nulls()
+    known = set(keys.filter(pl.col("entity_id").is_in(lead_ids.implode()))["entity_id"].to_list())
+    entities = []
     for case in cases.iter_rows(named=True):
         entity = case["lead_id"] if case["lead_id"] in known else None
-        entity = entity or by_key.get(case["shop_key"]) or by_key.get(case["uscc_key"])
+        entities.append(entity or by_key.get(case["shop_key"]) or by_key.get(case["uscc_key"]))
+    wanted = features.filter(pl.col("entity_id").is_in([e for e in entities if e]))
+    by_entity = {f["entity_id"]: f for f in wanted.iter_rows(named=True)}
+    quiet = _quiet_features(features)
+    rows = []
+    for case, entity in zip(cases.iter_rows(named=True), entities, strict=True):
         f = by_entity.get(entity, quiet) if entity else quiet
         rows.append({"outcome_id": case["outcome_id"], "entity_id": entity} | term_inputs(f))
     return rows
