@@ -20,9 +20,10 @@ from data_contracts.batch import DeliveredFile, build_batch, spool_batch
 from data_contracts.expectations import FeedValidation
 from flows import stages
 from flows.notify import notify_failure
-from flows.settings import today_in_china
+from flows.settings import Settings, today_in_china
 from reports.artifacts import publish_run_artifacts
 from reports.build import build_reports
+from reports.delivery import send_reports
 from transforms.ingest import IngestReport, new_files
 from transforms.privacy import apply_retention
 from transforms.warehouse import connect, warehouse_lock
@@ -186,6 +187,18 @@ def reports_task(
     return paths
 
 
+@task(retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+def mail_reports_task(out_dir: Path) -> int:
+    """Mail each team its own report when a mail server and recipients are configured (read
+    from Settings here, not passed in: a password never becomes a flow-run parameter)."""
+    settings = Settings()
+    folders = [p for p in (out_dir / "reports").iterdir() if p.is_dir()]
+    sent = send_reports(folders, settings.smtp_recipients, settings.smtp_server())
+    if sent:
+        print(f"mailed {sent} team reports")  # the flow logs prints
+    return sent
+
+
 @flow(name="radar-nightly", log_prints=True, on_failure=[notify_failure])
 def nightly(
     landing: Path,
@@ -254,6 +267,7 @@ def _run_stages(
     out_dir = out / as_of.isoformat()
     exports = export_task(warehouse, report, out_dir, leads, hotspots, alerts, validations)
     exports += reports_task(warehouse, out_dir, as_of, leads, alerts)
+    mail_reports_task(out_dir)
     return RunResult(as_of, out_dir, exports, leads, report)
 
 

@@ -332,3 +332,27 @@ def test_run_artifacts_are_published(reported: ReportedRun, small_world: Path) -
         summary + json.dumps(top_rows, ensure_ascii=False) + json.dumps(rows, ensure_ascii=False)
     )
     assert not [p for p in phones if p in everything]
+
+
+def test_the_nightly_run_mails_the_teams_configured_in_settings(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.nightly import mail_reports_task
+
+    with smtp_inbox() as inbox:
+        monkeypatch.setenv("RADAR_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("RADAR_SMTP_PORT", str(inbox.port))
+        monkeypatch.setenv("RADAR_SMTP_RECIPIENTS", json.dumps({"province": ["qh@example.cn"]}))
+        assert mail_reports_task.fn(tiny) == 1
+    [(to, message)] = inbox.received
+    assert (
+        to == ["qh@example.cn"]
+        and "province" in str(message["Subject"])
+        or "全省" in str(message["Subject"])
+    )
+
+
+def test_without_a_mail_server_the_nightly_run_mails_nothing(tiny: Path) -> None:
+    from flows.nightly import mail_reports_task
+
+    assert mail_reports_task.fn(tiny) == 0
