@@ -30,6 +30,7 @@ from transforms.load import ensure_warehouse
 from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
 from transforms.resolve import refresh_normalized_names, resolve_entities
 from transforms.warehouse import materialize, replace_table, scalar
+from transforms.wording import wording_params
 
 
 def ingest(
@@ -128,7 +129,7 @@ def resolve(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
 
 def build_features(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
     """Complaint and listing signals, then per-entity features and profiles."""
-    params = {"as_of": as_of}
+    params = {"as_of": as_of} | wording_params()
     materialize(con, "features.complaint_signals", "features/complaint_signals.sql", params)
     materialize(con, "features.listing_signals", "features/listing_signals.sql", params)
     materialize(con, "features.entity_features", "features/entity_features.sql", params)

@@ -36,6 +36,7 @@ from scipy import stats
 
 from data_contracts.contract import prefectures, regions
 from transforms.warehouse import sql_file
+from transforms.wording import wording_params
 
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "surveillance.yaml"
 SIGNALS = ("complaints", "failed_inspections", "suspicious_listings", "combined")  # of the export
@@ -136,8 +137,6 @@ class SignalConfig:
     complaint_dedup_days: int
     complaint_min_description_chars: int
     listing_memory_days: int
-    slang_terms: tuple[str, ...]
-    honest_terms: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -179,8 +178,6 @@ def load_config(path: Path | None = None) -> SurveillanceConfig:
             complaint_dedup_days=int(sig["complaints"]["dedup_days"]),
             complaint_min_description_chars=int(sig["complaints"]["min_description_chars"]),
             listing_memory_days=int(sig["listings"]["memory_days"]),
-            slang_terms=tuple(str(t) for t in sig["listings"]["slang_terms"]),
-            honest_terms=tuple(str(t) for t in sig["listings"]["honest_terms"]),
         ),
         negbin=NegBinConfig(
             **{k: v for k, v in nb.items() if k not in ("seasonal", "windows", "min_dispersion")},
@@ -220,12 +217,7 @@ def _county_series(
         "failed_inspections": ("failed_inspections_daily", dates),
         "suspicious_listings": (
             "suspicious_listings_daily",
-            dates
-            | {
-                "memory_days": signals.listing_memory_days,
-                "slang_terms": list(signals.slang_terms),
-                "honest_terms": list(signals.honest_terms),
-            },
+            dates | {"memory_days": signals.listing_memory_days} | wording_params(),
         ),
     }
     frames = [

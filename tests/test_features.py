@@ -404,6 +404,8 @@ def test_price_reference_is_the_category_and_brand_median_else_the_category(
 
 HONEST_WORDS = ["适用于", "兼容", "副厂", "清仓", "临期", "二手", "样品", "瑕疵"]
 SLANG = ["高仿", "原单", "1:1", "1：1", "A货", "复刻", "精仿", "超A", "工厂货", "同款原厂", "尾单"]
+# as sellers also write them: lower case, full-width letters and digits, a full-width colon
+SLANG_VARIANTS = ["a货", "Ａ货", "超a", "超Ａ", "１:１", "１：１"]
 
 
 def test_honest_wording_explains_a_low_price(con: duckdb.DuckDBPyConnection) -> None:
@@ -431,7 +433,7 @@ def test_honest_wording_explains_a_low_price(con: duckdb.DuckDBPyConnection) -> 
 def test_slang_share_is_the_share_of_titles_with_counterfeit_slang(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    titles = {f"S{i}": f"博世雨刮器{word}" for i, word in enumerate(SLANG)}
+    titles = {f"S{i}": f"博世雨刮器{word}" for i, word in enumerate(SLANG + SLANG_VARIANTS)}
     titles["PLAIN"] = "博世原装雨刮器"
     stage(
         con,
@@ -442,7 +444,7 @@ def test_slang_share_is_the_share_of_titles_with_counterfeit_slang(
     shares = {
         shop: features_of(con, f"shop:taobao:{shop}")["slang_share"] for shop in [*titles, "MIXED"]
     }
-    expected = {f"S{i}": 1.0 for i in range(len(SLANG))}
+    expected = {f"S{i}": 1.0 for i in range(len(SLANG + SLANG_VARIANTS))}
     assert shares == expected | {"PLAIN": 0.0, "MIXED": 0.5}
 
 

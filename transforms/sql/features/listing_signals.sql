@@ -1,6 +1,7 @@
 -- One row per listing as last seen in the 8 weeks up to $as_of, with its price relative to
 -- a robust reference (median price of the same category and brand, else of the category),
--- counterfeit slang in its title, and honest wording that explains a low price.
+-- counterfeit slang in its title, and honest wording that explains a low price (the terms of
+-- transforms/config/wording.yaml, matched on the title folded by transforms/wording.py).
 with
 
 listings as (
@@ -12,7 +13,8 @@ record_entities as (
 ),
 
 latest as (
-    select *, count(*) over (partition by platform, listing_id) as snapshots_seen
+    select *, count(*) over (partition by platform, listing_id) as snapshots_seen,
+           lower(translate(title, $fullwidth, $halfwidth)) as folded_title
     from listings
     qualify row_number() over (
         partition by platform, listing_id order by snapshot_date desc
@@ -38,9 +40,8 @@ final as (
         e.entity_id, l.snapshot_date, l.product_category, l.brand, l.title, l.price_cny,
         coalesce(l.sales_30d, 0) as sales_30d, l.ship_from_region_code,
         l.price_cny / coalesce(b.reference_price, c.reference_price) as price_ratio,
-        regexp_matches(l.title, '高仿|原单|1[:：]1|A货|复刻|精仿|超A|工厂货|同款原厂|尾单')
-            as has_slang,
-        regexp_matches(l.title, '适用于|兼容|副厂|清仓|临期|二手|样品|瑕疵') as has_honest_wording,
+        regexp_matches(l.folded_title, $slang_pattern) as has_slang,
+        regexp_matches(l.folded_title, $honest_pattern) as has_honest_wording,
         l.snapshot_date = s.last_snapshot as is_active,
         l.snapshots_seen
     from latest l

@@ -1,14 +1,16 @@
 -- Shops newly listing suspicious items, per in-province ship-from county, category and day.
 --
--- A listing is suspicious when its title uses counterfeit slang ($slang_terms, e.g. 高仿,
+-- A listing is suspicious when its title uses counterfeit slang ($slang_pattern, e.g. 高仿,
 -- 原单, 1:1) and none of the honest wording of parts, refills and clearance sales
--- ($honest_terms, e.g. 适用于, 兼容, 副厂). Platforms deliver weekly snapshots, so the same
+-- ($honest_pattern, e.g. 适用于, 兼容, 副厂): transforms/config/wording.yaml, matched on the
+-- title folded to half-width lower case (transforms/wording.py). Platforms deliver weekly snapshots, so the same
 -- listing is seen again every week: a listing counts on the snapshot day it is first seen
 -- as suspicious, and again only after $memory_days days without being seen. This turns
 -- weekly stock into daily events and never looks at later snapshots. A shop counts once per
 -- county, category and day however many new listings it put up (one voice, as one phone is
 -- for complaints): a new shop stocking twenty fakes is a lead, not a regional wave.
--- Parameters: $as_of, $start (first day returned), $slang_terms, $honest_terms, $memory_days.
+-- Parameters: $as_of, $start (first day returned), $fullwidth, $halfwidth, $slang_pattern,
+-- $honest_pattern, $memory_days.
 
 with
 
@@ -20,26 +22,15 @@ listings as (
         snapshot_date as day,
         ship_from_region_code as region_code,
         product_category,
-        lower(title) as title
+        lower(translate(title, $fullwidth, $halfwidth)) as title
     from staging.listings
     where snapshot_date <= $as_of
-),
-
-slang_terms as (
-    select lower(unnest($slang_terms)) as term
-),
-
-honest_terms as (
-    select lower(unnest($honest_terms)) as term
 ),
 
 suspicious as (
     select platform, listing_id, shop_key, day, region_code, product_category
     from listings
-    where exists (select 1 from slang_terms where contains(listings.title, slang_terms.term))
-      and not exists (
-          select 1 from honest_terms where contains(listings.title, honest_terms.term)
-      )
+    where regexp_matches(title, $slang_pattern) and not regexp_matches(title, $honest_pattern)
 ),
 
 sightings as (
