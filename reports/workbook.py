@@ -17,9 +17,10 @@ from typing import Any
 
 import polars as pl
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from reports.data import Exports
@@ -141,35 +142,46 @@ QUALITY_COLUMNS = [
 ]
 
 
-def _sheet(ws: Worksheet, columns: list[Column], frame: pl.DataFrame) -> None:
-    ws.append([c.header for c in columns])
-    for cell in ws[1]:
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    # Cells are addressed by row and column: `ws[ws.max_row]` scans every cell of the sheet,
-    # which made a sheet of n rows cost n² (a minute for the province's 6 000 leads).
-    filled = [(index, c.fill) for index, c in enumerate(columns, start=1) if c.fill]
-    for row, r in enumerate(frame.iter_rows(named=True), start=2):
-        ws.append([c.value(r) for c in columns])
-        for index, fill_of in filled:
-            fill = fill_of(r)
-            if fill is not None:
-                ws.cell(row=row, column=index).fill = fill
-    wrapped = Alignment(wrap_text=True, vertical="top")
+WRAPPED = Alignment(wrap_text=True, vertical="top")
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
+
+
+def _header_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=text)
+    cell.font = HEADER_FONT
+    cell.fill = HEADER_FILL
+    cell.alignment = HEADER_ALIGNMENT
+    return cell
+
+
+def _cell(ws: WriteOnlyWorksheet, column: Column, row: Row) -> Any:
+    """The column's value in `row`, in a cell carrying the column's style if it has one."""
+    value = column.value(row)
+    fill = column.fill(row) if column.fill else None
+    if fill is None and column.number_format is None and not column.wrap:
+        return value
+    cell = WriteOnlyCell(ws, value=value)
+    if fill is not None:
+        cell.fill = fill
+    if column.number_format is not None:
+        cell.number_format = column.number_format
+    if column.wrap:
+        cell.alignment = WRAPPED
+    return cell
+
+
+def _sheet(ws: WriteOnlyWorksheet, columns: list[Column], frame: pl.DataFrame) -> None:
+    """One sheet: a header row, then a row per row of `frame`. The sheet is write-only: its
+    rows stream to the file and no cell objects are kept (the national world's 43 000 leads
+    take ~50 MB instead of ~300 MB, and less time), so its layout is set first."""
     for index, column in enumerate(columns, start=1):
-        letter = get_column_letter(index)
-        ws.column_dimensions[letter].width = column.width
-        if column.number_format or column.wrap:
-            for row in range(2, frame.height + 2):
-                cell = ws.cell(row=row, column=index)
-                if column.number_format:
-                    cell.number_format = column.number_format
-                if column.wrap:
-                    cell.alignment = wrapped
+        ws.column_dimensions[get_column_letter(index)].width = column.width
     ws.row_dimensions[1].height = 32
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(1, frame.height + 1)}"
+    ws.append([_header_cell(ws, c.header) for c in columns])
+    for r in frame.iter_rows(named=True):
+        ws.append([_cell(ws, c, r) for c in columns])
 
 
 def _reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
@@ -190,14 +202,11 @@ def _reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
 
 def write_workbook(path: Path, part: Exports, as_of: dt.date, title: str) -> Path:
     """Write the report's workbook to `path`; same exports and as-of date, same bytes."""
-    wb = Workbook()
-    leads_ws = wb.active
-    assert leads_ws is not None
-    leads_ws.title = "线索"
+    wb = Workbook(write_only=True)
     lead_columns = LEAD_COLUMNS + [
         c for k, c in OPTIONAL_LEAD_COLUMNS.items() if k in part.leads.columns
     ]
-    _sheet(leads_ws, lead_columns, part.leads)
+    _sheet(wb.create_sheet("线索"), lead_columns, part.leads)
     _sheet(wb.create_sheet("热点"), HOTSPOT_COLUMNS, part.hotspots)
     alerts = part.alerts.sort(["alert_date", "region_code", "product_category", "signal"])
     _sheet(wb.create_sheet("预警"), ALERT_COLUMNS, alerts)
