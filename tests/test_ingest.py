@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -66,6 +67,41 @@ def test_a_duplicate_is_not_read_again(
         0,
         "与已载入文件内容相同 same content as a file already loaded",
     )
+
+
+def test_batches_built_ahead_keep_their_order_and_errors(tmp_path: Path) -> None:
+    files = [
+        DeliveredFile("complaints", tmp_path / f"{i}.csv", f"complaints/{i}.csv", i, 0)
+        for i in range(5)
+    ]
+    batches = [FileBatch(file=f, sha256=str(i), status="loaded") for i, f in enumerate(files)]
+    assert list(transforms.ingest.ahead(iter(batches))) == batches
+
+    def broken() -> Iterator[FileBatch]:
+        yield batches[0]
+        raise OSError("disk gone")
+
+    got = []
+    with pytest.raises(OSError, match="disk gone"):
+        for batch in transforms.ingest.ahead(broken()):
+            got.append(batch)
+    assert got == [batches[0]]
+
+    built: list[int] = []
+    closed: list[bool] = []
+
+    def endless() -> Iterator[FileBatch]:
+        try:
+            for i in range(1000):
+                built.append(i)
+                yield batches[i % 5]
+        finally:
+            closed.append(True)
+
+    for batch in transforms.ingest.ahead(endless()):
+        if batch is batches[1]:
+            break  # the writer stops: the builder stops too, a batch or two ahead at most
+    assert closed == [True] and len(built) <= 4
 
 
 def test_same_bytes_in_another_format_are_read(

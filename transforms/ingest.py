@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from data_contracts.batch import (
     read_spooled,
     sha256_of,
 )
+from data_contracts.readers import file_format
 from transforms.landing import LandingScan, scan_landing
 from transforms.load import ensure_warehouse, handled_files, loaded_copy_rows, write_batch
 
@@ -38,21 +42,78 @@ class IngestReport:
 
 
 def local_builder(con: duckdb.DuckDBPyConnection) -> BatchBuilder:
-    """Build batches one after the other in this process (the default). A file with the same
-    bytes and format as a file of its feed already loaded is not read: the writer would only
-    record it as a duplicate."""
+    """Build batches in this process (the default), each in a thread while the writer
+    writes the one before (`ahead`)."""
+    return lambda files: ahead(_built(files, con.cursor()))
 
-    def build(files: list[DeliveredFile]) -> Iterable[FileBatch]:
+
+def _built(files: list[DeliveredFile], cursor: duckdb.DuckDBPyConnection) -> Iterator[FileBatch]:
+    """The batch of each file, in order. A file with the same bytes and format as a file of
+    its feed already loaded, or read before it in this run, is not read: the writer would
+    only record it as a duplicate. `cursor` is the builder's own connection, closed at the
+    end."""
+    read: dict[tuple[str, str, str | None], int] = {}  # (feed, sha256, format) -> rows read
+    try:
         for f in files:
             data = f.path.read_bytes()
             sha256 = sha256_of(data)
-            rows_read = loaded_copy_rows(con, f, sha256)
+            copy_of = (f.feed, sha256, file_format(f.path))
+            rows_read = read.get(copy_of)
             if rows_read is None:
-                yield build_batch(f, data)
-            else:
+                rows_read = loaded_copy_rows(cursor, f, sha256)
+            if rows_read is not None:
                 yield duplicate_batch(f, sha256, rows_read)
+                continue
+            batch = build_batch(f, data)
+            if batch.status == "loaded":
+                read[copy_of] = batch.rows_read
+            yield batch
+    finally:
+        cursor.close()
 
-    return build
+
+_DONE = object()
+
+
+def ahead(batches: Iterator[FileBatch]) -> Iterator[FileBatch]:
+    """The same batches in the same order, each built in a thread while the caller handles
+    the one before: reading and validating (Polars) and writing (DuckDB, the disk) mostly
+    run outside the GIL, so on two cores they overlap. At most one built batch waits; an
+    error while building is raised here, and stopping here stops the builder."""
+    waiting: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                waiting.put(item, timeout=0.1)
+                return True
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not offer(batch):
+                    return
+            offer(_DONE)
+        except BaseException as exc:
+            offer(exc)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="ingest-builder", daemon=True)
+    thread.start()
+    try:
+        while (item := waiting.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, FileBatch)
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def unseen(con: duckdb.DuckDBPyConnection, files: list[DeliveredFile]) -> list[DeliveredFile]:
@@ -94,12 +155,18 @@ def ingest_landing(
         log.info("ignored lock or hidden file: %s", rel)
     new = unseen(con, scan.files)
     report = IngestReport(scan=scan, new_files=len(new))
-    for batch in build(new):
-        status, issues = write_batch(con, batch, run_id)
-        report.statuses[status] = report.statuses.get(status, 0) + 1
-        if status == "loaded" and batch.rows is not None:
-            typed = batch.rows.typed.with_columns(pl.lit(batch.file.rel).alias("_file"))
-            report.typed_rows.setdefault(batch.file.feed, []).append(typed)
-        if status != "loaded":
-            log.warning("%s %s: %s", status, batch.file.rel, "; ".join(issues)[:300])
+    batches = build(new)
+    try:
+        for batch in batches:
+            status, issues = write_batch(con, batch, run_id)
+            report.statuses[status] = report.statuses.get(status, 0) + 1
+            if status == "loaded" and batch.rows is not None:
+                typed = batch.rows.typed.with_columns(pl.lit(batch.file.rel).alias("_file"))
+                report.typed_rows.setdefault(batch.file.feed, []).append(typed)
+            if status != "loaded":
+                log.warning("%s %s: %s", status, batch.file.rel, "; ".join(issues)[:300])
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()  # a failed write stops the builder now, not when the traceback goes
     return report
