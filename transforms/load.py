@@ -86,6 +86,17 @@ qualify row_number() over (
 """
 
 
+def freeze_staging_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace each staging.<feed> view by a table of its rows, inside a transaction that is
+    rolled back (the rollback restores the views). Model training reads the versions in
+    force as of every training day, and every read of a view computes them again; frozen,
+    they are computed once. Never outside such a transaction: a frozen view misses later
+    loads."""
+    for feed in contracts():
+        con.execute(f"create temp table frozen_{feed} as select * from staging.{feed}")
+        con.execute(f"create or replace view staging.{feed} as select * from frozen_{feed}")
+
+
 def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     """Create every schema and table the loader writes (idempotent)."""
     for schema in SCHEMAS:
