@@ -56,20 +56,19 @@ def _print_leads(result: object, top: int = 10) -> None:
 
 
 def start_temporary_server() -> threading.Thread | None:
-    """With no Prefect server configured, start Prefect's temporary server in a thread, so
-    that its process starts while this one loads the pipeline (each takes seconds; on two
-    cores they overlap). Join the thread before the flow runs; None when a server is set."""
+    """With no Prefect server configured, start Prefect's temporary server from a thread,
+    so that its process starts while this one loads the pipeline (each takes seconds; on
+    two cores they overlap). Join the thread before the flow runs; None when a server is set."""
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return None
+    # Imported here, not in the thread: importing in two threads at once would only share
+    # one interpreter lock and delay the server's process.
+    from prefect.server.api.server import SubprocessASGIServer
 
-    def start() -> None:
-        from prefect.server.api.server import SubprocessASGIServer
-
-        SubprocessASGIServer().start()  # the instance the flow's client uses (one per port)
-
-    thread = threading.Thread(target=start, name="prefect-temporary-server", daemon=True)
+    server = SubprocessASGIServer()  # the instance the flow's client uses (one per port)
+    thread = threading.Thread(target=server.start, name="prefect-temporary-server", daemon=True)
     thread.start()
     return thread
 
