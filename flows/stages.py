@@ -98,17 +98,22 @@ create table if not exists ops.runs (
 def validate_with_gx(
     con: duckdb.DuckDBPyConnection, report: IngestReport, run_id: str
 ) -> list[FeedValidation]:
-    """Run each feed's Great Expectations suite on the rows loaded in this run; store the results."""
+    """Run each feed's Great Expectations suite on the rows loaded in this run; store the results.
+
+    Each feed's typed rows leave the report once validated: the rest of the run does not
+    need them, and at national scale they are gigabytes."""
     if not report.typed_rows:
         return []
     context = gx_context()
     results = []
     for feed in sorted(report.typed_rows):
-        frames = report.typed_rows[feed]
+        frames = report.typed_rows.pop(feed)
         rows = pl.concat(frames, how="vertical_relaxed").with_row_index("_seq", offset=1)
         rows = rows.with_columns(pl.col("_seq").cast(pl.Int64).alias("_row_number"))
         label = frames[0]["_file"][0] if len(frames) == 1 else f"{len(frames)} files"
+        del frames
         results.append(validate_typed(contracts()[feed], rows, context, file=label))
+        del rows
     con.execute(
         "create table if not exists ops.validation_results (run_id VARCHAR, feed VARCHAR, "
         "files VARCHAR, rows BIGINT, success BOOLEAN, result VARCHAR)"
