@@ -1,7 +1,8 @@
 """The nightly Prefect flow: ingest, resolve, score, detect surges, export.
 
 The flow only composes tasks; each task opens the warehouse, runs one stage of
-`flows/stages.py` and closes it again.
+`flows/stages.py` and closes it again (the flow holds the database open meanwhile, so
+these are cheap: see `transforms.warehouse.held_open`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from reports.build import build_reports
 from reports.delivery import send_reports
 from transforms.ingest import IngestReport, new_files
 from transforms.privacy import apply_retention
-from transforms.warehouse import connect, warehouse_lock
+from transforms.warehouse import connect, held_open, warehouse_lock
 
 
 @dataclass
@@ -221,7 +222,7 @@ def nightly(
         raise FileNotFoundError(f"landing directory not found: {landing}")
     run_id = uuid.uuid4().hex
     as_of = as_of or today_in_china()
-    with warehouse_lock(warehouse, lock_wait_seconds):
+    with warehouse_lock(warehouse, lock_wait_seconds), held_open(warehouse):
         record_run_task(warehouse, run_id, as_of, "running", {})
         try:
             result = _run_stages(landing, warehouse, as_of, out, lookback_days, run_id, distributed)

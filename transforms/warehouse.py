@@ -61,6 +61,19 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
         con.unregister("_frame")
 
 
+@contextmanager
+def held_open(path: Path | str) -> Iterator[None]:
+    """Keep the warehouse's database open while the block runs. The connections opened in
+    it (each nightly task opens its own) share that one open database, so closing one is
+    not a checkpoint and opening the next does not read the catalogue again; DuckDB
+    checkpoints when its log passes CHECKPOINT_THRESHOLD, and when the block ends."""
+    con = connect(path)
+    try:
+        yield
+    finally:
+        con.close()
+
+
 class WarehouseBusy(RuntimeError):
     """Another run holds the warehouse."""
 
