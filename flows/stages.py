@@ -95,25 +95,65 @@ create table if not exists ops.runs (
 )"""
 
 
+# Great Expectations validates pandas frames: about 440 MB on top of every million typed rows,
+# so a feed's rows are validated in batches of whole files up to this many rows (a province
+# night is one batch per feed; a national cold load of ~10 M listing rows is ten).
+MAX_GX_ROWS = 1_000_000
+
+
+def gx_batches(frames: list[pl.DataFrame], max_rows: int = MAX_GX_ROWS) -> list[list[pl.DataFrame]]:
+    """Consecutive files' frames grouped into batches of at most `max_rows` rows (a bigger
+    file is a batch of its own)."""
+    batches: list[list[pl.DataFrame]] = []
+    rows = 0
+    for frame in frames:
+        if batches and rows + frame.height <= max_rows:
+            batches[-1].append(frame)
+            rows += frame.height
+        else:
+            batches.append([frame])
+            rows = frame.height
+    return batches
+
+
+def _gx_label(batch: list[pl.DataFrame], batches: int) -> str:
+    """What a validation result is of: the file, or how many files (and which, when a feed's
+    rows took several batches)."""
+    if len(batch) == 1:
+        return _file_of(batch[0])
+    if batches == 1:
+        return f"{len(batch)} files"
+    return f"{len(batch)} files, {_file_of(batch[0])} … {_file_of(batch[-1])}"
+
+
+def _file_of(typed: pl.DataFrame) -> str:
+    return str(typed["_file"][0]) if typed.height else ""
+
+
 def validate_with_gx(
     con: duckdb.DuckDBPyConnection, report: IngestReport, run_id: str
 ) -> list[FeedValidation]:
     """Run each feed's Great Expectations suite on the rows loaded in this run; store the results.
 
-    Each feed's typed rows leave the report once validated: the rest of the run does not
-    need them, and at national scale they are gigabytes."""
+    Rows are numbered across the feed's files and validated in batches of whole files
+    (`MAX_GX_ROWS`). Each feed's typed rows leave the report once validated: the rest of the
+    run does not need them, and at national scale they are gigabytes."""
     if not report.typed_rows:
         return []
     context = gx_context()
     results = []
     for feed in sorted(report.typed_rows):
-        frames = report.typed_rows.pop(feed)
-        rows = pl.concat(frames, how="vertical_relaxed").with_row_index("_seq", offset=1)
-        rows = rows.with_columns(pl.col("_seq").cast(pl.Int64).alias("_row_number"))
-        label = frames[0]["_file"][0] if len(frames) == 1 else f"{len(frames)} files"
-        del frames
-        results.append(validate_typed(contracts()[feed], rows, context, file=label))
-        del rows
+        batches = gx_batches(report.typed_rows.pop(feed), MAX_GX_ROWS)
+        count, first_row = len(batches), 1
+        while batches:
+            batch = batches.pop(0)  # released once validated
+            rows = pl.concat(batch, how="vertical_relaxed").with_row_index("_seq", first_row)
+            rows = rows.with_columns(pl.col("_seq").cast(pl.Int64).alias("_row_number"))
+            label = _gx_label(batch, count)
+            del batch
+            results.append(validate_typed(contracts()[feed], rows, context, file=label))
+            first_row += rows.height
+            del rows
     con.execute(
         "create table if not exists ops.validation_results (run_id VARCHAR, feed VARCHAR, "
         "files VARCHAR, rows BIGINT, success BOOLEAN, result VARCHAR)"

@@ -169,6 +169,38 @@ def test_rows_accepted_by_row_validation_pass_the_suite(context: Any) -> None:
     assert result.success and result.rows == 2
 
 
+def test_a_large_feed_is_validated_in_batches_of_whole_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import duckdb
+
+    from flows import stages
+    from transforms.ingest import IngestReport
+    from transforms.landing import LandingScan
+
+    files = [
+        inspections().with_columns(pl.lit(f"inspections/{name}.csv").alias("_file"))
+        for name in ("a", "b")
+    ]
+    bad = inspections(product_category=["seeds", "seeds", "rockets"])
+    files.append(bad.with_columns(pl.lit("inspections/c.csv").alias("_file")))
+    report = IngestReport(scan=LandingScan([], [], []), typed_rows={"inspections": files})
+    monkeypatch.setattr(stages, "MAX_GX_ROWS", 6)  # two files of three rows per batch
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema ops")
+    results = stages.validate_with_gx(con, report, "r1")
+    assert [(r.file, r.rows) for r in results] == [
+        ("2 files, inspections/a.csv … inspections/b.csv", 6),
+        ("inspections/c.csv", 3),
+    ]
+    assert results[0].success and not results[1].success
+    # rows are numbered across the feed's files, as when they were validated at once
+    assert results[1].reasons_by_row() == {9: ["enum:product_category"]}
+    assert report.typed_rows == {}  # released once validated
+    stored = con.execute("select files, rows from ops.validation_results").fetchall()
+    assert [f for f, _ in stored] == [r.file for r in results]
+
+
 def test_personal_and_free_text_values_never_reach_the_results(context: Any) -> None:
     contract = contracts()["complaints"]
     frame = pl.DataFrame(
