@@ -11,13 +11,16 @@ with
 complaints as (
     select * from staging.complaints where cast(received_at as date) <= $as_of
 ),
-listing_shops as (
-    select distinct platform, shop_id, seller_uscc, contact_hash
+-- materialized: the versions in force of every listing are computed once, not per use
+listings as materialized (
+    select platform, shop_id, seller_uscc, contact_hash, shop_name
     from staging.listings where snapshot_date <= $as_of
 ),
+listing_shops as (
+    select distinct platform, shop_id, seller_uscc, contact_hash from listings
+),
 listing_shop_names as (
-    select distinct platform, shop_id, shop_name
-    from staging.listings where snapshot_date <= $as_of and shop_name is not null
+    select distinct platform, shop_id, shop_name from listings where shop_name is not null
 ),
 inspections as (
     select * from staging.inspections where inspected_on <= $as_of
