@@ -242,10 +242,17 @@ def _sigmoid(z: float) -> float:
     return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
 
 
+NEGLIGIBLE = 1e-9  # a contribution this small is float noise, not a reason
+
+
 def reasons_text(f: Row, contributions: dict[str, float], config: BaselineConfig) -> str:
     """The strongest reasons, Chinese first; then the strongest mitigating factor, marked so."""
+    # A term whose input is zero up to float noise (e.g. a sum of 0.3-weighted voices less the
+    # same voices shared with a burst) is no reason: which way the noise falls would otherwise
+    # depend on the order DuckDB summed in.
     ranked = sorted(
-        ((c, name) for name, c in contributions.items() if c > 0), key=lambda t: (-t[0], t[1])
+        ((c, name) for name, c in contributions.items() if c > NEGLIGIBLE),
+        key=lambda t: (-t[0], t[1]),
     )
     chosen = [name for c, name in ranked if c >= config.reason_min_contribution]
     chosen = chosen[: config.max_reasons] or [name for _, name in ranked[:1]]

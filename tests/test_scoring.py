@@ -280,3 +280,16 @@ PROFILE_TABLES = [
     "create table features.listing_signals (listing_id VARCHAR, entity_id VARCHAR, "
     "product_category VARCHAR, ship_from_region_code VARCHAR, shop_key VARCHAR)",
 ]
+
+
+def test_float_noise_in_a_shared_count_is_no_reason() -> None:
+    # 0.3 + 0.3 + 0.3 voices less the same voices shared with a county burst is 1e-16, not 0
+    noisy = QUIET | {
+        "complaints_180d": 3,
+        "counterfeit_voices_180d": 0.3 + 0.3 + 0.3,
+        "episode_voices": 0.9,
+    }
+    assert noisy["counterfeit_voices_180d"] != noisy["episode_voices"]
+    _, reasons = explain(noisy, load_baseline_config())
+    # only the burst, as a mitigating factor; no "0 credible complaints" reason
+    assert reasons.startswith("减分 / mitigating: 1起投诉") and "近180天" not in reasons
