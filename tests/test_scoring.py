@@ -283,11 +283,12 @@ PROFILE_TABLES = [
 
 
 def test_float_noise_in_a_shared_count_is_no_reason() -> None:
-    # 0.3 + 0.3 + 0.3 voices less the same voices shared with a county burst is 1e-16, not 0
+    # 0.9 voices less the same voices, summed as 0.3 + 0.3 + 0.3, shared with a county burst
+    # is 1e-16, not 0
     noisy = QUIET | {
         "complaints_180d": 3,
-        "counterfeit_voices_180d": 0.3 + 0.3 + 0.3,
-        "episode_voices": 0.9,
+        "counterfeit_voices_180d": 0.9,
+        "episode_voices": 0.3 + 0.3 + 0.3,
     }
     assert noisy["counterfeit_voices_180d"] != noisy["episode_voices"]
     _, reasons = explain(noisy, load_baseline_config())
