@@ -3,12 +3,13 @@
 -- A listing is suspicious when its title uses counterfeit slang ($slang_pattern, e.g. 高仿,
 -- 原单, 1:1) and none of the honest wording of parts, refills and clearance sales
 -- ($honest_pattern, e.g. 适用于, 兼容, 副厂): transforms/config/wording.yaml, matched on the
--- title folded to half-width lower case (transforms/wording.py). Platforms deliver weekly snapshots, so the same
--- listing is seen again every week: a listing counts on the snapshot day it is first seen
--- as suspicious, and again only after $memory_days days without being seen. This turns
--- weekly stock into daily events and never looks at later snapshots. A shop counts once per
--- county, category and day however many new listings it put up (one voice, as one phone is
--- for complaints): a new shop stocking twenty fakes is a lead, not a regional wave.
+-- title folded to half-width lower case (transforms/wording.py). Platforms deliver weekly
+-- snapshots, so the same listing is seen again every week: a listing counts on the snapshot
+-- day it is first seen as suspicious, and again only after $memory_days days without being
+-- seen. This turns weekly stock into daily events and never looks at later snapshots. A shop
+-- counts once per county, category and day however many new listings it put up (one voice,
+-- as one phone is for complaints): a new shop stocking twenty fakes is a lead, not a regional
+-- wave.
 -- Parameters: $as_of, $start (first day returned), $fullwidth, $halfwidth, $slang_pattern,
 -- $honest_pattern, $memory_days.
 
