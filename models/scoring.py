@@ -319,7 +319,8 @@ def risk_level(score: float, config: BaselineConfig, model: LeadModel | None = N
 
 
 def estimated_turnover(f: Row) -> float:
-    """The largest evidence of illegal turnover: 6 months of listing sales, seizures, earlier cases."""
+    """The largest evidence of illegal turnover: 6 months of listing sales, seizures, and the
+    turnover found in earlier confirmed cases."""
     return max(6 * f["turnover_30d"], f["seized_value_365d"], f["prior_illegal_turnover"])
 
 

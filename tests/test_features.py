@@ -586,6 +586,29 @@ def test_prior_outcomes_closed_by_the_as_of_date(con: duckdb.DuckDBPyConnection)
     )
 
 
+def test_prior_illegal_turnover_counts_only_confirmed_cases(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # 违法经营额 reported on cases that did not confirm the suspicion is no evidence of it
+    by_uscc = {"entity_uscc": A}
+    stage(
+        con,
+        outcomes=[
+            outcome("O1", 10, "confirmed", illegal_turnover_cny=5000.0, **by_uscc),
+            outcome("O2", 20, "referred_to_police", illegal_turnover_cny=20000.0, **by_uscc),
+            outcome("O3", 30, "not_confirmed", illegal_turnover_cny=3e5, **by_uscc),
+            outcome("O4", 40, "insufficient_evidence", illegal_turnover_cny=4e5, **by_uscc),
+            outcome("O5", 50, "transferred", illegal_turnover_cny=5e5, **by_uscc),
+            outcome("O6", 60, "confirmed", illegal_turnover_cny=None, **by_uscc),
+            outcome("B1", 10, "not_confirmed", entity_uscc=B, illegal_turnover_cny=9e4),
+        ],
+    )
+    build(con)
+    assert features_of(con, f"uscc:{A}")["prior_illegal_turnover"] == approx(25000.0)
+    b = features_of(con, f"uscc:{B}")
+    assert pick(b, "prior_confirmed", "prior_not_confirmed", "prior_illegal_turnover") == (0, 1, 0)
+
+
 def test_an_outcome_that_answers_a_lead_counts_for_that_lead(
     con: duckdb.DuckDBPyConnection,
 ) -> None:

@@ -20,8 +20,12 @@ credit as (
     where c.decided_on between cast($as_of as date) - 1094 and cast($as_of as date)
 ),
 outcomes as (
-    -- linked by the outcome's shop or USCC; else by the lead it answers (lead_id = entity_id)
-    select o.*, coalesce(e.entity_id, l.entity_id) as entity_id
+    -- linked by the outcome's shop or USCC; else by the lead it answers (lead_id = entity_id);
+    -- confirmed: the positive labels of models/config/model.yaml (移送公安 counts as confirmed)
+    select
+        o.*,
+        coalesce(e.entity_id, l.entity_id) as entity_id,
+        o.outcome in ('confirmed', 'referred_to_police') as confirmed
     from staging.outcomes o
     left join core.record_entities e on e.feed = 'outcomes' and e.record_id = o.outcome_id
     left join (select distinct entity_id from core.entity_keys) l on l.entity_id = o.lead_id
@@ -117,9 +121,10 @@ credit_features as (
 outcome_features as (
     select
         entity_id,
-        count(*) filter (where outcome in ('confirmed', 'referred_to_police')) as prior_confirmed,
+        count(*) filter (where confirmed) as prior_confirmed,
         count(*) filter (where outcome = 'not_confirmed') as prior_not_confirmed,
-        coalesce(sum(illegal_turnover_cny), 0) as prior_illegal_turnover
+        -- 违法经营额 is a finding of the case: a case that did not confirm it found none
+        coalesce(sum(illegal_turnover_cny) filter (where confirmed), 0) as prior_illegal_turnover
     from outcomes group by all
 ),
 
