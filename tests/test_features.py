@@ -355,11 +355,35 @@ def test_smoothed_fail_rate_shrinks_toward_the_category_rate(
     build(con)
     assert features_of(con, f"uscc:{A}")["smoothed_fail_rate"] == approx((1 + 4 * 0.25) / (2 + 4))
     assert features_of(con, f"uscc:{B}")["smoothed_fail_rate"] == approx((0 + 4 * 0.25) / (2 + 4))
-    # C: no result yet, so the category rate itself
-    assert features_of(con, f"uscc:{C}")["smoothed_fail_rate"] == approx(0.25)
+    # C: no result yet, so nothing to smooth, as without inspections
+    assert features_of(con, f"uscc:{C}")["smoothed_fail_rate"] is None
     assert features_of(con, f"uscc:{D}")["smoothed_fail_rate"] == approx((1 + 4 * 1.0) / (1 + 4))
     shop = features_of(con, "shop:taobao:S1")
     assert (shop["smoothed_fail_rate"], shop["days_since_failure"]) == (None, None)
+
+
+def test_pending_inspections_do_not_count_in_the_smoothed_fail_rate(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # seeds: 1 failure in 4 inspections with a result → prior 0.25; fertilizer: 1 in 1 → 1.0
+    stage(
+        con,
+        inspections=[
+            inspection("A1", 10, A, "fail", violation_type="substandard_quality"),
+            inspection("A2", 20, A, "pass"),
+            # results not known yet: neither failures nor passes, nor weight for their category
+            inspection("A3", 5, A, "pending", product_category="fertilizer"),
+            inspection("A4", 6, A, "pending", product_category="fertilizer"),
+            inspection("A5", 7, A, "pending"),
+            inspection("B1", 10, B, "pass"),
+            inspection("B2", 20, B, "pass"),
+            inspection("D1", 10, D, "fail", violation_type="other", product_category="fertilizer"),
+        ],
+    )
+    build(con)
+    a = features_of(con, f"uscc:{A}")
+    assert pick(a, "inspections_365d", "failed_inspections_365d") == (2, 1)
+    assert a["smoothed_fail_rate"] == approx((1 + 4 * 0.25) / (2 + 4))
 
 
 # --- listings ------------------------------------------------------------------------------

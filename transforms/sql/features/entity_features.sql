@@ -70,7 +70,10 @@ inspection_features as (
             where i.result = 'fail'
               and i.violation_type in ('counterfeit_trademark', 'fake_origin', 'substandard_quality', 'unlicensed')
         ) as severe_failures_365d,
-        (count(*) filter (where i.result = 'fail') + 4 * avg(p.prior_fail_rate))
+        -- a pending inspection (result not known yet) counts in neither the entity's own rate
+        -- nor the category prior it is shrunk towards; with only pending ones it is empty
+        (count(*) filter (where i.result = 'fail')
+            + 4 * avg(p.prior_fail_rate) filter (where i.result <> 'pending'))
             / (count(*) filter (where i.result <> 'pending') + 4) as smoothed_fail_rate,
         cast($as_of as date) - max(i.inspected_on) filter (where i.result = 'fail')
             as days_since_failure,
