@@ -49,6 +49,12 @@ BENCH_NATIONAL ?= 1
 bench: setup
 	$(BIN)/python -m flows.bench --national $(BENCH_NATIONAL)
 
+# The surge detectors' thresholds (negbin alpha, EARS C2 threshold) swept over eight demo
+# worlds (~15 min the first time; worlds under data/surge_eval/ are reused); writes SURGES.md.
+.PHONY: surge-eval
+surge-eval: setup
+	$(BIN)/python -m flows.surge_eval
+
 check: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

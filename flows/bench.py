@@ -637,16 +637,20 @@ def report(results: list[WorldResult], started: str) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def write_between_markers(path: Path, measured: str, start: str, end: str, title: str) -> None:
+    """Put `measured` between the `start` and `end` markers of the Markdown file `path`,
+    keeping the text around them (a new file gets the heading `title` and the markers)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else f"# {title}\n\n{start}\n{end}\n"
+    if start not in text or end not in text:
+        text = text.rstrip() + f"\n\n{start}\n{end}\n"
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    path.write_text(f"{head}{start}\n{measured}{end}{tail}", encoding="utf-8")
+
+
 def write_benchmarks(measured: str, path: Path = BENCHMARKS_MD) -> None:
     """Put the measured part between the markers of BENCHMARKS.md, keeping the text around it."""
-    text = (
-        path.read_text(encoding="utf-8") if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    )
-    if START not in text or END not in text:
-        text = text.rstrip() + f"\n\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    path.write_text(f"{head}{START}\n{measured}{END}{tail}", encoding="utf-8")
+    write_between_markers(path, measured, START, END, "Benchmarks")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,329 @@
+"""The surge detectors' thresholds swept over demo worlds: detection within 3 days against
+false alerts, one row per method x parameter.
+
+For each world the daily series are read from its warehouse once; then `detect_alerts` runs
+once per setting of the sweep (negbin `alpha`, EARS C2 `threshold`, each a copy of the loaded
+configuration with that one value replaced) and `surge_metrics` scores the alerts against the
+world's planted surges. `sweep_totals` adds the worlds up and `sweep_report` writes both as
+Markdown tables. The configuration file is never changed.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from demo_world.evaluate import (
+    TARGET_DELAY_DAYS,
+    Truth,
+    _cell,
+    load_truth,
+    read_export,
+    surge_metrics,
+)
+from models.surges import SurveillanceConfig, daily_series, detect_alerts
+
+NEGBIN, EARS_C2 = "negbin", "ears_c2"
+DEFAULT_ALPHAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+DEFAULT_THRESHOLDS = (2.0, 3.0, 4.0, 5.0)
+ALL_WORLDS = "all worlds"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One detector setting of the sweep: negbin with an `alpha`, or EARS C2 with a
+    `threshold` (`parameter`); `configured` when it is the value of surveillance.yaml."""
+
+    method: str
+    parameter: float
+    configured: bool = False
+
+    @property
+    def name(self) -> str:
+        return "negbin alpha" if self.method == NEGBIN else "EARS C2 threshold"
+
+    @property
+    def value(self) -> str:
+        """The parameter as written in the table: 3e-4, 3."""
+        if self.method == NEGBIN:
+            mantissa, exponent = f"{self.parameter:.2e}".split("e")
+            text = f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+        else:
+            text = f"{self.parameter:g}"
+        return f"**{text}** (configured)" if self.configured else text
+
+
+def configured_parameter(config: SurveillanceConfig, method: str) -> float:
+    """The threshold parameter of `method` in the loaded configuration."""
+    return config.negbin.alpha if method == NEGBIN else config.ears_c2.threshold
+
+
+def sweep_settings(
+    config: SurveillanceConfig, alphas: Iterable[float], thresholds: Iterable[float]
+) -> list[Setting]:
+    """negbin alphas then EARS C2 thresholds, each in increasing order and always including
+    the configured value (marked)."""
+    settings = []
+    for method, values in ((NEGBIN, alphas), (EARS_C2, thresholds)):
+        configured = configured_parameter(config, method)
+        for value in sorted({*values, configured}):
+            settings.append(Setting(method, value, configured=value == configured))
+    return settings
+
+
+def with_setting(config: SurveillanceConfig, setting: Setting) -> SurveillanceConfig:
+    """The configuration with the setting's alpha or threshold in place of the configured one."""
+    if setting.method == NEGBIN:
+        return replace(config, negbin=replace(config.negbin, alpha=setting.parameter))
+    if setting.method == EARS_C2:
+        return replace(config, ears_c2=replace(config.ears_c2, threshold=setting.parameter))
+    raise ValueError(f"unknown surge detection method {setting.method!r}")
+
+
+# --- rows ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """How one setting did on one world (or on all of them, `world` = ALL_WORLDS).
+
+    Counts are of planted surges overlapping the look-back window; "within" = first alert at
+    most TARGET_DELAY_DAYS after the surge's start (or after the day it became evident);
+    `delays` are the days from the start of each detected surge."""
+
+    world: str
+    setting: Setting
+    surges: int
+    detected: int
+    within_start: int
+    within_evident: int
+    steps: int
+    steps_within_start: int
+    ramps: int
+    ramps_within_start: int
+    ramps_within_evident: int
+    delays: tuple[int, ...]
+    false_alert_weeks: int
+    seasonal_false_alert_weeks: int
+
+    @property
+    def mean_delay(self) -> float | None:
+        return statistics.fmean(self.delays) if self.delays else None
+
+
+def _within(delay: int | None) -> bool:
+    return delay is not None and delay <= TARGET_DELAY_DAYS
+
+
+def sweep_row(world: str, setting: Setting, metrics: dict[str, Any]) -> SweepRow:
+    """One row from `surge_metrics` output."""
+    surges = [s for s in metrics["per_surge"] if s["in_window"]]
+    steps = [s for s in surges if s["shape"] == "step"]
+    ramps = [s for s in surges if s["shape"] == "ramp"]
+    return SweepRow(
+        world=world,
+        setting=setting,
+        surges=len(surges),
+        detected=sum(1 for s in surges if s["detected"]),
+        within_start=sum(1 for s in surges if _within(s["delay_days"])),
+        within_evident=sum(1 for s in surges if _within(s["delay_from_evident"])),
+        steps=len(steps),
+        steps_within_start=sum(1 for s in steps if _within(s["delay_days"])),
+        ramps=len(ramps),
+        ramps_within_start=sum(1 for s in ramps if _within(s["delay_days"])),
+        ramps_within_evident=sum(1 for s in ramps if _within(s["delay_from_evident"])),
+        delays=tuple(s["delay_days"] for s in surges if s["detected"]),
+        false_alert_weeks=metrics["false_alert_weeks"],
+        seasonal_false_alert_weeks=metrics["seasonal_false_alert_weeks"],
+    )
+
+
+def sweep_alerts(
+    series: pl.DataFrame, as_of: date, config: SurveillanceConfig, settings: Sequence[Setting]
+) -> list[tuple[Setting, pl.DataFrame]]:
+    """The alerts each setting raises from the same daily series."""
+    return [
+        (s, detect_alerts(series, as_of, with_setting(config, s), method=s.method))
+        for s in settings
+    ]
+
+
+def score_sweep(
+    world: str,
+    swept: Sequence[tuple[Setting, pl.DataFrame]],
+    truth: Truth,
+    as_of: date,
+    lookback_days: int,
+) -> list[SweepRow]:
+    """One row per setting: its alerts scored against the world's planted surges."""
+    return [
+        sweep_row(world, s, surge_metrics(alerts, truth, as_of, lookback_days))
+        for s, alerts in swept
+    ]
+
+
+def sweep_world(
+    world: str,
+    series: pl.DataFrame,
+    truth: Truth,
+    as_of: date,
+    config: SurveillanceConfig,
+    settings: Sequence[Setting],
+) -> list[SweepRow]:
+    """One row per setting for one world's daily series and planted surges."""
+    swept = sweep_alerts(series, as_of, config, settings)
+    return score_sweep(world, swept, truth, as_of, config.lookback_days)
+
+
+def sweep_totals(rows: Iterable[SweepRow]) -> list[SweepRow]:
+    """The rows of each setting added up over the worlds (settings in first-seen order); the
+    mean delay is over all detected surges, not a mean of the worlds' means."""
+    by_setting: dict[Setting, SweepRow] = {}
+    for r in rows:
+        t = by_setting.get(r.setting)
+        if t is None:
+            by_setting[r.setting] = replace(r, world=ALL_WORLDS)
+            continue
+        by_setting[r.setting] = replace(
+            t,
+            surges=t.surges + r.surges,
+            detected=t.detected + r.detected,
+            within_start=t.within_start + r.within_start,
+            within_evident=t.within_evident + r.within_evident,
+            steps=t.steps + r.steps,
+            steps_within_start=t.steps_within_start + r.steps_within_start,
+            ramps=t.ramps + r.ramps,
+            ramps_within_start=t.ramps_within_start + r.ramps_within_start,
+            ramps_within_evident=t.ramps_within_evident + r.ramps_within_evident,
+            delays=t.delays + r.delays,
+            false_alert_weeks=t.false_alert_weeks + r.false_alert_weeks,
+            seasonal_false_alert_weeks=t.seasonal_false_alert_weeks + r.seasonal_false_alert_weeks,
+        )
+    return list(by_setting.values())
+
+
+# --- one world from its warehouse ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorldSweep:
+    """A world's rows, and whether the configured negbin setting raised exactly the alerts
+    of the run's alerts.csv (None when the run has no alerts.csv)."""
+
+    rows: list[SweepRow]
+    matches_run: bool | None
+
+
+def same_alerts(a: pl.DataFrame, b: pl.DataFrame) -> bool:
+    """Whether two alert tables hold the same alert ids."""
+    return set(a["alert_id"].to_list()) == set(b["alert_id"].to_list())
+
+
+def sweep_warehouse(
+    world: str,
+    world_dir: Path,
+    warehouse: Path,
+    run_dir: Path,
+    config: SurveillanceConfig,
+    settings: Sequence[Setting],
+) -> WorldSweep:
+    """The sweep of one world: its daily series read once from `warehouse` (read-only, as of
+    the run directory's date OUT/<as-of>), scored against the truth of `world_dir`."""
+    as_of = date.fromisoformat(run_dir.name)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        series = daily_series(con, as_of, config.history_days, config)
+    finally:
+        con.close()
+    swept = sweep_alerts(series, as_of, config, settings)
+    rows = score_sweep(world, swept, load_truth(world_dir), as_of, config.lookback_days)
+    exported = read_export(run_dir, "alerts")
+    configured = next(
+        (alerts for s, alerts in swept if s.method == config.method and s.configured), None
+    )
+    matches = None
+    if exported is not None and configured is not None:
+        matches = same_alerts(configured, exported)
+    return WorldSweep(rows, matches)
+
+
+# --- Markdown -----------------------------------------------------------------------------
+
+_HEADER = [
+    "surges",
+    "detected",
+    f"within {TARGET_DELAY_DAYS} days of start",
+    f"within {TARGET_DELAY_DAYS} days of evident",
+    f"steps within {TARGET_DELAY_DAYS} days of start",
+    f"ramps within {TARGET_DELAY_DAYS} days of start",
+    f"ramps within {TARGET_DELAY_DAYS} days of evident",
+    "mean delay from start (days)",
+    "false alert-weeks",
+    "seasonal false alert-weeks",
+]
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]], labels: int = 1) -> str:
+    """A Markdown table, the columns after the first `labels` right-aligned; cells written as
+    `radar evaluate` writes them."""
+    align = ["---"] * labels + ["---:"] * (len(header) - labels)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _cells(r: SweepRow) -> list[Any]:
+    mean = r.mean_delay
+    return [
+        r.surges,
+        r.detected,
+        r.within_start,
+        r.within_evident,
+        f"{r.steps_within_start}/{r.steps}",
+        f"{r.ramps_within_start}/{r.ramps}",
+        f"{r.ramps_within_evident}/{r.ramps}",
+        None if mean is None else f"{mean:.1f}",
+        r.false_alert_weeks,
+        r.seasonal_false_alert_weeks,
+    ]
+
+
+def totals_table(totals: Sequence[SweepRow]) -> str:
+    """One row per setting, over all worlds."""
+    rows = [[r.setting.name, r.setting.value, *_cells(r)] for r in totals]
+    return markdown_table(["method", "parameter", *_HEADER], rows, labels=2)
+
+
+def worlds_table(rows: Sequence[SweepRow]) -> str:
+    """One row per world and method, at the configured settings only."""
+    picked = [r for r in rows if r.setting.configured]
+    picked.sort(key=lambda r: r.setting.method != NEGBIN)  # stable: worlds keep their order
+    table = [[r.world, r.setting.name, r.setting.value, *_cells(r)] for r in picked]
+    return markdown_table(["world", "method", "parameter", *_HEADER], table, labels=3)
+
+
+def sweep_report(rows: Sequence[SweepRow], heading: str, notes: Sequence[str] = ()) -> str:
+    """The measured part of SURGES.md: `heading`, the totals per setting, then each world at
+    the configured settings, then `notes` (failed worlds, checks)."""
+    totals = sweep_totals(rows)
+    parts = [
+        heading,
+        "",
+        "### All worlds, per setting",
+        "",
+        totals_table(totals) if totals else "No world was evaluated.",
+        "",
+        "### Each world, at the configured settings",
+        "",
+        worlds_table(rows) if rows else "No world was evaluated.",
+    ]
+    if notes:
+        parts += ["", *[f"- {n}" for n in notes]]
+    return "\n".join(parts) + "\n"
