@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from models.episodes import regional_episodes
+from models.registry import model_of_version
 from models.scoring import (
     TERMS,
     contributions,
@@ -36,7 +37,7 @@ from models.surges import (
     moving_sum,
     score_days,
 )
-from models.train import LeadModel, ModelConfig, load_model_config
+from models.train import ModelConfig, load_model_config
 from transforms.warehouse import sql_file
 
 # --- why one lead scores what it does ----------------------------------------------------
@@ -55,17 +56,6 @@ class LeadScore:
     model_weight: float
     model_version: str | None
     terms: pl.DataFrame
-
-
-def _model_of(
-    con: duckdb.DuckDBPyConnection, version: str | None, config: ModelConfig
-) -> LeadModel | None:
-    """The registered model of that version, ready to score (None when none was used)."""
-    if not version:
-        return None
-    rows = con.execute("select parameters from ops.models where version = ?", [version]).fetchall()
-    model = LeadModel.from_json(version, rows[0][0]) if rows else None
-    return model.for_scoring(config) if model is not None else None
 
 
 def lead_terms(con: duckdb.DuckDBPyConnection, lead_id: str, as_of: dt.date) -> LeadScore:
@@ -87,7 +77,8 @@ def lead_terms(con: duckdb.DuckDBPyConnection, lead_id: str, as_of: dt.date) -> 
     used = con.execute(
         "select model_version from scores.entity_leads where lead_id = ?", [lead_id]
     ).fetchall()
-    model = _model_of(con, used[0][0] if used else None, load_model_config())
+    version = used[0][0] if used else None
+    model = model_of_version(con, version, load_model_config()) if version else None
     x = term_inputs(f)
     explained = explain_lead(f, baseline, model)
     c = contributions(x, baseline, model)

@@ -4,6 +4,9 @@ in ops.training_cases, and optionally a JSON copy in models/artifacts/ (git-igno
 A model is found by the digest of the outcomes it learned from (`models.train.OutcomeSet`):
 the run for a day uses the model trained on exactly the outcomes closed on or before that
 day, so replaying an earlier day never uses outcomes it could not have known.
+
+Only `save_model` creates the registry's tables; the lookups work on a read-only connection
+(an analyst's notebook) and find nothing in a warehouse that never trained a model.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import polars as pl
 
 from models.scoring import TERMS
 from models.train import LeadModel, ModelConfig, OutcomeSet, TrainedModel
+from transforms.warehouse import has_table
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 
@@ -84,12 +88,24 @@ def save_model(
         (artifacts_dir / f"{model.version}.json").write_text(text + "\n", encoding="utf-8")
 
 
+def _has_registry(con: duckdb.DuckDBPyConnection) -> bool:
+    return has_table(con, "ops", "models")
+
+
+def _ready(model: LeadModel | None, config: ModelConfig | None) -> LeadModel | None:
+    """The model ready to score when `config` is given, else as registered."""
+    if model is None or config is None:
+        return model
+    return model.for_scoring(config)
+
+
 def find_model(
     con: duckdb.DuckDBPyConnection, outcomes: OutcomeSet, config: ModelConfig | None = None
 ) -> LeadModel | None:
     """The latest model trained on exactly these outcomes and today's score terms (ready to
     score when `config` is given); None when there is none, so that one is trained."""
-    ensure_registry(con)
+    if not _has_registry(con):
+        return None
     rows = con.execute(
         "select version, parameters from ops.models where outcomes_digest = ? "
         "order by trained_at desc, version",
@@ -97,12 +113,29 @@ def find_model(
     ).fetchall()
     models = [LeadModel.from_json(version, parameters) for version, parameters in rows]
     model = next((m for m in models if m is not None and m.terms == tuple(TERMS)), None)
-    if model is None:
+    return _ready(model, config)
+
+
+def model_of_version(
+    con: duckdb.DuckDBPyConnection, version: str, config: ModelConfig | None = None
+) -> LeadModel | None:
+    """The registered model `version` (ready to score when `config` is given), whatever its
+    terms: the one a past run used; None when the registry does not hold it."""
+    if not _has_registry(con):
         return None
-    return model.for_scoring(config) if config is not None else model
+    rows = con.execute("select parameters from ops.models where version = ?", [version]).fetchall()
+    model = LeadModel.from_json(version, rows[0][0]) if rows else None
+    return _ready(model, config)
+
+
+MODEL_RECORDS_SQL = "select * exclude (parameters) from ops.models order by trained_at desc"
 
 
 def model_records(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Every registered model, newest first, without its parameters."""
-    ensure_registry(con)
-    return con.sql("select * exclude (parameters) from ops.models order by trained_at desc").pl()
+    """Every registered model, newest first, without its parameters (none, with the same
+    columns, in a warehouse that never trained one)."""
+    if _has_registry(con):
+        return con.sql(MODEL_RECORDS_SQL).pl()
+    with duckdb.connect(":memory:") as empty:
+        ensure_registry(empty)
+        return empty.sql(MODEL_RECORDS_SQL).pl()

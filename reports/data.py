@@ -18,6 +18,7 @@ from data_contracts.contract import prefectures, regions
 from data_contracts.personal import redact_personal
 from models.surges import daily_series
 from reports.labels import PROVINCE
+from transforms.warehouse import has_table
 
 TREND_DAYS = 90  # days of each alert's series shown in its chart
 TREND_WINDOW = 7  # the detector's moving-sum window: observed/expected are 7-day sums
@@ -220,10 +221,6 @@ def alert_trends(
 def feed_freshness(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
     """The run's ops.feed_freshness (feed, last_delivery, usual_gap_days, days_since_delivery,
     deliveries, stale), written by the pipeline's freshness check; None when absent."""
-    found = con.sql(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'ops' and table_name = 'feed_freshness'"
-    ).fetchall()
-    if not found[0][0]:
+    if not has_table(con, "ops", "feed_freshness"):
         return None
     return con.sql("select * from ops.feed_freshness order by feed").pl()

@@ -18,9 +18,10 @@ import pytest
 from demo_world.config import DEFAULT_AS_OF
 from demo_world.evaluate_model import backtest_cases, format_model_report, risk_level_calibration
 from flows import stages
-from models.registry import find_model, model_records
+from models.registry import find_model, model_of_version, model_records, save_model
 from models.scoring import TERMS, load_baseline_config
 from models.train import (
+    TrainedModel,
     case_features,
     fit_lead_model,
     load_model_config,
@@ -28,7 +29,8 @@ from models.train import (
     platt_calibration,
     training_cases,
 )
-from transforms.warehouse import connect
+from transforms.load import ensure_warehouse
+from transforms.warehouse import connect, has_table
 
 AS_OF = DEFAULT_AS_OF
 
@@ -137,6 +139,34 @@ def test_backtest_trains_before_the_cut_and_tests_after() -> None:
     assert sum(result["test"][k] for k in ("positives", "negatives", "soft_negatives")) == n_test
     assert result["model"]["auc"] > 0.6 and result["baseline"]["auc"] is not None
     assert 0 <= result["model"]["precision@10"] <= 1
+
+
+# --- the registry, read-only ----------------------------------------------------------------
+
+
+def test_find_model_on_a_read_only_warehouse_without_models_finds_none(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    with connect(warehouse) as con:
+        ensure_warehouse(con)  # ingested, never trained: no ops.models
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        outcomes = outcome_set(con, AS_OF)
+        assert find_model(con, outcomes) is None
+        assert find_model(con, outcomes, load_model_config()) is None
+        assert model_of_version(con, "lm-20260630-0000") is None
+        records = model_records(con)
+        assert records.is_empty() and {"version", "outcomes_digest"} <= set(records.columns)
+        assert not has_table(con, "ops", "models")  # looking created nothing
+
+    # Saving creates the registry; a read-only connection then finds what was saved.
+    model, metrics = fit_lead_model(synthetic_cases(), load_model_config(), AS_OF)
+    with connect(warehouse) as con:
+        save_model(con, TrainedModel(model, AS_OF, outcomes, synthetic_cases(), metrics))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        found = find_model(con, outcomes)
+        assert found is not None and found.version == model.version
+        assert find_model(con, dataclasses.replace(outcomes, digest="another")) is None
+        assert model_of_version(con, model.version) == found
+        assert model_records(con)["version"].to_list() == [model.version]
 
 
 # --- on a generated world -----------------------------------------------------------------

@@ -32,7 +32,7 @@ import transforms.names
 from data_contracts.contract import REFERENCE_DIR, platforms
 from transforms.names import normalize_name
 from transforms.splink_match import EDGE_SCHEMA, name_match_edges
-from transforms.warehouse import materialize, replace_table, scalar
+from transforms.warehouse import has_table, materialize, replace_table, scalar
 
 KEY_PRIORITY = {"uscc": 0, "shop": 1, "contact": 2, "name": 3}
 
@@ -208,7 +208,7 @@ def refresh_normalized_names(con: duckdb.DuckDBPyConnection) -> None:
     new = seen.join(known, on="name", how="anti")["name"].to_list()
     cached = known.join(seen, on="name", how="semi")
     unchanged = not new and cached.height == _row_count(con, "core.key_name_cache")
-    if unchanged and _has_table(con, "core", "normalized_names"):
+    if unchanged and has_table(con, "core", "normalized_names"):
         return  # every name seen is there, under these rules, and nothing else is
     computed = pl.DataFrame(
         {"name": new, "norm": [key_name(n) for n in new]},
@@ -221,13 +221,6 @@ def refresh_normalized_names(con: duckdb.DuckDBPyConnection) -> None:
 
 def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(scalar(con, f"select count(*) from {table}"))
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    query = (
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
-    )
-    return bool(scalar(con, query, [schema, table]))
 
 
 def unambiguous_matches(name_matches: pl.DataFrame, uf: UnionFind) -> list[tuple[str, str]]:

@@ -52,6 +52,15 @@ def scalar(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None 
     return rows[0][0] if rows else None
 
 
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether `schema.table` exists (a table or a view); asks the catalog, so it works on a
+    read-only connection."""
+    query = (
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+    )
+    return bool(scalar(con, query, [schema, table]))
+
+
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Create or replace `table` with the rows of a Polars frame."""
     con.register("_frame", frame.to_arrow())
