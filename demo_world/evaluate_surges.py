@@ -6,6 +6,11 @@ once per setting of the sweep (negbin `alpha`, EARS C2 `threshold`, each a copy 
 configuration with that one value replaced) and `surge_metrics` scores the alerts against the
 world's planted surges. `sweep_totals` adds the worlds up and `sweep_report` writes both as
 Markdown tables. The configuration file is never changed.
+
+`early_signals` says how much each planted surge gives away in its first days: the complaint
+voices in its county on days 0-3 against the county's usual count for 4 days. A surge with
+fewer voices than the detector's `min_count` cannot raise a county alert within 3 days, at any
+threshold; that bounds what "every surge within 3 days of its start" can mean on a world.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +214,85 @@ def sweep_totals(rows: Iterable[SweepRow]) -> list[SweepRow]:
     return list(by_setting.values())
 
 
+# --- what each surge shows in its first days --------------------------------------------
+
+BACKGROUND_DAYS = 56  # the county's usual count: the 8 weeks ending ...
+BACKGROUND_GAP_DAYS = 14  # ... 2 weeks before the surge starts
+
+
+@dataclass(frozen=True)
+class EarlySignal:
+    """One planted surge's first TARGET_DELAY_DAYS + 1 days in its own county's complaint
+    series: the voices observed (planted and ordinary), the county's usual count for that
+    many days, and the first-alert delay of each configured detector (None: not detected)."""
+
+    world: str
+    surge_id: str
+    region_code: str
+    product_category: str
+    shape: str
+    extra_per_day: float
+    voices: float
+    usual: float
+    delays: dict[str, int | None]
+
+
+def _complaints_of(series: pl.DataFrame, region: str, category: str) -> pl.DataFrame:
+    return series.filter(
+        (pl.col("signal") == "complaints")
+        & (pl.col("region_code") == region)
+        & (pl.col("product_category") == category)
+    )
+
+
+def _sum_between(frame: pl.DataFrame, first: date, last: date) -> float:
+    return float(frame.filter(pl.col("day").is_between(first, last))["value"].sum())
+
+
+def early_signals(
+    world: str,
+    series: pl.DataFrame,
+    truth: Truth,
+    as_of: date,
+    lookback_days: int,
+    configured: Sequence[tuple[Setting, pl.DataFrame]],
+) -> list[EarlySignal]:
+    """Per planted surge overlapping the look-back window: its county's complaint voices on
+    days 0..TARGET_DELAY_DAYS (`daily_series` values) and the usual count for as many days
+    (mean daily voices over BACKGROUND_DAYS ending BACKGROUND_GAP_DAYS before the start),
+    with the delay of each setting in `configured` (keyed by its method)."""
+    days = TARGET_DELAY_DAYS + 1
+    delays = {
+        setting.method: {
+            s["surge_id"]: s["delay_days"]
+            for s in surge_metrics(alerts, truth, as_of, lookback_days)["per_surge"]
+        }
+        for setting, alerts in configured
+    }
+    out = []
+    for surge in truth.surges:
+        start, end = date.fromisoformat(surge["start"]), date.fromisoformat(surge["end"])
+        if start > as_of or end < as_of - timedelta(days=lookback_days - 1):
+            continue
+        county = _complaints_of(series, surge["region_code"], surge["product_category"])
+        before = start - timedelta(days=BACKGROUND_GAP_DAYS)
+        usual = _sum_between(county, before - timedelta(days=BACKGROUND_DAYS - 1), before)
+        out.append(
+            EarlySignal(
+                world=world,
+                surge_id=surge["surge_id"],
+                region_code=surge["region_code"],
+                product_category=surge["product_category"],
+                shape=str(surge.get("shape")),
+                extra_per_day=float(surge.get("extra_per_day", 0.0)),
+                voices=_sum_between(county, start, start + timedelta(days=days - 1)),
+                usual=usual / BACKGROUND_DAYS * days,
+                delays={method: by_id.get(surge["surge_id"]) for method, by_id in delays.items()},
+            )
+        )
+    return out
+
+
 # --- one world from its warehouse ---------------------------------------------------------
 
 
@@ -219,6 +303,7 @@ class WorldSweep:
 
     rows: list[SweepRow]
     matches_run: bool | None
+    early: list[EarlySignal]
 
 
 def same_alerts(a: pl.DataFrame, b: pl.DataFrame) -> bool:
@@ -251,7 +336,11 @@ def sweep_warehouse(
     matches = None
     if exported is not None and configured is not None:
         matches = same_alerts(configured, exported)
-    return WorldSweep(rows, matches)
+    at_configured = [(s, alerts) for s, alerts in swept if s.configured]
+    early = early_signals(
+        world, series, load_truth(world_dir), as_of, config.lookback_days, at_configured
+    )
+    return WorldSweep(rows, matches, early)
 
 
 # --- Markdown -----------------------------------------------------------------------------
@@ -309,9 +398,56 @@ def worlds_table(rows: Sequence[SweepRow]) -> str:
     return markdown_table(["world", "method", "parameter", *_HEADER], table, labels=3)
 
 
-def sweep_report(rows: Sequence[SweepRow], heading: str, notes: Sequence[str] = ()) -> str:
+def early_table(early: Sequence[EarlySignal], min_count: float) -> str:
+    """The surges by shape and first-days voices, with a summary line of those too quiet
+    (fewer than `min_count` voices) for any county alert within the target."""
+    days = TARGET_DELAY_DAYS + 1
+    ordered = sorted(early, key=lambda e: (e.shape, e.voices, e.world, e.surge_id))
+    rows = [
+        [
+            e.world,
+            e.surge_id,
+            e.region_code,
+            e.product_category,
+            e.shape,
+            f"{e.extra_per_day:.2f}",
+            f"{e.voices:g}",
+            f"{e.usual:.2f}",
+            *(e.delays.get(method) for method in (NEGBIN, EARS_C2)),
+        ]
+        for e in ordered
+    ]
+    header = ["world", "surge", "county", "category", "shape", "planted extra a day"]
+    header += [f"voices on days 0-{days - 1}", f"usual for {days} days"]
+    header += ["negbin delay", "EARS C2 delay"]
+    quiet = [e for e in early if e.voices < min_count]
+    by_shape = {
+        shape: (
+            sum(1 for e in quiet if e.shape == shape),
+            sum(1 for e in early if e.shape == shape),
+        )
+        for shape in sorted({e.shape for e in early})
+    }
+    shapes = ", ".join(f"{q} of {n} {shape}s" for shape, (q, n) in by_shape.items())
+    summary = (
+        f"{len(quiet)} of {len(early)} surges ({shapes}) have fewer than {min_count:g} complaint "
+        f"voices in their county on their first {days} days: no window of the detector can "
+        f"alarm there (it needs at least `min_count` = {min_count:g} events), whatever the "
+        "threshold."
+    )
+    return summary + "\n\n" + markdown_table(header, rows, labels=5)
+
+
+def sweep_report(
+    rows: Sequence[SweepRow],
+    heading: str,
+    notes: Sequence[str] = (),
+    early: Sequence[EarlySignal] = (),
+    min_count: float = 3.0,
+) -> str:
     """The measured part of SURGES.md: `heading`, the totals per setting, then each world at
-    the configured settings, then `notes` (failed worlds, checks)."""
+    the configured settings, then what each surge showed in its first days (`early`), then
+    `notes` (failed worlds, checks)."""
     totals = sweep_totals(rows)
     parts = [
         heading,
@@ -324,6 +460,8 @@ def sweep_report(rows: Sequence[SweepRow], heading: str, notes: Sequence[str] = 
         "",
         worlds_table(rows) if rows else "No world was evaluated.",
     ]
+    if early:
+        parts += ["", "### Each surge's first days", "", early_table(early, min_count)]
     if notes:
         parts += ["", *[f"- {n}" for n in notes]]
     return "\n".join(parts) + "\n"

@@ -33,6 +33,7 @@ from demo_world.config import DEFAULT_AS_OF
 from demo_world.evaluate_surges import (
     DEFAULT_ALPHAS,
     DEFAULT_THRESHOLDS,
+    EarlySignal,
     Setting,
     SweepRow,
     sweep_report,
@@ -175,6 +176,7 @@ class Sweep:
     """The rows of every evaluated world, their labels, and notes on the others."""
 
     rows: list[SweepRow] = field(default_factory=list)
+    early: list[EarlySignal] = field(default_factory=list)
     evaluated: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -205,6 +207,7 @@ def sweep_worlds(
             settings,
         )
         sweep.rows += swept.rows
+        sweep.early += swept.early
         sweep.evaluated.append(world.label)
         if swept.matches_run is False:
             sweep.notes.append(
@@ -258,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         f"({'; '.join(sweep.evaluated) or 'none'}), as of {args.as_of}, look-back "
         f"{config.lookback_days} days."
     )
-    measured = sweep_report(sweep.rows, heading, sweep.notes)
+    measured = sweep_report(sweep.rows, heading, sweep.notes, sweep.early, config.negbin.min_count)
     print("\n" + measured)
     write_between_markers(args.output, measured, START, END, "Surges")
 

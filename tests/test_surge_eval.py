@@ -19,6 +19,8 @@ from demo_world.evaluate_surges import (
     NEGBIN,
     Setting,
     SweepRow,
+    early_signals,
+    early_table,
     sweep_report,
     sweep_row,
     sweep_settings,
@@ -189,6 +191,60 @@ def test_a_lower_alpha_or_higher_threshold_never_raises_more_false_alert_weeks()
         assert looser_first == sorted(looser_first, reverse=True), (method, weeks)
         assert looser_first[0] > looser_first[-1], (method, weeks)  # the parameter matters
         assert looser_first[0] <= 6  # one alert-week per spike at most
+
+
+# --- each surge's first days ----------------------------------------------------------------
+
+
+def complaints(county: str, days: dict[date, float]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "region_code": [county] * len(days),
+            "product_category": ["seeds"] * len(days),
+            "signal": ["complaints"] * len(days),
+            "day": list(days),
+            "value": list(days.values()),
+        },
+        schema_overrides={"day": pl.Date},
+    )
+
+
+def test_first_days_count_the_county_voices_of_days_0_to_3_only() -> None:
+    day = date(2026, 5, 1)
+    quiet = surge("SG01", "630102", day, "ramp")
+    loud = surge("SG02", "630202", day, "step")
+    old = surge("SG03", "632221", date(2025, 6, 1), "step")  # before the look-back window
+    truth = Truth(operators=(), decoys=(), surges=(quiet, loud, old), seasonal=())
+    series = pl.concat(
+        [
+            complaints(
+                "630102",
+                # day -1 and day 4 are outside days 0-3; day -20 and -40 are the usual level
+                {day - timedelta(days=1): 3.0, day + timedelta(days=1): 1.0}
+                | {day + timedelta(days=4): 5.0, day - timedelta(days=20): 2.0}
+                | {day - timedelta(days=40): 2.0, day - timedelta(days=10): 9.0},
+            ),
+            complaints("630202", {day + timedelta(days=d): 2.0 for d in range(4)}),
+            complaints("630200", {day: 7.0}),  # the prefecture series is not the county's
+        ]
+    )
+    negbin = (ALPHA, alerts(("630202", day + timedelta(days=2))))
+    ears = (Setting(EARS_C2, 3.0, configured=True), alerts(("630200", day)))
+
+    early = early_signals("seed 1", series, truth, AS_OF, 90, [negbin, ears])
+
+    by_id = {e.surge_id: e for e in early}
+    assert set(by_id) == {"SG01", "SG02"}
+    assert by_id["SG01"].voices == 1.0
+    # 4 voices in the 56 days ending 14 days before the start (day -10 is in the gap)
+    assert by_id["SG01"].usual == pytest.approx(4 / 56 * 4)
+    assert by_id["SG02"].voices == 8.0
+    assert by_id["SG01"].delays == {NEGBIN: None, EARS_C2: None}
+    assert by_id["SG02"].delays == {NEGBIN: 2, EARS_C2: 0}
+
+    table = early_table(early, min_count=3)
+    assert table.startswith("1 of 2 surges (1 of 1 ramps, 0 of 1 steps) have fewer than 3")
+    assert table.index("| seed 1 | SG01 |") < table.index("| seed 1 | SG02 |")
 
 
 # --- the report and SURGES.md ----------------------------------------------------------------
