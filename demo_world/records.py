@@ -39,6 +39,17 @@ from demo_world.names import INDUSTRY
 Row = dict[str, object]
 Subject = Shop | Entity | None
 
+
+def business_of(subject: Subject) -> str | None:
+    """The business a record is about (`uscc:…` or `shop:platform:shop_id`), kept on the row
+    as `_subject` for the demo's name truth (`name_truth.py`); never delivered."""
+    if isinstance(subject, Shop):
+        return f"shop:{subject.key}"
+    if isinstance(subject, Entity):
+        return f"uscc:{subject.uscc}"
+    return None
+
+
 _HOUR_WEIGHTS = np.array(
     [
         0.2,
@@ -303,6 +314,7 @@ class ComplaintMaker:
             amount_cny=amount,
             complainant_phone=phone,
             _protected=protected,
+            _subject=business_of(subject),
         )
         self.voices.append((received, len(self.voices), row))
 
@@ -550,6 +562,7 @@ class InspectionMaker:
                 "seized_value_cny": seized,
                 "lead_id": None,
                 "_protected": protected,
+                "_subject": business_of(entity),
             }
         )
         if result == "fail":
@@ -758,6 +771,7 @@ def build_credit(
                 "amount_cny": amount,
                 "description": text,
                 "_protected": protected,
+                "_subject": business_of(entity),
             }
         )
 
@@ -909,6 +923,7 @@ def build_outcomes(pop: Population) -> list[Row]:
             "product_category": category,
             "illegal_turnover_cny": turnover,
             "_protected": protected,
+            "_subject": business_of(subject),
         }
         if isinstance(subject, Shop):
             row["platform"], row["shop_id"] = subject.platform, subject.shop_id
