@@ -12,7 +12,12 @@ import pytest
 from demo_world.evaluate_linkage import linkage_quality
 from tests.staging import stage
 from transforms.resolve import ResolveConfig, key_name, resolve_entities
-from transforms.splink_match import load_config, refresh_name_candidates, score_name_pairs
+from transforms.splink_match import (
+    load_config,
+    pinyin_keys,
+    refresh_name_candidates,
+    score_name_pairs,
+)
 
 AS_OF = dt.date(2026, 6, 30)
 DAY = dt.date(2026, 3, 2)
@@ -235,9 +240,9 @@ def test_names_that_differ_in_one_character_or_a_number_do_not_link(
     stage(
         con,
         complaints=[
-            # a sound-alike: one character differs (the matcher cannot tell it from another business)
+            # one character differs, and it does not sound alike (丰 feng, 荣 rong)
             complaint("C1", "绿丰种业", "630106", "seeds"),
-            complaint("C2", "绿峰种业", "630106", "seeds"),
+            complaint("C2", "绿荣种业", "630106", "seeds"),
             # two branches of one chain, numbered
             complaint("C3", "天信大药房1店", "630106", "pharmaceuticals"),
             complaint("C4", "天信大药房12店", "630106", "pharmaceuticals"),
@@ -250,8 +255,86 @@ def test_names_that_differ_in_one_character_or_a_number_do_not_link(
     pairs = score_name_pairs(refresh_name_candidates(con, AS_OF), load_config()).rows()
     assert [(a, b) for a, b, p in pairs if p < load_config().threshold] == [
         ("name:630100:天信大药房1", "name:630100:天信大药房12"),
-        ("name:630100:绿丰种业", "name:630100:绿峰种业"),
+        ("name:630100:绿丰种业", "name:630100:绿荣种业"),
     ]
+
+
+def test_pinyin_keys_read_every_character_without_tones() -> None:
+    keys = pinyin_keys(pl.Series(["龙太", "长隆", "鑫源1号", "龙太"])).rows_by_key(
+        "match_name", named=True, unique=True
+    )
+    assert list(keys) == ["龙太", "长隆", "鑫源1号"]  # once per distinct name
+    assert keys["龙太"]["readings"] == [["long"], ["ta", "tai"]]  # every reading of 太
+    assert keys["长隆"]["start_sounds"] == ["chang long", "zhang long"]
+    # a digit or letter is its own reading
+    assert keys["鑫源1号"]["readings"] == [["xin", "xun"], ["yuan"], ["1"], ["hao", "xiao"]]
+
+
+def level_probability(name_level: str) -> float:
+    """The match probability of a pair at `name_level` of the name comparison whose keys share
+    a category and a county and carry no numbers."""
+    config = load_config()
+    odds = config.prior / (1 - config.prior)
+    for mu in (config.name[name_level], config.categories["shared"], config.counties["shared"]):
+        odds *= mu.m / mu.u
+    return odds / (1 + odds)
+
+
+@pytest.mark.parametrize(
+    ("name_a", "name_b", "level"),
+    [
+        ("鑫源种业", "新元种业", "sound_alike"),  # xin yuan: both characters differ
+        ("龙太种业", "隆泰种业", "sound_alike"),  # long tai (太 also reads ta)
+        ("绿丰种业", "绿峰种业", "sound_alike"),  # feng
+        ("鑫源种业", "鑫园种业", "sound_alike"),  # 园 reads yuan as well as wan
+        ("鑫源种业", "鑫泰种业", "one_character"),  # yuan / tai
+        ("鑫源种业", "新泰种业", "same_start"),  # xin sounds alike, yuan / tai do not: no level
+    ],
+)
+def test_names_whose_differing_characters_sound_alike_score_at_the_sound_alike_level(
+    con: duckdb.DuckDBPyConnection, name_a: str, name_b: str, level: str
+) -> None:
+    stage(
+        con,
+        complaints=[
+            complaint("C1", name_a, "630106", "seeds"),
+            complaint("C2", name_b, "630106", "seeds"),
+        ],
+    )
+    resolve_entities(con, AS_OF)
+    pairs = score_name_pairs(refresh_name_candidates(con, AS_OF), load_config())
+    entities = entity_of(con)
+    if level == "same_start":  # not even scored: no blocking rule pairs them
+        assert pairs.height == 0 and entities["complaints:C1"] != entities["complaints:C2"]
+        return
+    ((_, _, probability),) = pairs.rows()
+    assert probability == pytest.approx(level_probability(level))
+    linked = entities["complaints:C1"] == entities["complaints:C2"]
+    assert linked == (level == "sound_alike")
+
+
+def test_a_sound_alike_name_never_joins_two_registered_businesses(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    a, b = "92630106MA0000011X", "92630106MA0000012X"
+    stage(
+        con,
+        entities=[
+            register(a, "湟中区鑫源种业经营部", "630106"),
+            register(b, "湟中区新元种业经营部", "630106"),
+        ],
+        inspections=[
+            inspection("I1", "湟中区鑫源种业经营部", a, "630106", "seeds"),
+            inspection("I2", "湟中区新元种业经营部", b, "630106", "seeds"),
+        ],
+        complaints=[complaint("C1", "湟中新元种业", "630106", "seeds")],
+    )
+    resolve_entities(con, AS_OF)
+    entities = entity_of(con)
+    matches = con.execute("select key_a, key_b from core.name_matches").fetchall()
+    assert matches == [("name:630100:新元种业", "name:630100:鑫源种业")]  # they sound alike
+    assert entities["inspections:I1"] != entities["inspections:I2"]  # but are two USCCs
+    assert entities["complaints:C1"] == entities["inspections:I2"]  # the exact name wins
 
 
 def test_a_trade_name_that_many_businesses_start_with_does_not_link(

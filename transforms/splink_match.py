@@ -11,7 +11,10 @@ The candidates are the distinct name keys (`sql/core/name_candidates.sql`). Spli
 pairs of keys of one scope (a prefecture, or a platform for shop names) whose names could
 be one business (see `blocking_rules`), on the name, the numbers written in it, and the
 product categories and counties of their records. DuckDB's string distances count UTF-8
-bytes, not Chinese characters, so the name levels are SQL on whole characters.
+bytes, not Chinese characters, so the name levels are SQL on whole characters. A
+complainant who heard a trade name writes it with other characters of the same sound
+(`隆泰` as `龙太`); the toneless pinyin readings of each character (pypinyin, `pinyin_keys`)
+go beside the name, so that such names can be told from names one character apart.
 
 The model's m/u probabilities are a reviewed configuration (`config/name_matching.yaml`),
 not trained at run time: nightly runs are then byte-identical, and small test data score
@@ -22,12 +25,14 @@ sampling, m from pairs confirmed as one business).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
 import yaml
+from pypinyin import Style, pinyin
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink import comparison_level_library as cll
 from splink import comparison_library as cl
@@ -42,11 +47,19 @@ CONFIG_PATH = Path(__file__).resolve().parent / "config" / "name_matching.yaml"
 # The name levels, most specific first, as SQL on Splink's two sides (`_l`, `_r`) of a
 # pair. `match_name` is the normalised name of the key (two keys of one scope never have
 # the same); `start_peers` counts the names of the scope that start with the same two
-# characters.
+# characters; `readings` holds the readings of each character of the name.
 _CONTAINS = "(contains(match_name_l, match_name_r) or contains(match_name_r, match_name_l))"
 _CHARS_DIFFERING = (
     "len(list_filter(list_zip(string_split(match_name_l, ''), string_split(match_name_r, '')),"
     " lambda p: p[1] <> p[2]))"
+)
+# Same length, and at every place the two characters share a reading: the differing ones
+# (at least one, as the names differ) are homophones. Tones are not compared: a listener
+# does not hear them reliably in a name, and sound-alike spellings often change them.
+_SOUND_ALIKE = (
+    "length(match_name_l) = length(match_name_r) and match_name_l <> match_name_r and"
+    " len(list_filter(list_zip(readings_l, readings_r),"
+    " lambda p: len(list_intersect(p[1], p[2])) = 0)) = 0"
 )
 
 
@@ -58,6 +71,7 @@ def name_levels(rare_start_peers: int) -> dict[str, tuple[str, str]]:
             "one name contains the other; few names start alike",
         ),
         "contains": (_CONTAINS, "one name contains the other"),
+        "sound_alike": (_SOUND_ALIKE, "the differing characters sound alike"),
         "one_character": (
             f"length(match_name_l) = length(match_name_r) and {_CHARS_DIFFERING} = 1",
             "one character differs",
@@ -70,6 +84,56 @@ def name_levels(rare_start_peers: int) -> dict[str, tuple[str, str]]:
 
 
 NUMBER_LEVELS: dict[str, tuple[str, str]] = {"same": ("numbers_l = numbers_r", "same numbers")}
+
+
+@cache
+def char_readings(char: str) -> tuple[str, ...]:
+    """Every toneless pinyin reading of one character, sorted (`长` -> ('chang', 'zhang')); a
+    character without one (a digit, a Latin letter) is its own reading."""
+    return tuple(sorted(set(pinyin(char, style=Style.NORMAL, heteronym=True)[0])))
+
+
+def pinyin_keys(names: pl.Series) -> pl.DataFrame:
+    """The pinyin key of each distinct name: `readings`, the readings of each character
+    (`龙太` -> [['long'], ['ta', 'tai']]), compared by the `sound_alike` level; and
+    `start_sounds`, every way to read the first two characters (`长隆` -> ['chang long',
+    'zhang long']), on which sound-alike trade names are blocked."""
+    distinct = pl.DataFrame({"match_name": names.unique(maintain_order=True)})
+    chars = distinct.select(pl.col("match_name").str.split("").explode().unique().alias("char"))
+    char_table = chars.with_columns(
+        pl.Series(
+            "char_readings",
+            [list(char_readings(c)) for c in chars["char"].to_list()],
+            pl.List(pl.String),
+        )
+    )
+    keyed = (
+        distinct.with_columns(pl.col("match_name").str.split("").alias("char"))
+        .explode("char")
+        .join(char_table, on="char", maintain_order="left")
+        .group_by("match_name", maintain_order=True)
+        .agg(pl.col("char_readings").alias("readings"))
+    )
+    starts = (
+        keyed.select(
+            "match_name",
+            pl.col("readings").list.get(0).alias("first"),
+            pl.col("readings").list.get(1, null_on_oob=True).alias("second"),
+        )
+        .explode("first")
+        .explode("second")
+        .group_by("match_name", maintain_order=True)
+        .agg(
+            pl.concat_str("first", "second", separator=" ", ignore_nulls=True).alias("start_sounds")
+        )
+    )
+    return keyed.join(starts, on="match_name", maintain_order="left")
+
+
+def with_readings(candidates: pl.DataFrame) -> pl.DataFrame:
+    """The candidates with the pinyin keys of their names (see `pinyin_keys`)."""
+    keys = pinyin_keys(candidates["match_name"])
+    return candidates.join(keys, on="match_name", how="left", maintain_order="left")
 
 
 @dataclass(frozen=True)
@@ -140,14 +204,16 @@ def _shared_levels(column: str) -> dict[str, ComparisonLevelCreator]:
 
 def blocking_rules() -> list[Any]:
     """Pairs to score, all within one scope: names that start with the same two characters
-    (a trade name and its longer forms), and names that differ at most in their first or
-    in their second character (a sound-alike written for one character of the trade name).
-    Every pair that can reach a name level above `else` is among them, except a name
-    contained in the middle of another."""
+    (a trade name and its longer forms), names that differ at most in their first or in
+    their second character (one character of the trade name written differently), and
+    names of one length whose first two characters sound alike (a sound-alike written for
+    the whole trade name). Every pair that can reach a name level above `else` is among
+    them, except a name contained in the middle of another."""
     return [
         block_on("scope", "substr(match_name, 1, 2)"),
         block_on("scope", "substr(match_name, 2)"),
         block_on("scope", "substr(match_name, 1, 1)", "substr(match_name, 3)"),
+        block_on("scope", "length(match_name)", "start_sounds", arrays_to_explode=["start_sounds"]),
     ]
 
 
@@ -177,8 +243,8 @@ def name_match_settings(config: NameMatchConfig, trained: bool = True) -> Settin
 def _linker(
     db_api: DuckDBAPI, candidates: pl.DataFrame, config: NameMatchConfig, trained: bool = True
 ) -> Linker:
-    """A linker over the candidates, registered in `db_api`."""
-    table = db_api.register(candidates.to_arrow(), table_name="name_candidates")
+    """A linker over the candidates (with their pinyin keys), registered in `db_api`."""
+    table = db_api.register(with_readings(candidates).to_arrow(), table_name="name_candidates")
     return Linker(table, name_match_settings(config, trained), log_level=None)
 
 
