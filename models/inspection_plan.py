@@ -36,6 +36,7 @@ import yaml
 from data_contracts.contract import contracts, prefectures, regions
 from models.handoff_lists import provinces
 from models.sheets import write_list
+from transforms.exports import write_csv
 
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "inspection_plan.yaml"
 RNG_RULE = "numpy.random.default_rng([seed, int(prefecture_code)])"
@@ -475,9 +476,10 @@ def write_plan(plan: InspectionPlan, out: Path) -> list[Path]:
         plan.targets, directory, "plan", PLAN_HEADERS_ZH, "双随机抽查计划", notes=notes
     )
     eligible_csv = directory / "eligible.csv"
-    plan.eligible.select("uscc", "prefecture_code", "prefecture_name", "tier").sort(
-        "uscc"
-    ).write_csv(eligible_csv, include_bom=True)
+    write_csv(
+        plan.eligible.select("uscc", "prefecture_code", "prefecture_name", "tier").sort("uscc"),
+        eligible_csv,
+    )
     manifest_path = directory / "manifest.json"
     manifest_path.write_text(
         json.dumps(

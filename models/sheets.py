@@ -11,6 +11,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from transforms.exports import write_csv
+
 MAX_SHEET_TITLE = 31  # Excel's limit
 FORBIDDEN_IN_TITLE = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
@@ -61,7 +63,7 @@ def write_list(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = out_dir / f"{name}.csv", out_dir / f"{name}.xlsx"
-    frame.write_csv(csv_path, include_bom=True, null_value="", date_format="%Y-%m-%d")
+    write_csv(frame, csv_path)
     book = Workbook()
     ws = book.active
     assert ws is not None

@@ -70,10 +70,25 @@ def read(result: RunResult, name: str) -> pl.DataFrame:
     return pl.read_csv(result.out_dir / f"{name}.csv", infer_schema=False)
 
 
+def quoted_line_breaks(raw: bytes) -> int:
+    """Bare LFs inside quoted fields (an even number of quotes before them closes a field)."""
+    count, inside = 0, False
+    for i, byte in enumerate(raw):
+        if byte == ord('"'):
+            inside = not inside
+        elif byte == ord("\n") and inside and raw[i - 1 : i] != b"\r":
+            count += 1
+    return count
+
+
 def test_exports_follow_the_contract(first_run: RunResult) -> None:
     for name, columns in SPEC_COLUMNS.items():
         csv_path = first_run.out_dir / f"{name}.csv"
-        assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf"), f"{name}.csv has a BOM"
+        raw = csv_path.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf"), f"{name}.csv has a BOM"
+        # RFC 4180: every record ends in CRLF (a bare LF only inside a quoted field)
+        assert raw.endswith(b"\r\n") and raw.count(b"\r\n") >= 1, f"{name}.csv ends in CRLF"
+        assert raw.count(b"\n") == raw.count(b"\r\n") + quoted_line_breaks(raw), name
         frame = read(first_run, name)
         assert frame.columns[: len(columns)] == columns
         parquet = pq.read_schema(first_run.out_dir / f"{name}.parquet")

@@ -20,11 +20,20 @@ DATA_QUALITY_COLUMNS = [
 ]
 
 
+def write_csv(frame: pl.DataFrame, path: Path) -> None:
+    """A CSV as the spec's exports are written: UTF-8 with BOM, RFC 4180 (CRLF line breaks,
+    fields quoted when they hold a comma, quote or line break), null as an empty field,
+    dates YYYY-MM-DD."""
+    frame.write_csv(
+        path, include_bom=True, null_value="", date_format="%Y-%m-%d", line_terminator="\r\n"
+    )
+
+
 def write_export(frame: pl.DataFrame, out_dir: Path, name: str) -> list[Path]:
     """Write one export in both formats; Parquet numbers are DOUBLE as the spec says."""
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, parquet_path = out_dir / f"{name}.csv", out_dir / f"{name}.parquet"
-    frame.write_csv(csv_path, include_bom=True, null_value="", date_format="%Y-%m-%d")
+    write_csv(frame, csv_path)
     numeric = [c for c, t in frame.schema.items() if t.is_integer()]
     frame.with_columns(pl.col(numeric).cast(pl.Float64)).write_parquet(parquet_path)
     return [csv_path, parquet_path]
