@@ -88,9 +88,20 @@ def file_format(path: Path) -> str | None:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode by the spec's rule: BOM → UTF-8; valid UTF-8 → UTF-8; else GB18030."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    """Decode by the spec's rule: BOM → UTF-8; valid UTF-8 → UTF-8; else GB18030.
+
+    Raises FileRejected, saying which byte is wrong and where, when the bytes do not decode.
+    """
+    bom = b"\xef\xbb\xbf"
+    if data.startswith(bom):
+        try:
+            return data[len(bom) :].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            where = _bad_byte(data, len(bom) + exc.start)
+        raise FileRejected(
+            f"unreadable: starts with a UTF-8 BOM but {where} is not UTF-8: "
+            "save it again as UTF-8, or without the BOM as GB18030"
+        )
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -98,7 +109,17 @@ def decode_text(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
-        raise FileRejected(f"unreadable: not UTF-8 nor GB18030 text ({exc.reason})") from exc
+        where = _bad_byte(data, exc.start)
+    raise FileRejected(
+        f"unreadable: neither UTF-8 nor GB18030 text, {where} is neither: save it again as UTF-8"
+    )
+
+
+def _bad_byte(data: bytes, offset: int) -> str:
+    """Where a file stops decoding, in words, without any of its content: the decode error
+    itself is never passed on, since it holds the whole file's bytes (its repr prints them)."""
+    line = data.count(b"\n", 0, offset) + 1
+    return f"byte 0x{data[offset]:02X} at offset {offset} (line {line})"
 
 
 def cell_text(value: object) -> str | None:
@@ -223,7 +244,7 @@ def read_jsonl_bytes(data: bytes) -> RawTable:
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, an over-long number, too deeply nested
             obj = None
         if not isinstance(obj, dict):
             malformed[len(records) + 1] = line
@@ -248,7 +269,7 @@ def read_parquet_bytes(data: bytes) -> RawTable:
     try:
         table = pq.read_table(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise FileRejected(f"unreadable Parquet: {exc}") from exc
+        raise _unreadable("Parquet: not a Parquet file, or a damaged one", exc) from None
     headers = list(table.column_names)
     numbers = pl.int_range(1, table.num_rows + 1, eager=True, dtype=pl.Int64)
     cells = pl.DataFrame(
@@ -314,7 +335,7 @@ def read_xlsx_bytes(data: bytes) -> RawTable:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:
-        raise FileRejected(f"unreadable Excel workbook: {exc}") from exc
+        raise _unreadable("Excel workbook: not an .xlsx file, or a damaged one", exc) from None
     try:
         sheet = book.worksheets[0]
         return _sheet_rows([list(r) for r in sheet.iter_rows(values_only=True)])
@@ -329,7 +350,9 @@ def read_xls_bytes(data: bytes) -> RawTable:
     try:
         book = xlrd.open_workbook(file_contents=data)
     except Exception as exc:
-        raise FileRejected(f"unreadable legacy Excel workbook: {exc}") from exc
+        raise _unreadable(
+            "legacy Excel workbook: not an .xls file, or a damaged one", exc
+        ) from None
     sheet = book.sheet_by_index(0)
     rows: list[list[object]] = []
     for r in range(sheet.nrows):
@@ -354,8 +377,23 @@ READERS = {
 }
 
 
+def _unreadable(what: str, exc: Exception) -> FileRejected:
+    """The rejection of a file a library could not read, naming the kind of error only: the
+    error's own message may quote the file (a cell, a line), personal data included."""
+    return FileRejected(f"unreadable {what} ({type(exc).__name__})")
+
+
 def read_bytes(data: bytes, fmt: str) -> RawTable:
-    """Read a delivered file's bytes; raises FileRejected when the file cannot be loaded at all."""
+    """Read a delivered file's bytes; raises FileRejected when the file cannot be loaded at all.
+
+    Whatever a reader raises rejects that one file, with a reason that holds none of its content.
+    """
     if not data:
         raise FileRejected("empty: 0-byte file")
-    return READERS[fmt](data)
+    reader = READERS[fmt]
+    try:
+        return reader(data)
+    except FileRejected:
+        raise
+    except Exception as exc:
+        raise _unreadable(f"{fmt} file: the reader failed", exc) from None

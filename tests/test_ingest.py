@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -193,3 +194,33 @@ def test_counts_add_up_and_phone_stays_restricted(
     assert (
         scalar(con, "select complainant_phone from restricted.complainant_phones") == "13900000001"
     )
+
+
+def test_a_bom_file_that_is_not_utf8_is_rejected_without_its_content(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A GBK export saved "with a BOM": the BOM says UTF-8, the bytes after it are GBK.
+    phone = "13987654321"
+    row = ROW.format(id="C2", cat="seeds").replace("13900000001", phone)
+    gbk = (COMPLAINT_HEADER + "\n" + row + "\n").encode("gbk")
+    bad = write(tmp_path / "complaints" / "b_gbk_with_bom.csv", b"\xef\xbb\xbf" + gbk, mtime=2000)
+    complaints_file(tmp_path, "a.csv", [ROW.format(id="C1", cat="seeds")], 1000)
+    complaints_file(tmp_path, "c.csv", [ROW.format(id="C3", cat="seeds")], 3000)
+    caplog.set_level(logging.DEBUG)
+    report = ingest_landing(con, tmp_path, "r1")  # the run goes on past the bad file
+    assert report.statuses == {"loaded": 2, "rejected": 1}
+    assert sorted(
+        r[0] for r in con.execute("select complaint_id from staging.complaints").fetchall()
+    ) == [
+        "C1",
+        "C3",
+    ]
+    first = "绿".encode("gbk")  # the first non-ASCII character of the row
+    offset = bad.read_bytes().index(first)
+    assert scalar(con, "select issues from ops.manifest where status = 'rejected'") == (
+        f"unreadable: starts with a UTF-8 BOM but byte 0x{first[0]:02X} at offset {offset} "
+        "(line 2) is not UTF-8: save it again as UTF-8, or without the BOM as GB18030"
+    )
+    assert scalar(con, "select rows_read from ops.manifest where status = 'rejected'") == 0
+    assert caplog.text and phone not in caplog.text
+    assert phone not in str(con.execute("select * from ops.manifest").fetchall())

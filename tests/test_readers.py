@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import zipfile
 from pathlib import Path
 
 import openpyxl
 import polars as pl
 import pytest
 
+from data_contracts import readers
 from data_contracts.batch import DeliveredFile, build_batch
 from data_contracts.readers import FileRejected, decode_text, read_bytes
 from tests.conftest import COMPLAINT_HEADER, make_uscc, write
@@ -20,6 +22,7 @@ CN_HEADER = (
     "投诉编号,受理时间,来源渠道,行政区划代码,商品类别,问题类型,投诉人类型,被投诉主体,"
     "统一社会信用代码,电商平台,店铺编号,品牌,投诉内容,涉及金额,投诉人电话"
 )
+PHONE = "13987654321"
 CN_ROW = "C2,2026-05-04 09:00:00,web_12315,630102,籽种,counterfeit_trademark,消费者,某店,,淘宝网,S9,,假种子,,"
 
 
@@ -34,6 +37,14 @@ def test_encoding_rule_bom_utf8_gb18030() -> None:
     assert decode_text("\ufeff籽种".encode())[1] == "utf-8-sig"
     assert decode_text("籽种".encode())[1] == "utf-8"
     assert decode_text("籽种".encode("gb18030")) == ("籽种", "gb18030")
+    with pytest.raises(FileRejected) as bom_then_gbk:
+        decode_text(b"\xef\xbb\xbf" + f"籽种,{PHONE}".encode("gbk"))
+    assert str(bom_then_gbk.value) == (
+        "unreadable: starts with a UTF-8 BOM but byte 0xD7 at offset 3 (line 1) is not UTF-8: "
+        "save it again as UTF-8, or without the BOM as GB18030"
+    )
+    # Nothing chained to the rejection holds the file's bytes (a decode error's repr prints them).
+    assert bom_then_gbk.value.__cause__ is None and bom_then_gbk.value.__context__ is None
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
@@ -165,3 +176,66 @@ def test_garbage_parquet_is_rejected(tmp_path: Path) -> None:
 def test_read_bytes_rejects_zero_bytes() -> None:
     with pytest.raises(FileRejected):
         read_bytes(b"", "csv")
+
+
+def _with_sheet_cell(data: bytes, cell: str) -> bytes:
+    """An .xlsx whose first sheet's second row also holds `cell` (raw sheet XML)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                content = content.replace(
+                    b"</row></sheetData>", cell.encode() + b"</row></sheetData>"
+                )
+            target.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_a_text_file_neither_utf8_nor_gb18030_is_rejected_saying_where(tmp_path: Path) -> None:
+    data = f"{COMPLAINT_HEADER}\n{ROW}".replace("13900000001", PHONE).encode("gb18030") + b"\xff\n"
+    batch = batch_of(write(tmp_path / "c.csv", data))
+    assert batch.status == "rejected"
+    assert batch.issues == [
+        f"unreadable: neither UTF-8 nor GB18030 text, byte 0xFF at offset {len(data) - 2} "
+        "(line 2) is neither: save it again as UTF-8"
+    ]
+
+
+def test_an_excel_cell_that_does_not_parse_rejects_the_file_without_its_content(
+    tmp_path: Path,
+) -> None:
+    data = _xlsx_bytes(
+        [
+            ["record_id", "entity_name", "record_type", "decided_on"],
+            ["R1", "某商行", "行政处罚", "2026-01-05"],
+        ]
+    )
+    # A number cell holding text: openpyxl's error quotes the cell.
+    broken = _with_sheet_cell(data, f'<c r="E2" t="n"><v>tel {PHONE}</v></c>')
+    batch = batch_of(write(tmp_path / "c.xlsx", broken), "credit")
+    assert batch.status == "rejected"
+    assert batch.issues == ["unreadable xlsx file: the reader failed (ValueError)"]
+
+
+def test_any_reader_error_rejects_the_file_with_a_reason_free_of_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(data: bytes) -> None:
+        raise RuntimeError(f"cannot handle {data!r}")
+
+    monkeypatch.setitem(readers.READERS, "parquet", failing)
+    batch = batch_of(write(tmp_path / "l.parquet", PHONE.encode()), "listings")
+    assert (batch.status, batch.rows_read) == ("rejected", 0)
+    assert batch.issues == ["unreadable parquet file: the reader failed (RuntimeError)"]
+
+
+def test_json_lines_a_parser_refuses_are_malformed_records(tmp_path: Path) -> None:
+    good = dict(zip(COMPLAINT_HEADER.split(","), ROW.split(","), strict=True))
+    huge = '{"complaint_id": "C2", "amount_cny": ' + "9" * 5000 + "}"  # beyond int digits limit
+    deep = "[" * 100_000  # beyond the recursion limit
+    text = "\n".join([json.dumps(good, ensure_ascii=False), huge, deep]) + "\n"
+    batch = batch_of(write(tmp_path / "c.jsonl", text))
+    assert (batch.status, batch.rows_read, batch.rows_accepted) == ("loaded", 3, 1)
+    assert batch.rows.quarantined["reasons"].to_list() == ["malformed:record"] * 2
