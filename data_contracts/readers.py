@@ -233,14 +233,17 @@ def _empty_as_null(cells: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_jsonl_bytes(data: bytes) -> RawTable:
-    """JSON Lines: one object per line; a line that is not a JSON object is malformed."""
+    """JSON Lines: one object per line (ending in \\n); a line that is not a JSON object is malformed."""
     text, encoding = decode_text(data)
     records: list[dict[str, object] | None] = []
     malformed: dict[int, str] = {}
     headers: list[str] = []
     seen: set[str] = set()
-    for line in text.splitlines():
-        if not line.strip():
+    # A record is one line ending in \n: str.splitlines would also split at U+2028, U+0085 and
+    # other separators that JSON writers leave raw inside strings.
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")
+        if not line.strip(" \t\r"):  # JSON's own whitespace: a blank line is no record
             continue
         try:
             obj = json.loads(line)

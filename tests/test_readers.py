@@ -239,3 +239,14 @@ def test_json_lines_a_parser_refuses_are_malformed_records(tmp_path: Path) -> No
     batch = batch_of(write(tmp_path / "c.jsonl", text))
     assert (batch.status, batch.rows_read, batch.rows_accepted) == ("loaded", 3, 1)
     assert batch.rows.quarantined["reasons"].to_list() == ["malformed:record"] * 2
+
+
+def test_a_json_line_ends_only_at_a_newline(tmp_path: Path) -> None:
+    # json.dumps(ensure_ascii=False) writes U+2028 and U+0085 raw inside strings.
+    record = dict(zip(COMPLAINT_HEADER.split(","), ROW.split(","), strict=True))
+    record["description"] = "假种子\u2028第二段\x85第三段"
+    second = record | {"complaint_id": "C2"}
+    text = json.dumps(record, ensure_ascii=False) + "\r\n" + json.dumps(second, ensure_ascii=False)
+    batch = batch_of(write(tmp_path / "c.jsonl", text + "\n"))
+    assert (batch.rows_read, batch.rows_accepted, batch.rows_quarantined) == (2, 2, 0)
+    assert batch.rows.accepted["description"].to_list() == [record["description"]] * 2
