@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import polars as pl
 import pytest
@@ -221,6 +223,53 @@ def test_entity_id_falls_back_to_shop_then_contact_then_name() -> None:
     assert entity_id_for(["name:630100:绿丰", "name:630100:绿丰种业"]) == entity_id_for(
         ["name:630100:绿丰"]
     )
+
+
+def test_entity_id_stays_when_the_entity_gains_a_key() -> None:
+    jan, mar = date(2026, 1, 5), date(2026, 3, 1)
+    shop_only = entity_id_for(["shop:t:S1"], {"shop:t:S1": jan})
+    # its seller's USCC shows up in a later snapshot: the shop was seen first
+    assert entity_id_for(["shop:t:S1", "uscc:92X"], {"shop:t:S1": jan, "uscc:92X": mar}) == (
+        shop_only
+    )
+    # a second, smaller USCC seen later does not replace the first one
+    first = entity_id_for(["uscc:92B"], {"uscc:92B": jan})
+    assert entity_id_for(["uscc:92B", "uscc:91A"], {"uscc:92B": jan, "uscc:91A": mar}) == first
+    # the undated register comes after every dated record; names only without a hard key
+    assert entity_id_for(["uscc:92B", "shop:t:S1"], {"shop:t:S1": mar}) == shop_only
+    assert entity_id_for(["name:t:宇美", "shop:t:S1"], {"name:t:宇美": jan, "shop:t:S1": mar}) == (
+        shop_only
+    )
+    # seen the same day: the kind decides (USCC before shop)
+    assert entity_id_for(["shop:t:S1", "uscc:92X"], {"shop:t:S1": jan, "uscc:92X": jan}) == (
+        entity_id_for(["uscc:92X"])
+    )
+
+
+def test_lead_id_survives_a_later_snapshot_that_names_the_seller() -> None:
+    def dated(rows: list[tuple[str, str, str, int, date | None]]) -> pl.DataFrame:
+        frame = pl.DataFrame(
+            rows, schema=["feed", "record_id", "key", "rank", "seen_on"], orient="row"
+        )
+        return frame.with_columns(pl.col("key").str.split(":").list.first().alias("key_kind"))
+
+    jan, mar = date(2026, 1, 5), date(2026, 3, 1)
+    before = dated([("listings", "t:S1", "shop:t:S1", 1, jan)])
+    after = dated(
+        [
+            ("listings", "t:S1", "shop:t:S1", 1, jan),
+            ("listings", "t:S1", "uscc:92X", 2, mar),
+            ("entities", "92X", "uscc:92X", 2, None),
+            ("complaints", "C1", "uscc:92X", 2, date(2026, 2, 1)),
+        ]
+    )
+    first = link_keys(before, ResolveConfig(match_names=False))
+    later = link_keys(after, ResolveConfig(match_names=False))
+    assert later["entity_id"].n_unique() == 1
+    assert later["entity_id"][0] == first["entity_id"][0]
+    # without dates (an older warehouse) the USCC anchors, as before
+    undated = link_keys(after.drop("seen_on"), ResolveConfig(match_names=False))
+    assert undated["entity_id"][0] == entity_id_for(["uscc:92X"])
 
 
 def matches(rows: list[tuple[str, str, float]]) -> pl.DataFrame:

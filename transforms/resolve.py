@@ -9,9 +9,12 @@ groups that each hold a shop (two shops are only one operator through a hard key
 contact hash shared by very many shops is a logistics or platform address, not an
 operator, and is not used for linking.
 
-The entity id is a function of the entity's best key (its smallest USCC, else its
-smallest shop key, …), so the same operator keeps its id in every run while it
-keeps that key.
+The entity id is a function of the entity's anchor key: of its hard keys (USCC, shop,
+contact) the one seen first (the earliest record date that carries it; the undated register
+counts last), ties broken by kind (USCC, shop, contact) and then by the key; an entity with
+names only is anchored on its first-seen name the same way. A key the entity gains later
+was seen later, so the same operator keeps its id in every run while it keeps its keys;
+two entities that merge keep the id of the one seen first.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from itertools import combinations
 from pathlib import Path
@@ -110,9 +115,27 @@ class UnionFind:
         return True
 
 
-def entity_id_for(keys: list[str]) -> str:
-    """A stable id from the entity's best key."""
-    return anchor_id(min(keys, key=lambda k: (KEY_PRIORITY[k.split(":", 1)[0]], k)))
+def _kind(key: str) -> str:
+    return key.split(":", 1)[0]
+
+
+def entity_id_for(keys: list[str], seen_on: Mapping[str, date | None] | None = None) -> str:
+    """The id of an entity with these keys, from its anchor: the first-seen hard key (a
+    name only when it has none), `seen_on` giving each key's first record date (missing or
+    None = undated, after every date); ties by kind, then by key."""
+    seen = seen_on or {}
+
+    def order(k: str) -> tuple[bool, bool, date, int, str]:
+        first = seen.get(k)
+        return (
+            _kind(k) == "name",
+            first is None,
+            first or date.max,
+            KEY_PRIORITY[_kind(k)],
+            k,
+        )
+
+    return anchor_id(min(keys, key=order))
 
 
 def anchor_id(anchor: str) -> str:
@@ -266,14 +289,16 @@ def hard_components(keys: pl.Series, edges: pl.DataFrame) -> pl.Series:
         label = settled
 
 
-def _entity_ids(key_roots: pl.DataFrame) -> pl.DataFrame:
-    """key → entity_id from (key, root) rows: `entity_id_for` of each root's keys, in the
-    order of the roots and then of the keys."""
+def _entity_ids(key_roots: pl.DataFrame, seen_on: pl.DataFrame) -> pl.DataFrame:
+    """key → entity_id from (key, root) rows and each key's first record date (key, seen_on;
+    null = undated): `entity_id_for` of each root's keys, in the order of the roots and then
+    of the keys."""
     kind = pl.col("key").str.split(":").list.first()
     priority = kind.replace_strict(KEY_PRIORITY, return_dtype=pl.Int64)
     anchors = (
-        key_roots.with_columns(priority.alias("priority"))
-        .sort("root", "priority", "key")
+        key_roots.join(seen_on, on="key", how="left")
+        .with_columns(priority.alias("priority"), (kind == "name").alias("is_name"))
+        .sort(["root", "is_name", "seen_on", "priority", "key"], nulls_last=True)
         .group_by("root", maintain_order=True)
         .agg(pl.col("key").first().alias("anchor"))
     )
@@ -338,7 +363,15 @@ def link_keys(
     finals = [r if parent[r] == r else uf.find(r) for r in roots.to_list()]
     final = pl.DataFrame({"root": roots, "final": pl.Series(finals, dtype=pl.String)})
     key_roots = key_roots.join(final, on="root").select("key", pl.col("final").alias("root"))
-    return _entity_ids(key_roots)
+    return _entity_ids(key_roots, first_seen(usable))
+
+
+def first_seen(record_keys: pl.DataFrame) -> pl.DataFrame:
+    """(key, seen_on): the earliest record date of each key; null when only undated records
+    (the register) carry it, or when record_keys has no dates."""
+    if "seen_on" not in record_keys.columns:
+        return record_keys.select("key").unique().with_columns(seen_on=pl.lit(None, pl.Date))
+    return record_keys.group_by("key").agg(pl.col("seen_on").min())
 
 
 def resolve_entities(
