@@ -123,6 +123,12 @@ def regions() -> dict[str, Region]:
 
 
 @cache
+def provinces() -> dict[str, str]:
+    """Two-digit province-level code (GB/T 2260) -> Chinese name."""
+    return {r["province_code"]: r["name"] for r in _read_csv("provinces.csv")}
+
+
+@cache
 def prefectures() -> dict[str, str]:
     """Prefecture code -> Chinese name."""
     return {r.prefecture_code: r.prefecture_name for r in regions().values()}

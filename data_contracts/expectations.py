@@ -48,7 +48,14 @@ from great_expectations.data_context.types.resource_identifiers import (
 from great_expectations.datasource.fluent import PandasDatasource
 from great_expectations.expectations.row_conditions import Column as RowColumn
 
-from data_contracts.contract import CONTRACT_DIR, Column, FeedContract, contracts, regions
+from data_contracts.contract import (
+    CONTRACT_DIR,
+    Column,
+    FeedContract,
+    contracts,
+    provinces,
+    regions,
+)
 from data_contracts.steward_docs import file_slug
 from data_contracts.uscc import _FORMAT as USCC_FORMAT
 
@@ -66,9 +73,6 @@ RESULT_FORMAT = {
     "unexpected_index_column_names": [ROW_NUMBER],
     "return_unexpected_index_query": False,
 }
-# GB/T 2260 province codes the contract accepts for `scope: any` (11-82); 63 is Qinghai,
-# whose counties must be listed in regions.csv.
-OTHER_PROVINCES = tuple(f"{p}" for p in range(11, 83) if p != 63)
 
 
 # ---------------------------------------------------------------------------------------
@@ -96,8 +100,8 @@ def _range_words(c: Column) -> str:
 
 
 def region_any_regex() -> str:
-    """A region code of any province (11-82); a Qinghai (63) code must be a listed county."""
-    other = "|".join(OTHER_PROVINCES)
+    """A region code of any province in provinces.csv; a Qinghai (63) code must be a listed county."""
+    other = "|".join(sorted(p for p in provinces() if p != "63"))
     qinghai = "|".join(sorted(regions()))
     return rf"^(?:(?:{other})\d{{4}}|{qinghai})$"
 
@@ -153,8 +157,9 @@ def column_expectations(c: Column) -> list[gxe.Expectation]:
                     regex=region_any_regex(),
                     meta=_meta("region", name),
                     description=(
-                        f"{name} 须以省级代码 11–82 开头，63 开头须为青海省县级区划 "
-                        "must start with a province code 11–82; a 63xxxx code must be in regions.csv"
+                        f"{name} 须以省级代码 (provinces.csv) 开头，63 开头须为青海省县级区划 "
+                        "must start with a province code of provinces.csv; "
+                        "a 63xxxx code must be in regions.csv"
                     ),
                 )
             )

@@ -77,7 +77,7 @@ def _rules(contract: FeedContract, c: Column) -> str:
     if c.scope == "in_province":
         rules.append("青海省内 in-province (regions.csv; retired codes mapped)")
     elif c.scope == "any":
-        rules.append("任一省份 any province 11–82; 63xxxx must be in regions.csv")
+        rules.append("任一省份 any province (provinces.csv); 63xxxx must be in regions.csv")
     if c.required_when:
         other, equals = c.required_when
         rules.append(f"required when {other} = {equals}")

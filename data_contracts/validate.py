@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from data_contracts.contract import Column, FeedContract, regions, retired_regions
+from data_contracts.contract import Column, FeedContract, provinces, regions, retired_regions
 from data_contracts.readers import FileRejected, RawTable
 from data_contracts.uscc import is_valid_uscc
 
@@ -150,8 +150,7 @@ def _region(column: Column, value: pl.Expr) -> pl.Expr:
         ok = in_qinghai
     else:
         six_digits = current.str.contains(r"^\d{6}$").fill_null(False)
-        province = current.str.slice(0, 2).cast(pl.Int64, strict=False)
-        ok = six_digits & province.is_between(11, 82).fill_null(False)
+        ok = six_digits & _one_of(current.str.slice(0, 2), provinces())
         ok = ok & (~current.str.starts_with("63").fill_null(False) | in_qinghai)
     return pl.when(ok).then(current)
 

@@ -102,6 +102,19 @@ def test_suite_mirrors_the_contract_rules() -> None:
     assert "complainant_phone" not in json.dumps(complaints.to_json_dict())
 
 
+def test_a_region_of_any_province_has_a_province_code_of_provinces_csv() -> None:
+    listings = suite_for(contracts()["listings"])
+    regexes = [
+        e.regex
+        for e in listings.expectations
+        if e.meta["reason"] == "region:ship_from_region_code" and e.regex != r"^\d{6}$"
+    ]
+    assert len(regexes) == 1
+    codes = ("650101", "110101", "820000", "630102", "190101", "200000", "999999", "630999")
+    accepted = [c for c in codes if re.fullmatch(regexes[0], c)]
+    assert accepted == ["650101", "110101", "820000", "630102"]
+
+
 def test_no_expectation_asks_for_a_unique_key() -> None:
     for contract in contracts().values():
         kinds = {e.expectation_type for e in suite_for(contract).expectations}

@@ -82,6 +82,10 @@ def run(feed: str, record: dict[str, str]):
         ("listings", LISTING, "platform", "ebay", "enum:platform"),
         ("listings", LISTING, "ship_from_region_code", "999999", "region:ship_from_region_code"),
         ("listings", LISTING, "ship_from_region_code", "630999", "region:ship_from_region_code"),
+        # 11-82 holds gaps: no province 19, 20, 39 …; only the codes in provinces.csv are provinces
+        ("listings", LISTING, "ship_from_region_code", "190101", "region:ship_from_region_code"),
+        ("listings", LISTING, "ship_from_region_code", "200000", "region:ship_from_region_code"),
+        ("entities", ENTITY, "region_code", "390101", "region:region_code"),
         (
             "entities",
             ENTITY,
@@ -116,6 +120,12 @@ def test_invalid_uscc_outside_entities_is_a_finding_and_nulled() -> None:
     assert result.accepted.height == 1
     assert result.accepted["entity_uscc"][0] is None
     assert result.findings["finding"].to_list() == ["uscc_nulled:entity_uscc"]
+
+
+def test_a_region_of_any_province_is_accepted_where_the_column_allows_it() -> None:
+    for code in ("650101", "110101", "820000"):  # Urumqi, Beijing, Macao
+        result = run("listings", {**LISTING, "ship_from_region_code": code})
+        assert result.accepted["ship_from_region_code"].to_list() == [code]
 
 
 def test_retired_region_code_is_mapped() -> None:
