@@ -33,7 +33,9 @@ class RawTable:
 
     `cells` holds the records column-wise: `_row_number` (the 1-based row number of each
     parsed record), then one String column per header position, named "0", "1", ...;
-    `malformed` maps the row number of a record that could not be parsed at all to its text.
+    `malformed` maps the row number of a record that could not be parsed at all to its text;
+    `unreadable` maps a header position to the row numbers of its cells that could not be read
+    as text (binary values that are not UTF-8, kept with U+FFFD in place of the bad bytes).
     Small tables can be given as `rows` (one list of cells per record) and their `numbers`.
     """
 
@@ -46,11 +48,13 @@ class RawTable:
         encoding: str | None = None,
         *,
         cells: pl.DataFrame | None = None,
+        unreadable: dict[int, list[int]] | None = None,
     ) -> None:
         self.headers = headers
         self.cells = cells if cells is not None else cells_frame(len(headers), rows, numbers)
         self.malformed = malformed or {}
         self.encoding = encoding
+        self.unreadable = unreadable or {}
 
     @property
     def row_count(self) -> int:
@@ -275,18 +279,20 @@ def read_parquet_bytes(data: bytes) -> RawTable:
         raise _unreadable("Parquet: not a Parquet file, or a damaged one", exc) from None
     headers = list(table.column_names)
     numbers = pl.int_range(1, table.num_rows + 1, eager=True, dtype=pl.Int64)
-    cells = pl.DataFrame(
-        [numbers.alias("_row_number")]
-        + [
-            _column_text(table.column(i)).alias(name)
-            for i, name in enumerate(cell_names(len(headers)))
-        ]
-    )
-    return RawTable(headers, cells=cells)
+    texts: list[pl.Series] = []
+    unreadable: dict[int, list[int]] = {}
+    for i, name in enumerate(cell_names(len(headers))):
+        text, bad = _column_text(table.column(i))
+        texts.append(text.alias(name))
+        if bad is not None and bad.any():
+            unreadable[i] = numbers.filter(bad).to_list()
+    cells = pl.DataFrame([numbers.alias("_row_number"), *texts])
+    return RawTable(headers, cells=cells, unreadable=unreadable)
 
 
-def _column_text(column: pa.ChunkedArray) -> pl.Series:
-    """A Parquet column as the text `cell_text` gives each of its values, converted in bulk."""
+def _column_text(column: pa.ChunkedArray) -> tuple[pl.Series, pl.Series | None]:
+    """A Parquet column as the text `cell_text` gives each of its values, converted in bulk;
+    for a binary column also where a value is not UTF-8 (None for other columns)."""
     import pyarrow as pa
 
     kind = column.type
@@ -294,7 +300,40 @@ def _column_text(column: pa.ChunkedArray) -> pl.Series:
         column = column.cast(kind.value_type)
         kind = column.type
     if column.null_count == len(column):
-        return pl.Series([None] * len(column), dtype=pl.String)
+        return pl.Series([None] * len(column), dtype=pl.String), None
+    binary = (
+        pa.types.is_binary,
+        pa.types.is_large_binary,
+        pa.types.is_fixed_size_binary,
+        pa.types.is_binary_view,
+    )
+    if any(test(kind) for test in binary):
+        return _binary_text(_series(column.cast(pa.large_binary())))
+    return _plain_column_text(column), None
+
+
+def _binary_text(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Binary values (Parquet BYTE_ARRAY without a string annotation) decoded as UTF-8, once
+    per distinct value, and where a value is not UTF-8: that one is kept with U+FFFD."""
+    distinct = values.drop_nulls().unique().to_list()
+    texts: list[str] = []
+    bad: list[bytes] = []
+    for value in distinct:
+        try:
+            texts.append(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            texts.append(value.decode("utf-8", errors="replace"))
+            bad.append(value)
+    text = values.replace_strict(distinct, texts, default=None, return_dtype=pl.String)
+    unreadable = values.is_in(pl.Series(bad, dtype=pl.Binary).implode()).fill_null(False)
+    return text, unreadable
+
+
+def _plain_column_text(column: pa.ChunkedArray) -> pl.Series:
+    """A column of text, numbers, dates or anything else as the text `cell_text` gives."""
+    import pyarrow as pa
+
+    kind = column.type
     native = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
     exact = native + (pa.types.is_integer, pa.types.is_boolean, pa.types.is_date32)
     if any(test(kind) for test in exact):

@@ -53,6 +53,8 @@ def reason_codes(contract: FeedContract) -> list[str]:
             codes.append(f"required:{c.name}")
         if c.type in TYPE_CHECKS:
             codes.append(f"{TYPE_CHECKS[c.type]}:{c.name}")
+        elif c.type == "text":  # a binary Parquet value that is not UTF-8
+            codes.append(f"text:{c.name}")
         if c.type == "uscc" and contract.uscc_is_key:
             codes.append(f"uscc:{c.name}")
         if c.min is not None or c.max is not None or c.min_exclusive is not None:

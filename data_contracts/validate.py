@@ -24,6 +24,7 @@ CHINA = ZoneInfo("Asia/Shanghai")
 REASON_TEXT = {
     "required": "缺少必填值 required value missing",
     "type": "无法解析 value does not parse",
+    "text": "不是 UTF-8 文本 bytes that are not UTF-8 text",
     "enum": "不是允许的取值 value not allowed",
     "range": "超出范围 value out of range",
     "region": "区划代码无效 unknown or out-of-province region code",
@@ -199,17 +200,24 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
         codes = text.select(pl.concat([u.str.to_uppercase() for u in usccs]).drop_nulls().unique())
         uscc_ok = {code for code in codes.to_series().to_list() if _uscc_verifies(code)}
 
+    # Cells the reader could not read as text (binary that is not UTF-8) do not parse either.
+    unreadable = {positions[i]: rows for i, rows in table.unreadable.items() if i in positions}
     reasons: list[pl.Expr] = []
     findings: list[pl.Expr] = []
     for c in contract.columns:
         raw, typed = pl.col(c.name), pl.col(TYPED + c.name)
         unparsed = raw.is_not_null() & typed.is_null()
+        if c.name in unreadable:
+            rows = pl.Series(unreadable[c.name], dtype=pl.Int64).implode()
+            unparsed = unparsed | pl.col("_row_number").is_in(rows)
         if c.required:
             reasons.append(_flag(raw.is_null(), f"required:{c.name}"))
         if c.type == "uscc" and not contract.uscc_is_key:
             findings.append(_flag(unparsed, f"uscc_nulled:{c.name}"))
         elif c.type in UNPARSED_CHECK:
             reasons.append(_flag(unparsed, f"{UNPARSED_CHECK[c.type]}:{c.name}"))
+        elif c.name in unreadable:
+            reasons.append(_flag(unparsed, f"text:{c.name}"))
         out_of_range = _out_of_range(c, typed)
         if c.type in ("decimal", "integer") and out_of_range is not None:
             reasons.append(_flag(out_of_range, f"range:{c.name}"))

@@ -250,3 +250,37 @@ def test_a_json_line_ends_only_at_a_newline(tmp_path: Path) -> None:
     batch = batch_of(write(tmp_path / "c.jsonl", text + "\n"))
     assert (batch.rows_read, batch.rows_accepted, batch.rows_quarantined) == (2, 2, 0)
     assert batch.rows.accepted["description"].to_list() == [record["description"]] * 2
+
+
+def test_parquet_binary_columns_are_utf8_text(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def binary(*values: str | bytes) -> pa.Array:
+        return pa.array([v.encode() if isinstance(v, str) else v for v in values], pa.binary())
+
+    table = pa.table(
+        {
+            "snapshot_date": ["2026-06-22"] * 3,
+            "platform": binary("jd", "jd", "jd"),
+            "listing_id": binary("L1", "L2", "L3"),
+            "shop_id": binary("S1", "S1", "S1"),
+            "shop_name": binary("某某专营店", "某某\xb7专营店".encode("gbk"), "某某专营店"),
+            "product_category": binary("mobile_phones", "mobile_phones", "mobile_phones"),
+            "title": pa.array(["华为手机".encode()] * 3, pa.large_binary()),
+            "price_cny": binary("2999", "2999", b"\xff"),
+        }
+    )
+    path = tmp_path / "l.parquet"
+    pq.write_table(table, path)
+    batch = batch_of(path, "listings")
+    accepted = batch.rows.accepted.row(0, named=True)
+    assert (accepted["listing_id"], accepted["shop_name"], accepted["title"]) == (
+        "L1",
+        "某某专营店",
+        "华为手机",
+    )
+    assert (accepted["platform"], accepted["price_cny"]) == ("jd", 2999.0)
+    quarantined = batch.rows.quarantined.select("_row_number", "reasons").rows()
+    assert quarantined == [(2, "text:shop_name"), (3, "type:price_cny")]
+    assert json.loads(batch.rows.quarantined["record"][0])["listing_id"] == "L2"
