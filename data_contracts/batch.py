@@ -117,10 +117,11 @@ def build_batch(file: DeliveredFile, data: bytes | None = None) -> FileBatch:
         batch.status = "rejected"
         batch.issues = [f"不支持的文件类型 unsupported file type {file.path.suffix!r}"]
         return batch
+    contract = contracts()[file.feed]
     try:
-        table = read_bytes(data, fmt)
+        table = read_bytes(data, fmt, contract.header_key)
         batch.rows_read = table.row_count
-        rows = validate_rows(contracts()[file.feed], table)
+        rows = validate_rows(contract, table)
     except FileRejected as exc:
         batch.status = "rejected"  # rows_read stays 0 when the file could not be read at all
         batch.issues = [str(exc)]

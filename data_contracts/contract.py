@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import yaml
@@ -75,7 +75,7 @@ class FeedContract:
     def required_columns(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
 
-    @property
+    @cached_property
     def header_map(self) -> dict[str, str]:
         """Lower-cased English name or Chinese alias -> contract column name."""
         mapping: dict[str, str] = {}
@@ -84,6 +84,15 @@ class FeedContract:
             for alias in c.aliases:
                 mapping[alias.strip().lower()] = c.name
         return mapping
+
+    def column_of(self, header: str) -> str | None:
+        """The contract column a delivered header names (any case, trimmed, or a Chinese
+        alias), or None for an unknown column."""
+        return self.header_map.get(header.strip().lower())
+
+    def header_key(self, header: str) -> str:
+        """What a header names: its contract column, else its trimmed, lower-cased text."""
+        return self.column_of(header) or header.strip().lower()
 
     @property
     def staging_columns(self) -> tuple[Column, ...]:

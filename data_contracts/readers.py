@@ -11,7 +11,8 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ import polars as pl
 if TYPE_CHECKING:
     import pyarrow as pa
 
+HeaderKey = Callable[[str], str]  # a header as spelled -> the column it names
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".xlsx": "xlsx", ".xls": "xls"}
 
 
@@ -236,13 +238,25 @@ def _empty_as_null(cells: pl.DataFrame) -> pl.DataFrame:
     return cells.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in text)
 
 
-def read_jsonl_bytes(data: bytes) -> RawTable:
-    """JSON Lines: one object per line (ending in \\n); a line that is not a JSON object is malformed."""
+def plain_header_key(header: str) -> str:
+    """What a header means when no contract is at hand: its trimmed, lower-cased text."""
+    return header.strip().lower()
+
+
+def read_jsonl_bytes(data: bytes, header_key: HeaderKey = plain_header_key) -> RawTable:
+    """JSON Lines: one object per line (ending in \\n); a line that is not a JSON object is malformed.
+
+    Each record spells its keys its own way: keys are matched to columns by `header_key` (the
+    contract's header rule: case, spaces, Chinese aliases), a column named by the first
+    spelling seen. A second key of one record for the same column is a doubled column, as in a
+    CSV header.
+    """
     text, encoding = decode_text(data)
-    records: list[dict[str, object] | None] = []
+    records: list[dict[int, object] | None] = []
     malformed: dict[int, str] = {}
     headers: list[str] = []
-    seen: set[str] = set()
+    positions: dict[tuple[str, int], int] = {}  # (column, its nth key in a record) -> position
+    meaning: dict[str, str] = {}  # key as spelled -> header_key of it
     # A record is one line ending in \n: str.splitlines would also split at U+2028, U+0085 and
     # other separators that JSON writers leave raw inside strings.
     for line in text.split("\n"):
@@ -257,14 +271,23 @@ def read_jsonl_bytes(data: bytes) -> RawTable:
             malformed[len(records) + 1] = line
             records.append(None)
             continue
-        for key in obj:
-            if key not in seen:
-                seen.add(key)
+        cells: dict[int, object] = {}
+        keys_of: Counter[str] = Counter()
+        for key, value in obj.items():
+            column = meaning.get(key)
+            if column is None:
+                column = meaning[key] = header_key(key)
+            slot = (column, keys_of[column])
+            keys_of[column] += 1
+            if slot not in positions:
+                positions[slot] = len(headers)
                 headers.append(key)
-        records.append(obj)
+            cells[positions[slot]] = value
+        records.append(cells)
     if not records:
         raise FileRejected("empty: no JSON records")
-    rows = [[cell_text(r.get(h)) for h in headers] for r in records if r is not None]
+    width = len(headers)
+    rows = [[cell_text(r.get(i)) for i in range(width)] for r in records if r is not None]
     numbers = [i for i, r in enumerate(records, start=1) if r is not None]
     return RawTable(headers, rows, numbers, malformed, encoding)
 
@@ -425,15 +448,19 @@ def _unreadable(what: str, exc: Exception) -> FileRejected:
     return FileRejected(f"unreadable {what} ({type(exc).__name__})")
 
 
-def read_bytes(data: bytes, fmt: str) -> RawTable:
+def read_bytes(data: bytes, fmt: str, header_key: HeaderKey = plain_header_key) -> RawTable:
     """Read a delivered file's bytes; raises FileRejected when the file cannot be loaded at all.
 
-    Whatever a reader raises rejects that one file, with a reason that holds none of its content.
+    `header_key` says which column a header names, for formats whose records name their own
+    columns (JSON Lines). Whatever a reader raises rejects that one file, with a reason that
+    holds none of its content.
     """
     if not data:
         raise FileRejected("empty: 0-byte file")
     reader = READERS[fmt]
     try:
+        if fmt == "jsonl":  # the one format whose records name their own columns
+            return read_jsonl_bytes(data, header_key)
         return reader(data)
     except FileRejected:
         raise

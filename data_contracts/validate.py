@@ -58,11 +58,10 @@ def map_headers(contract: FeedContract, headers: list[str]) -> tuple[dict[int, s
 
     Raises FileRejected when a required column is missing.
     """
-    lookup = contract.header_map
     positions: dict[int, str] = {}
     issues: list[str] = []
     for i, header in enumerate(headers):
-        name = lookup.get(header.strip().lower())
+        name = contract.column_of(header)
         if name is None:
             issues.append(f"未知列已忽略 unknown column ignored: {header.strip()!r}")
         elif name in positions.values():

@@ -284,3 +284,20 @@ def test_parquet_binary_columns_are_utf8_text(tmp_path: Path) -> None:
     quarantined = batch.rows.quarantined.select("_row_number", "reasons").rows()
     assert quarantined == [(2, "text:shop_name"), (3, "type:price_cny")]
     assert json.loads(batch.rows.quarantined["record"][0])["listing_id"] == "L2"
+
+
+def test_json_lines_keys_are_matched_per_record_like_csv_headers(tmp_path: Path) -> None:
+    first = dict(zip(COMPLAINT_HEADER.split(","), ROW.split(","), strict=True))
+    second = {k.upper(): v for k, v in first.items()} | {"COMPLAINT_ID": "C2"}
+    chinese = dict(zip(CN_HEADER.split(","), CN_ROW.split(","), strict=True)) | {"投诉编号": "C3"}
+    doubled = first | {"complaint_id": "C4", " Complaint_ID ": "C5"}  # the first spelling wins
+    text = "\n".join(json.dumps(r, ensure_ascii=False) for r in (first, second, chinese, doubled))
+    batch = batch_of(write(tmp_path / "c.jsonl", text + "\n"))
+    assert (batch.rows_read, batch.rows_accepted, batch.rows_quarantined) == (4, 4, 0)
+    accepted = batch.rows.accepted
+    assert accepted["complaint_id"].to_list() == ["C1", "C2", "C3", "C4"]
+    assert accepted["product_category"].to_list() == ["seeds"] * 4
+    assert accepted["platform"].to_list() == [None, None, "taobao", None]
+    # Within one record a second spelling is a doubled column, as in a CSV header.
+    assert any("duplicate column ignored: 'Complaint_ID'" in i for i in batch.issues)
+    assert not any("COMPLAINT_ID" in i or "投诉编号" in i for i in batch.issues)
