@@ -3,7 +3,9 @@
 `linkage_quality` reads the resolved keys of a run (core.entity_keys) and the world's
 truth.json (as a dict): for every planted operator, how many of its shops, USCCs and names
 ended up in its main entity (the one holding most of them), and which entities hold keys of
-two planted actors (false merges). The pipeline itself never reads the truth.
+two planted actors (false merges). `record_attribution` follows each record the generator
+wrote about a business (`name_truth.record_businesses`) to the entity it was attributed to.
+The pipeline itself never reads the truth.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from transforms.resolve import key_name
 
@@ -101,3 +104,39 @@ def linkage_quality(con: duckdb.DuckDBPyConnection, truth: dict[str, Any]) -> di
     summary["rings_complete"] = sum(1 for r in rings if r["shops_in_main"] == r["shops"])
     summary["false_merges"] = len(merges)
     return {"summary": summary, "operators": operators, "false_merges": merges}
+
+
+def record_attribution(
+    con: duckdb.DuckDBPyConnection, record_business: pl.DataFrame, truth: dict[str, Any]
+) -> dict[str, Any]:
+    """Of the records (feed, record_id, business) that the generator wrote about a business
+    (`uscc:…` or `shop:platform:shop_id`): the share attributed to the entity that holds the
+    business's own key, for every business and for the planted operators'; and how many were
+    attributed to an entity that holds other businesses' keys but not its own (a name that
+    led to another business). A record without keys, or quarantined, reaches no entity."""
+    records = con.sql("select feed, record_id, entity_id from core.record_entities").pl()
+    keys = con.sql("select key, entity_id from core.entity_keys").pl()
+    hard = keys.filter(
+        pl.col("key").str.starts_with("uscc:") | pl.col("key").str.starts_with("shop:")
+    )
+    operators = [f"uscc:{u}" for o in truth.get("operators", []) for u in o.get("usccs") or []]
+    operators += [f"shop:{k}" for o in truth.get("operators", []) for k in o.get("shop_keys") or []]
+    attributed = (
+        record_business.join(records, on=["feed", "record_id"], how="left")
+        .join(hard.rename({"key": "business", "entity_id": "own"}), on="business", how="left")
+        .with_columns(
+            (pl.col("entity_id") == pl.col("own")).fill_null(False).alias("home"),
+            pl.col("entity_id").is_in(hard["entity_id"].implode()).alias("anchored"),
+            pl.col("business").is_in(operators).alias("operator"),
+        )
+    )
+    elsewhere = attributed.filter(pl.col("anchored") & ~pl.col("home"))
+    ops = attributed.filter(pl.col("operator"))
+    return {
+        "records": attributed.height,
+        "records_in_own_entity_share": attributed["home"].mean() if attributed.height else None,
+        "operator_records": ops.height,
+        "operator_records_in_own_entity_share": ops["home"].mean() if ops.height else None,
+        "records_in_another_business": elsewhere.height,
+        "operator_records_in_another_business": elsewhere["operator"].sum(),
+    }

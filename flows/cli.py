@@ -201,20 +201,26 @@ def _print_linkage(world: Path, warehouse: Path) -> None:
 
     import duckdb
 
-    from demo_world.evaluate_linkage import linkage_quality
+    from demo_world.config import WorldConfig
+    from demo_world.evaluate_linkage import linkage_quality, record_attribution
+    from demo_world.name_truth import record_businesses
 
     if not warehouse.exists():
         return
     truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
+    businesses = record_businesses(WorldConfig(seed=truth["seed"], scale=truth["scale"]))
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         quality = linkage_quality(con, truth)
+        records = record_attribution(con, businesses, truth)
     finally:
         con.close()
     typer.echo("\nLinkage (entity resolution against the truth)")
     for name, value in quality["summary"].items():
         typer.echo(f"  {name}: {value}")
     typer.echo(f"  false merges: {len(quality['false_merges'])}")
+    for name, value in records.items():
+        typer.echo(f"  {name}: {value}")
 
 
 @app.command()

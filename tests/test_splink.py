@@ -9,7 +9,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from demo_world.evaluate_linkage import linkage_quality
+from demo_world.evaluate_linkage import linkage_quality, record_attribution
+from demo_world.name_truth import same_business_pairs
 from tests.staging import stage
 from transforms.resolve import ResolveConfig, key_name, resolve_entities
 from transforms.splink_match import (
@@ -535,3 +536,70 @@ def test_linkage_quality_counts_keys_in_the_main_entity_and_false_merges(
     assert (first["names"], first["names_in_main"], first["entities"]) == (1, 1, 2)
     assert quality["summary"]["rings"] == 1 and quality["summary"]["rings_complete"] == 0
     assert quality["false_merges"] == [{"entity_id": "E3", "operators": ["OP2"], "decoys": ["DC1"]}]
+
+
+def test_record_attribution_follows_each_record_to_the_entity_of_its_business(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    con.execute("create schema core")
+    con.execute(
+        "create table core.entity_keys as select * from (values "
+        "('uscc:U1', 'E1'), ('name:630100:鑫源', 'E1'), ('uscc:U2', 'E2'),"
+        "('shop:taobao:T1', 'E3'), ('name:630100:新元', 'E4')) t(key, entity_id)"
+    )
+    con.execute(
+        "create table core.record_entities as select * from (values "
+        "('complaints', 'C1', 'E1'), ('complaints', 'C2', 'E2'), ('complaints', 'C3', 'E4'),"
+        "('inspections', 'I1', 'E1'), ('complaints', 'C5', 'E3')) t(feed, record_id, entity_id)"
+    )
+    written = pl.DataFrame(
+        {
+            "feed": ["complaints", "complaints", "complaints", "inspections", "complaints"],
+            "record_id": ["C1", "C2", "C3", "I1", "C4"],
+            # C2 is about U1 but went to U2's entity; C3 reached no business; C4 no entity
+            "business": ["uscc:U1", "uscc:U1", "uscc:U1", "uscc:U1", "shop:taobao:T1"],
+        }
+    )
+    truth = {"operators": [{"operator_id": "OP1", "shop_keys": ["taobao:T1"], "usccs": []}]}
+    assert record_attribution(con, written, truth) == {
+        "records": 5,
+        "records_in_own_entity_share": 0.4,
+        "operator_records": 1,
+        "operator_records_in_own_entity_share": 0.0,
+        "records_in_another_business": 1,
+        "operator_records_in_another_business": 0,
+    }
+
+
+def test_same_business_pairs_are_keys_of_one_scope_carried_by_records_of_one_business() -> None:
+    record_keys = pl.DataFrame(
+        {
+            "feed": ["complaints", "complaints", "inspections", "entities", "complaints"],
+            "record_id": ["C1", "C2", "I1", "U1", "C3"],
+            "key": [
+                "name:630100:新元种业",
+                "name:630100:鑫源",
+                "uscc:U1",
+                "name:630100:鑫源种业",
+                "name:630200:鑫源种业",
+            ],
+            "key_kind": ["name", "name", "uscc", "name", "name"],
+        }
+    )
+    businesses = pl.DataFrame(
+        {
+            "feed": ["complaints", "complaints", "inspections", "complaints"],
+            "record_id": ["C1", "C2", "I1", "C3"],
+            "business": ["uscc:U1", "uscc:U2", "uscc:U1", "uscc:U1"],
+        }
+    )
+    candidates = pl.DataFrame(
+        {
+            "key": record_keys.filter(pl.col("key_kind") == "name")["key"],
+            "scope": ["630100", "630100", "630100", "630200"],
+        }
+    )
+    # the register row U1 names its own business; C3 is about U1 but in another scope
+    assert same_business_pairs(record_keys, businesses, candidates).rows() == [
+        ("name:630100:新元种业", "name:630100:鑫源种业")
+    ]
