@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -59,9 +60,29 @@ def run(landing: Path, tmp: Path, name: str, as_of: dt.date = DEFAULT_AS_OF) -> 
     return nightly(landing=landing, warehouse=tmp / f"{name}.duckdb", as_of=as_of, out=tmp / name)
 
 
+def landing_state(landing: Path) -> dict[str, tuple[str, int]]:
+    """Every file and folder under the landing directory: its SHA-256 (files) and mtime."""
+    return {
+        p.relative_to(landing).as_posix(): (
+            hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "folder",
+            p.stat().st_mtime_ns,
+        )
+        for p in sorted(landing.rglob("*"))
+    }
+
+
+@pytest.fixture(scope="module")
+def landing_before(small_world: Path) -> dict[str, tuple[str, int]]:
+    """The landing directory as delivered, before the module's runs."""
+    return landing_state(small_world / "landing")
+
+
 @pytest.fixture(scope="module")
 def first_run(
-    prefect_harness: None, small_world: Path, tmp_path_factory: pytest.TempPathFactory
+    prefect_harness: None,
+    small_world: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    landing_before: dict[str, tuple[str, int]],
 ) -> RunResult:
     return run(small_world / "landing", tmp_path_factory.mktemp("run"), "first")
 
@@ -193,6 +214,17 @@ def test_second_run_gives_byte_identical_csv(first_run: RunResult, small_world: 
         assert (again.out_dir / f"{name}.csv").read_bytes() == (
             first_run.out_dir / f"{name}.csv"
         ).read_bytes()
+
+
+def test_a_run_leaves_the_landing_directory_unchanged(
+    first_run: RunResult, small_world: Path, landing_before: dict[str, tuple[str, int]]
+) -> None:
+    # FEEDS.md: the pipeline never moves, renames or changes anything in the landing directory
+    after = landing_state(small_world / "landing")
+    assert sorted(after) == sorted(landing_before)  # no file added, moved or removed
+    changed = [rel for rel, state in after.items() if state != landing_before[rel]]
+    assert not changed, f"changed by the run (bytes or mtime): {changed[:5]}"
+    assert first_run.ingest.new_files > 0
 
 
 def test_records_after_the_as_of_date_change_nothing(
