@@ -224,3 +224,73 @@ def test_a_bom_file_that_is_not_utf8_is_rejected_without_its_content(
     assert scalar(con, "select rows_read from ops.manifest where status = 'rejected'") == 0
     assert caplog.text and phone not in caplog.text
     assert phone not in str(con.execute("select * from ops.manifest").fetchall())
+
+
+def _delivery_in_every_format(landing: Path, extensions: dict[str, str]) -> None:
+    """One complaint as CSV and as JSON Lines, one listing as Parquet and one register row as
+    Excel, with the given extension for each format."""
+    import json
+
+    import openpyxl
+    import polars as pl
+
+    from tests.conftest import make_uscc
+
+    csv_row = ROW.format(id="C1", cat="seeds")
+    complaints_file(landing, f"a{extensions['csv']}", [csv_row], 1000)
+    record = dict(
+        zip(COMPLAINT_HEADER.split(","), ROW.format(id="C2", cat="seeds").split(","), strict=True)
+    )
+    write(
+        landing / "complaints" / f"b{extensions['jsonl']}",
+        json.dumps(record, ensure_ascii=False) + "\n",
+        mtime=2000,
+    )
+    listing = {
+        "snapshot_date": ["2026-06-22"],
+        "platform": ["taobao"],
+        "listing_id": ["L1"],
+        "shop_id": ["S1"],
+        "shop_name": ["某某专营店"],
+        "product_category": ["seeds"],
+        "title": ["玉米种子"],
+        "price_cny": [29.0],
+    }
+    parquet = landing / "listings" / f"c{extensions['parquet']}"
+    parquet.parent.mkdir(parents=True)
+    pl.DataFrame(listing).write_parquet(parquet)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["uscc", "name", "region_code", "entity_type", "status"])
+    sheet.append([make_uscc("92630102MA0000001"), "绿丰种业经营部", "630102", "company", "active"])
+    (landing / "entities").mkdir(parents=True)
+    book.save(landing / "entities" / f"d{extensions['xlsx']}")
+
+
+def test_extensions_are_case_insensitive(tmp_path: Path) -> None:
+    # FEEDS.md: the format is known from the extension, and extensions are case-insensitive
+    variants = {
+        "lower": {"csv": ".csv", "jsonl": ".jsonl", "parquet": ".parquet", "xlsx": ".xlsx"},
+        "upper": {"csv": ".CSV", "jsonl": ".JSONL", "parquet": ".Parquet", "xlsx": ".XLSX"},
+    }
+    loaded = {}
+    for name, extensions in variants.items():
+        con = duckdb.connect(":memory:")
+        _delivery_in_every_format(tmp_path / name, extensions)
+        ingest_landing(con, tmp_path / name, "r1")
+        loaded[name] = (
+            con.execute(
+                "select feed, status, rows_read, rows_accepted, rows_quarantined "
+                "from ops.manifest order by file"
+            ).fetchall(),
+            con.execute("select complaint_id from staging.complaints order by 1").fetchall(),
+            con.execute("select listing_id from staging.listings").fetchall(),
+            con.execute("select name from staging.entities").fetchall(),
+        )
+        con.close()
+    manifest = [
+        (feed, "loaded", 1, 1, 0) for feed in ("complaints", "complaints", "entities", "listings")
+    ]
+    assert loaded["lower"] == (manifest, [("C1",), ("C2",)], [("L1",)], [("绿丰种业经营部",)])
+    assert loaded["upper"] == loaded["lower"]
