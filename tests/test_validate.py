@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from data_contracts.contract import contracts
+from data_contracts.contract import contracts, retired_regions
 from data_contracts.readers import RawTable
 from data_contracts.uscc import is_valid_uscc
 from data_contracts.validate import validate_rows
@@ -131,6 +131,14 @@ def test_a_region_of_any_province_is_accepted_where_the_column_allows_it() -> No
 def test_retired_region_code_is_mapped() -> None:
     result = run("inspections", {**INSPECTION, "region_code": "630122"})
     assert result.accepted["region_code"][0] == "630106"
+
+
+@pytest.mark.parametrize("retired, current", sorted(retired_regions().items()))
+def test_a_retired_region_code_of_a_complaint_is_mapped(retired: str, current: str) -> None:
+    # e.g. 湟中县 630122 became 湟中区 630106 in 2019
+    result = run("complaints", {**COMPLAINT, "region_code": retired})
+    assert result.quarantined.height == 0
+    assert result.accepted["region_code"].to_list() == [current]
 
 
 def test_timestamp_offsets_become_china_time() -> None:
