@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
 
 import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from prefect import Task
+from typer.testing import CliRunner
 
 from data_contracts.contract import contracts
-from models.surges import _episode_starts, alert_id, daily_series, detect_alerts, load_config
+from models.surges import (
+    SurveillanceConfig,
+    _episode_starts,
+    alert_id,
+    daily_series,
+    detect_alerts,
+    load_config,
+)
 
 CONFIG = load_config()
 AS_OF = date(2025, 4, 30)
@@ -347,3 +360,84 @@ def test_a_shop_listing_many_fakes_is_one_voice(warehouse: duckdb.DuckDBPyConnec
         _listing(warehouse, date(2025, 4, 28), f"M{i}", f"高仿 手机 款{i}", "630102")
     frame = daily_series(warehouse, date(2025, 4, 30), 60)
     assert _value(frame, "630102", "suspicious_listings", date(2025, 4, 28)) == 1.0
+
+
+# --- the look-back window, from `radar run` (RADAR_LOOKBACK_DAYS) to the detector -----------
+
+
+def test_the_look_back_window_bounds_the_alerts() -> None:
+    start = AS_OF - timedelta(days=40)
+    values = series(step(1.0, 5.0, start))
+    assert detect_alerts(values, AS_OF, CONFIG).height == 1  # 90 days by default
+    assert detect_alerts(values, AS_OF, CONFIG.with_lookback(30)).is_empty()
+
+
+def test_radar_run_passes_radar_lookback_days_to_the_flow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.cli
+    import flows.nightly
+
+    calls: list[dict[str, object]] = []
+
+    def flow(**parameters: object) -> flows.nightly.RunResult:
+        calls.append(parameters)
+        return flows.nightly.RunResult(AS_OF, tmp_path / "out", [], pl.DataFrame(), None)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flows.nightly, "with_task_runner", lambda *_: flow)
+    monkeypatch.setattr(flows.cli, "start_temporary_server", lambda: None)
+    monkeypatch.setenv("RADAR_LOOKBACK_DAYS", "30")
+    (tmp_path / "landing").mkdir()
+    options = {"landing": "landing", "warehouse": "w.duckdb", "out": "out"}
+    args = [f"--{k}={tmp_path / v}" for k, v in options.items()]
+    result = CliRunner().invoke(flows.cli.app, ["run", *args, f"--as-of={AS_OF}"])
+    assert result.exit_code == 0, result.output
+    assert [c["lookback_days"] for c in calls] == [30]
+
+
+def test_the_nightly_flow_gives_its_look_back_window_to_the_alerts_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.nightly
+
+    calls: dict[str, tuple[object, ...]] = {}
+
+    def stand_in(name: str) -> Callable[..., object]:
+        def run(*args: object) -> object:
+            calls[name] = args
+            return MagicMock()
+
+        return run
+
+    for name, task in vars(flows.nightly).copy().items():
+        if isinstance(task, Task):  # every task of the flow, not run: only its arguments kept
+            monkeypatch.setattr(flows.nightly, name, stand_in(name))
+    warehouse = tmp_path / "w.duckdb"
+    flows.nightly.nightly.fn(
+        landing=tmp_path, warehouse=warehouse, as_of=AS_OF, out=tmp_path, lookback_days=30
+    )
+    assert calls["alerts_task"] == (warehouse, AS_OF, 30)
+
+
+def test_the_alerts_task_detects_over_its_look_back_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.stages
+    from flows.nightly import alerts_task
+    from transforms.load import ensure_warehouse
+    from transforms.warehouse import connect
+
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as con:
+        ensure_warehouse(con)
+    windows: list[int] = []
+
+    def detector(
+        series: pl.DataFrame, as_of: date, config: SurveillanceConfig, *args: Any
+    ) -> pl.DataFrame:
+        windows.append(config.lookback_days)
+        return detect_alerts(series, as_of, config, *args)
+
+    monkeypatch.setattr(flows.stages, "detect_alerts", detector)
+    alerts_task.fn(warehouse, AS_OF, 30)
+    assert windows == [30]
