@@ -12,18 +12,14 @@ Both read `scores.entity_leads` (the last nightly run) with `features.entity_fea
 
 from __future__ import annotations
 
-import csv
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from data_contracts.contract import regions
+from data_contracts.contract import provinces, regions
 from models.sheets import write_list
-
-PROVINCES_CSV = Path(__file__).resolve().parent / "config" / "provinces.csv"
 
 EVIDENCE_COLUMNS = [
     "lead_id",
@@ -77,13 +73,6 @@ HEADERS_ZH = {
     "evidence_summary": "证据摘要",
     "reasons": "评分理由",
 }
-
-
-@cache
-def provinces() -> dict[str, str]:
-    """Two-digit province code (GB/T 2260) -> Chinese name."""
-    with PROVINCES_CSV.open(encoding="utf-8", newline="") as fh:
-        return {r["province_code"]: r["name"] for r in csv.DictReader(fh)}
 
 
 def province_of(region_code: str | None) -> tuple[str, str]:

@@ -33,8 +33,7 @@ import numpy as np
 import polars as pl
 import yaml
 
-from data_contracts.contract import contracts, prefectures, regions
-from models.handoff_lists import provinces
+from data_contracts.contract import contracts, prefectures, provinces, regions
 from models.sheets import write_list
 from transforms.exports import write_csv
 
