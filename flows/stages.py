@@ -265,9 +265,8 @@ def detect_surges(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, lookback_days: int
 ) -> pl.DataFrame:
     """Alert episodes of the look-back window, as nightly runs on those days would have raised them."""
-    config = load_config()
-    config = config.with_lookback(lookback_days) if hasattr(config, "with_lookback") else config
-    series = daily_series(con, as_of, config.history_days)
+    config = load_config().with_lookback(lookback_days)
+    series = daily_series(con, as_of, config.history_days, config)
     alerts = detect_alerts(series, as_of, config)
     replace_table(con, "scores.alerts", alerts)
     return alerts
