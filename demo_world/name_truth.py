@@ -100,8 +100,8 @@ def world_candidates(world: Path, warehouse: Path) -> tuple[str, pl.DataFrame, p
     truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
     config = WorldConfig(seed=int(truth["seed"]), scale=float(truth["scale"]))
     label = f"s{config.seed}x{config.scale:g}"
-    # name_candidates is rebuilt in memory (with this code's columns) over views of the
-    # tables it reads: the warehouse itself is attached read-only
+    # name_candidates is rebuilt in memory by this code's SQL, over views of the tables it
+    # reads: the warehouse itself is attached read-only
     con = duckdb.connect(":memory:")
     con.execute(attach_sql(warehouse))
     for schema in ("core", "staging"):
@@ -154,7 +154,7 @@ def estimate_from_worlds(
     worlds = [world_candidates(w, wh) for w, wh in runs]
     candidates = pl.concat([c for _, c, _ in worlds], how="vertical_relaxed")
     matches = pl.concat([m for _, _, m in worlds])
-    # the prior is per world (a province's names are one world's): pairs are never across two
+    # the prior is per world: a province's names are one world's, and no pair spans two
     within = sum(c.height * (c.height - 1) / 2 for _, c, _ in worlds)
     return {
         "worlds": [label for label, _, _ in worlds],

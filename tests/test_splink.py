@@ -265,10 +265,10 @@ def test_pinyin_keys_read_every_character_without_tones() -> None:
         "match_name", named=True, unique=True
     )
     assert list(keys) == ["龙太", "长隆", "鑫源1号"]  # once per distinct name
-    assert keys["龙太"]["readings"] == [["long"], ["ta", "tai"]]  # every reading of 太
+    assert keys["龙太"]["readings"] == ["long", "ta|tai"]  # every reading of 太
     assert keys["长隆"]["start_sounds"] == ["chang long", "zhang long"]
     # a digit or letter is its own reading
-    assert keys["鑫源1号"]["readings"] == [["xin", "xun"], ["yuan"], ["1"], ["hao", "xiao"]]
+    assert keys["鑫源1号"]["readings"] == ["xin|xun", "yuan", "1", "hao|xiao"]
 
 
 def level_probability(name_level: str) -> float:

@@ -47,7 +47,8 @@ CONFIG_PATH = Path(__file__).resolve().parent / "config" / "name_matching.yaml"
 # The name levels, most specific first, as SQL on Splink's two sides (`_l`, `_r`) of a
 # pair. `match_name` is the normalised name of the key (two keys of one scope never have
 # the same); `start_peers` counts the names of the scope that start with the same two
-# characters; `readings` holds the readings of each character of the name.
+# characters; `readings` holds the readings of each character of the name, `|`-joined
+# (strings compare faster than nested lists: most characters of a pair are equal).
 _CONTAINS = "(contains(match_name_l, match_name_r) or contains(match_name_r, match_name_l))"
 _CHARS_DIFFERING = (
     "len(list_filter(list_zip(string_split(match_name_l, ''), string_split(match_name_r, '')),"
@@ -58,8 +59,8 @@ _CHARS_DIFFERING = (
 # does not hear them reliably in a name, and sound-alike spellings often change them.
 _SOUND_ALIKE = (
     "length(match_name_l) = length(match_name_r) and match_name_l <> match_name_r and"
-    " len(list_filter(list_zip(readings_l, readings_r),"
-    " lambda p: len(list_intersect(p[1], p[2])) = 0)) = 0"
+    " len(list_filter(list_zip(readings_l, readings_r), lambda p: p[1] <> p[2]"
+    " and not list_has_any(string_split(p[1], '|'), string_split(p[2], '|')))) = 0"
 )
 
 
@@ -95,7 +96,7 @@ def char_readings(char: str) -> tuple[str, ...]:
 
 def pinyin_keys(names: pl.Series) -> pl.DataFrame:
     """The pinyin key of each distinct name: `readings`, the readings of each character
-    (`龙太` -> [['long'], ['ta', 'tai']]), compared by the `sound_alike` level; and
+    joined by `|` (`龙太` -> ['long', 'ta|tai']), compared by the `sound_alike` level; and
     `start_sounds`, every way to read the first two characters (`长隆` -> ['chang long',
     'zhang long']), on which sound-alike trade names are blocked."""
     distinct = pl.DataFrame({"match_name": names.unique(maintain_order=True)})
@@ -103,8 +104,8 @@ def pinyin_keys(names: pl.Series) -> pl.DataFrame:
     char_table = chars.with_columns(
         pl.Series(
             "char_readings",
-            [list(char_readings(c)) for c in chars["char"].to_list()],
-            pl.List(pl.String),
+            ["|".join(char_readings(c)) for c in chars["char"].to_list()],
+            pl.String,
         )
     )
     keyed = (
@@ -117,8 +118,8 @@ def pinyin_keys(names: pl.Series) -> pl.DataFrame:
     starts = (
         keyed.select(
             "match_name",
-            pl.col("readings").list.get(0).alias("first"),
-            pl.col("readings").list.get(1, null_on_oob=True).alias("second"),
+            pl.col("readings").list.get(0).str.split("|").alias("first"),
+            pl.col("readings").list.get(1, null_on_oob=True).str.split("|").alias("second"),
         )
         .explode("first")
         .explode("second")
