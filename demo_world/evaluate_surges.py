@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -187,6 +187,10 @@ def sweep_world(
     return score_sweep(world, swept, truth, as_of, config.lookback_days)
 
 
+# every count of a row, and its delays (a tuple: added up = joined)
+_ADDED_UP = tuple(f.name for f in fields(SweepRow) if f.name not in ("world", "setting"))
+
+
 def sweep_totals(rows: Iterable[SweepRow]) -> list[SweepRow]:
     """The rows of each setting added up over the worlds (settings in first-seen order); the
     mean delay is over all detected surges, not a mean of the worlds' means."""
@@ -197,19 +201,7 @@ def sweep_totals(rows: Iterable[SweepRow]) -> list[SweepRow]:
             by_setting[r.setting] = replace(r, world=ALL_WORLDS)
             continue
         by_setting[r.setting] = replace(
-            t,
-            surges=t.surges + r.surges,
-            detected=t.detected + r.detected,
-            within_start=t.within_start + r.within_start,
-            within_evident=t.within_evident + r.within_evident,
-            steps=t.steps + r.steps,
-            steps_within_start=t.steps_within_start + r.steps_within_start,
-            ramps=t.ramps + r.ramps,
-            ramps_within_start=t.ramps_within_start + r.ramps_within_start,
-            ramps_within_evident=t.ramps_within_evident + r.ramps_within_evident,
-            delays=t.delays + r.delays,
-            false_alert_weeks=t.false_alert_weeks + r.false_alert_weeks,
-            seasonal_false_alert_weeks=t.seasonal_false_alert_weeks + r.seasonal_false_alert_weeks,
+            t, **{name: getattr(t, name) + getattr(r, name) for name in _ADDED_UP}
         )
     return list(by_setting.values())
 
