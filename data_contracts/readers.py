@@ -457,11 +457,10 @@ def read_bytes(data: bytes, fmt: str, header_key: HeaderKey = plain_header_key) 
     """
     if not data:
         raise FileRejected("empty: 0-byte file")
-    reader = READERS[fmt]
     try:
         if fmt == "jsonl":  # the one format whose records name their own columns
             return read_jsonl_bytes(data, header_key)
-        return reader(data)
+        return READERS[fmt](data)
     except FileRejected:
         raise
     except Exception as exc:

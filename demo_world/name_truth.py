@@ -16,6 +16,7 @@ match probability of the current configuration are one business.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections import Counter
@@ -38,6 +39,15 @@ from transforms.splink_match import (
 )
 
 RECORD_SCHEMA = {"feed": pl.String, "record_id": pl.String, "business": pl.String}
+
+
+def world_config(truth: dict[str, Any]) -> WorldConfig:
+    """The generator's configuration of a world, from its truth.json: seed, scale, as-of."""
+    return WorldConfig(
+        seed=int(truth["seed"]),
+        scale=float(truth["scale"]),
+        as_of=dt.date.fromisoformat(str(truth["as_of"])),
+    )
 
 
 def record_businesses(config: WorldConfig) -> pl.DataFrame:
@@ -98,7 +108,7 @@ def world_candidates(world: Path, warehouse: Path) -> tuple[str, pl.DataFrame, p
     """(label, candidates, same-business pairs) of one world, keys and scopes prefixed with
     the world's label so that worlds can be pooled."""
     truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
-    config = WorldConfig(seed=int(truth["seed"]), scale=float(truth["scale"]))
+    config = world_config(truth)
     label = f"s{config.seed}x{config.scale:g}"
     # name_candidates is rebuilt in memory by this code's SQL, over views of the tables it
     # reads: the warehouse itself is attached read-only

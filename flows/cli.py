@@ -201,14 +201,13 @@ def _print_linkage(world: Path, warehouse: Path) -> None:
 
     import duckdb
 
-    from demo_world.config import WorldConfig
     from demo_world.evaluate_linkage import linkage_quality, record_attribution
-    from demo_world.name_truth import record_businesses
+    from demo_world.name_truth import record_businesses, world_config
 
     if not warehouse.exists():
         return
     truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
-    businesses = record_businesses(WorldConfig(seed=truth["seed"], scale=truth["scale"]))
+    businesses = record_businesses(world_config(truth))
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         quality = linkage_quality(con, truth)
