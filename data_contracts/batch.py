@@ -14,9 +14,9 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts.contract import contracts
+from data_contracts.contract import contracts, limits
 from data_contracts.readers import FileRejected, RawTable, cell_names, file_format, read_bytes
-from data_contracts.validate import ValidatedRows, reason_text, validate_rows
+from data_contracts.validate import ValidatedRows, finding_text, reason_text, validate_rows
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ class DeliveredFile:
     rel: str  # relative to the landing directory, '/'-separated
     mtime: float
     size: int
+    # Why the entry cannot be read at all (a link leading outside the landing directory, a
+    # FIFO, a directory named like a file): it is rejected unread. None for a regular file.
+    problem: str | None = None
 
 
 @dataclass
@@ -89,10 +92,10 @@ def summarise_issues(rows: ValidatedRows) -> list[str]:
     for codes in rows.quarantined["reasons"].to_list():
         counts.update(codes.split(";"))
     out = [f"隔离 quarantined {n}× {reason_text(code)}" for code, n in sorted(counts.items())]
-    found = Counter(rows.findings["finding"].to_list())
-    for code, n in sorted(found.items()):
-        column = code.partition(":")[2]
-        out.append(f"{column}: 信用代码无效已置空 invalid USCC nulled, row kept ({n}×)")
+    found: Counter[str] = Counter()
+    for codes in rows.findings["finding"].to_list():
+        found.update(codes.split(";"))
+    out += [f"{finding_text(code)} ({n}×)" for code, n in sorted(found.items())]
     return out
 
 
@@ -107,26 +110,58 @@ def duplicate_batch(file: DeliveredFile, sha256: str, rows_read: int) -> FileBat
     )
 
 
+def rejected_batch(file: DeliveredFile, sha256: str, reason: str) -> FileBatch:
+    """The batch of a file of which nothing is loaded; rows_read is 0."""
+    return FileBatch(file=file, sha256=sha256, status="rejected", issues=[reason])
+
+
+def failure_reason(stage: str, exc: BaseException) -> str:
+    """Why a file was rejected when something unexpected failed while handling it: the stage
+    and the kind of error only, since a library's message may quote a cell."""
+    return (
+        f"处理失败 failed while {stage} this file ({type(exc).__name__}): "
+        "nothing of it is loaded; tell the developers, the file is kept as delivered"
+    )
+
+
+def too_large(file: DeliveredFile) -> FileBatch | None:
+    """The rejection of a file over the contract's size limit, decided before reading it."""
+    most = limits().file_bytes
+    if file.size <= most:
+        return None
+    reason = f"超出限制 limit broken: {file.size:,} bytes, at most {most:,}"
+    return rejected_batch(file, "", reason)
+
+
 def build_batch(file: DeliveredFile, data: bytes | None = None) -> FileBatch:
-    """Read, check and type one delivered file; never raises for bad content."""
+    """Read, check and type one delivered file; never raises for its content. Whatever goes
+    wrong with one file rejects that file alone, with a reason that quotes none of it."""
+    if file.problem is not None:
+        return rejected_batch(file, "", file.problem)
+    big = too_large(file)
+    if big is not None:
+        return big
     if data is None:
         data = file.path.read_bytes()
-    batch = FileBatch(file=file, sha256=sha256_of(data), status="loaded")
+    sha256 = sha256_of(data)
     fmt = file_format(file.path)
     if fmt is None:
-        batch.status = "rejected"
-        batch.issues = [f"不支持的文件类型 unsupported file type {file.path.suffix!r}"]
-        return batch
+        return rejected_batch(
+            file, sha256, f"不支持的文件类型 unsupported file type {file.path.suffix[:20]!r}"
+        )
     contract = contracts()[file.feed]
+    stage = "reading"
     try:
         table = read_bytes(data, fmt, contract.header_key)
-        batch.rows_read = table.row_count
+        stage = "validating"
         rows = validate_rows(contract, table)
-    except FileRejected as exc:
-        batch.status = "rejected"  # rows_read stays 0 when the file could not be read at all
-        batch.issues = [str(exc)]
-        return batch
-    batch.raw = raw_records(table)
+        raw = raw_records(table)
+    except FileRejected as exc:  # rows_read stays 0 when the file could not be read at all
+        return rejected_batch(file, sha256, str(exc))
+    except Exception as exc:
+        return rejected_batch(file, sha256, failure_reason(stage, exc))
+    batch = FileBatch(file=file, sha256=sha256, status="loaded", rows_read=table.row_count)
+    batch.raw = raw
     batch.rows = rows
     batch.issues = rows.issues + summarise_issues(rows)
     if table.encoding == "gb18030":

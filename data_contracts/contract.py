@@ -8,6 +8,7 @@ nothing restates a column, a type or an allowed value elsewhere.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -212,10 +213,39 @@ def _column(feed: str, name: str, spec: dict, aliases: dict, enum_labels: dict) 
     )
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The contract's limits for hostile or careless input (feeds.yaml, `limits`)."""
+
+    file_bytes: int
+    xlsx_unpacked_bytes: int
+    sheet_rows: int
+    columns: int
+    text_chars: int
+    free_text_chars: int
+    earliest_date: dt.date
+    latest_date: dt.date
+
+    def chars(self, column: Column) -> int:
+        """The longest text a column may hold."""
+        return self.free_text_chars if column.free_text else self.text_chars
+
+
+@cache
+def _feeds_yaml() -> dict:
+    return yaml.safe_load((CONTRACT_DIR / "feeds.yaml").read_text(encoding="utf-8"))
+
+
+@cache
+def limits() -> Limits:
+    """The limits every reader and the row validation apply."""
+    return Limits(**_feeds_yaml()["limits"])
+
+
 @cache
 def contracts() -> dict[str, FeedContract]:
     """Every feed's contract, by feed name, in the spec's order."""
-    raw = yaml.safe_load((CONTRACT_DIR / "feeds.yaml").read_text(encoding="utf-8"))
+    raw = _feeds_yaml()
     aliases: dict[tuple[str, str], list[str]] = {}
     for r in _read_csv("column_aliases.csv"):
         aliases.setdefault((r["feed"], r["column"]), []).append(r["alias"])

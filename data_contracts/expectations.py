@@ -90,6 +90,8 @@ def _codes(values: list[str], shown: int = 8) -> str:
 
 
 def _range_words(c: Column) -> str:
+    if c.min_exclusive is not None and c.max is not None:
+        return f"须大于 {c.min_exclusive:g} 且不大于 {c.max:g} must be > {c.min_exclusive:g} and ≤ {c.max:g}"
     if c.min_exclusive is not None:
         return f"须大于 must be > {c.min_exclusive:g}"
     if c.min is not None and c.max is not None:

@@ -11,13 +11,16 @@ import csv
 import datetime as dt
 import io
 import json
+import zipfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
+
+from data_contracts.contract import limits
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -35,7 +38,9 @@ class RawTable:
 
     `cells` holds the records column-wise: `_row_number` (the 1-based row number of each
     parsed record), then one String column per header position, named "0", "1", ...;
-    `malformed` maps the row number of a record that could not be parsed at all to its text;
+    `malformed` maps the row number of a record that could not be parsed at all to its text, and
+    `malformed_reasons` to its reason code when it is not `malformed:record` (an unclosed quote,
+    a nested JSON value); `notes` are file-level findings in words (where a quote opened);
     `unreadable` maps a header position to the row numbers of its cells that could not be read
     as text (binary values that are not UTF-8, kept with U+FFFD in place of the bad bytes).
     Small tables can be given as `rows` (one list of cells per record) and their `numbers`.
@@ -51,12 +56,20 @@ class RawTable:
         *,
         cells: pl.DataFrame | None = None,
         unreadable: dict[int, list[int]] | None = None,
+        malformed_reasons: dict[int, str] | None = None,
+        notes: list[str] | None = None,
     ) -> None:
         self.headers = headers
         self.cells = cells if cells is not None else cells_frame(len(headers), rows, numbers)
         self.malformed = malformed or {}
         self.encoding = encoding
         self.unreadable = unreadable or {}
+        self.malformed_reasons = malformed_reasons or {}
+        self.notes = notes or []
+
+    def reason_of(self, number: int) -> str:
+        """The reason code of a malformed record."""
+        return self.malformed_reasons.get(number, "malformed:record")
 
     @property
     def row_count(self) -> int:
@@ -176,6 +189,7 @@ def _read_plain_csv(text: str) -> RawTable | None:
     longest = lines.str.len_chars().max()
     if not isinstance(longest, int) or longest > csv.field_size_limit():
         return None
+    _check_width(str(lines[0]).count(",") + 1)
     headers = str(lines[0]).split(",")
     if not any(h.strip() for h in headers):
         raise FileRejected("empty: no header row")
@@ -195,41 +209,113 @@ def _read_plain_csv(text: str) -> RawTable | None:
     return RawTable(headers, malformed=malformed, cells=cells)
 
 
+class _Lines:
+    """The physical lines of a text as the csv module splits them (\n, \r\n, \r), with the
+    index of the next one to read, so that reading can start again from any line."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = list(io.StringIO(text, newline=""))
+        self.next = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.next >= len(self.lines):
+            raise StopIteration
+        self.next += 1
+        return self.lines[self.next - 1]
+
+
+def _runs_away(record: list[str]) -> bool:
+    """A field that runs across line breaks past the longest value the contract allows: a
+    quote opened and never closed, which swallowed the records after it."""
+    longest = limits().free_text_chars
+    return any(len(f) > longest and ("\n" in f or "\r" in f) for f in record)
+
+
 def _read_csv_records(text: str) -> RawTable:
-    """Record by record with the csv module: quoted fields, embedded newlines, broken quoting."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """Record by record with the csv module: quoted fields, embedded newlines, broken quoting.
+
+    A quote left open swallows the rest of the file into one field (the csv module reads to
+    the end of the text looking for its close). When a field runs across line breaks past the
+    contract's longest value, the record is an unclosed quote on the line where it opened: it
+    is quarantined, and reading starts again on the next line.
+    """
+    source = _Lines(text)
+    reader = csv.reader(source)
     try:
         headers = next(reader)
     except StopIteration as exc:
         raise FileRejected("empty: no header row") from exc
     except csv.Error as exc:
-        raise FileRejected(f"unreadable header: {exc}") from exc
+        raise FileRejected(f"unreadable header: {_csv_error(exc)}") from exc
+    if source.next > 1 and _runs_away(headers):
+        raise FileRejected("unreadable header: a quote opens on line 1 and is never closed")
+    _check_width(len(headers))
     if not any(h.strip() for h in headers):
         raise FileRejected("empty: no header row")
     width = len(headers)
     rows: list[list[str]] = []
     numbers: list[int] = []
     malformed: dict[int, str] = {}
+    reasons: dict[int, str] = {}
+    notes: list[str] = []
     number = 0
     while True:
+        first = source.next  # index of the record's first line
         try:
             record = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
             number += 1
-            malformed[number] = f"unparseable CSV: {exc}"
+            malformed[number] = f"unparseable CSV: {_csv_error(exc)}"
+            if source.next - first > 1:  # a field past the csv module's limit, across lines
+                reasons[number] = "unclosed_quote:record"
+                malformed[number] = source.lines[first].rstrip("\r\n")
+                notes.append(_unclosed_note(first + 1))
+                source.next = first + 1
+                reader = csv.reader(source)
             continue
         if not record:  # a blank line is no record
             continue
         number += 1
-        if len(record) != width:
+        if source.next - first > 1 and _runs_away(record):
+            reasons[number] = "unclosed_quote:record"
+            malformed[number] = source.lines[first].rstrip("\r\n")
+            notes.append(_unclosed_note(first + 1))
+            source.next = first + 1
+            reader = csv.reader(source)
+        elif len(record) != width:
             malformed[number] = ",".join(record)
         else:
             rows.append(record)
             numbers.append(number)
     cells = _empty_as_null(cells_frame(width, rows, numbers))
-    return RawTable(headers, malformed=malformed, cells=cells)
+    return RawTable(
+        headers, malformed=malformed, cells=cells, malformed_reasons=reasons, notes=notes
+    )
+
+
+def _unclosed_note(line: int) -> str:
+    return (
+        f"第 {line} 行引号未闭合 line {line}: a quote opens here and is never closed; "
+        f"the record is quarantined and reading goes on from line {line + 1}"
+    )
+
+
+def _csv_error(exc: csv.Error) -> str:
+    """The csv module's message without the text it may quote."""
+    message = str(exc)
+    return message if len(message) <= 80 and "'" not in message else type(exc).__name__
+
+
+def _check_width(width: int) -> None:
+    """A file may have at most the contract's number of columns."""
+    most = limits().columns
+    if width > most:
+        raise FileRejected(f"超出限制 limit broken: {width} columns, at most {most}")
 
 
 def _empty_as_null(cells: pl.DataFrame) -> pl.DataFrame:
@@ -244,7 +330,8 @@ def plain_header_key(header: str) -> str:
 
 
 def read_jsonl_bytes(data: bytes, header_key: HeaderKey = plain_header_key) -> RawTable:
-    """JSON Lines: one object per line (ending in \\n); a line that is not a JSON object is malformed.
+    """JSON Lines: one object per line (ending in \\n); a line that is not a JSON object is
+    malformed, and a record with an object or array as a value is nested: both are quarantined.
 
     Each record spells its keys its own way: keys are matched to columns by `header_key` (the
     contract's header rule: case, spaces, Chinese aliases), a column named by the first
@@ -254,6 +341,7 @@ def read_jsonl_bytes(data: bytes, header_key: HeaderKey = plain_header_key) -> R
     text, encoding = decode_text(data)
     records: list[dict[int, object] | None] = []
     malformed: dict[int, str] = {}
+    reasons: dict[int, str] = {}
     headers: list[str] = []
     positions: dict[tuple[str, int], int] = {}  # (column, its nth key in a record) -> position
     meaning: dict[str, str] = {}  # key as spelled -> header_key of it
@@ -265,10 +353,20 @@ def read_jsonl_bytes(data: bytes, header_key: HeaderKey = plain_header_key) -> R
             continue
         try:
             obj = json.loads(line)
-        except (ValueError, RecursionError):  # not JSON, an over-long number, too deeply nested
+        except RecursionError:  # nested too deep for the parser: nested all the same
+            reasons[len(records) + 1] = "nested:record"
+            obj = None
+        except ValueError:  # not JSON, an over-long number
             obj = None
         if not isinstance(obj, dict):
             malformed[len(records) + 1] = line
+            records.append(None)
+            continue
+        nested = next((k for k, v in obj.items() if isinstance(v, dict | list)), None)
+        if nested is not None:  # an object or array as a value: deeper than its flat fields
+            number = len(records) + 1
+            malformed[number] = line
+            reasons[number] = f"nested:{header_key(nested)}"
             records.append(None)
             continue
         cells: dict[int, object] = {}
@@ -287,9 +385,10 @@ def read_jsonl_bytes(data: bytes, header_key: HeaderKey = plain_header_key) -> R
     if not records:
         raise FileRejected("empty: no JSON records")
     width = len(headers)
+    _check_width(width)
     rows = [[cell_text(r.get(i)) for i in range(width)] for r in records if r is not None]
     numbers = [i for i, r in enumerate(records, start=1) if r is not None]
-    return RawTable(headers, rows, numbers, malformed, encoding)
+    return RawTable(headers, rows, numbers, malformed, encoding, malformed_reasons=reasons)
 
 
 def read_parquet_bytes(data: bytes) -> RawTable:
@@ -297,7 +396,11 @@ def read_parquet_bytes(data: bytes) -> RawTable:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        source = pq.ParquetFile(io.BytesIO(data))
+        _check_width(source.metadata.num_columns)
+        table = source.read()
+    except FileRejected:
+        raise
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise _unreadable("Parquet: not a Parquet file, or a damaged one", exc) from None
     headers = list(table.column_names)
@@ -377,15 +480,23 @@ def _series(column: pa.ChunkedArray) -> pl.Series:
     return series
 
 
-def _sheet_rows(rows: list[list[object]]) -> RawTable:
-    if not rows or not any(v is not None and str(v).strip() for v in rows[0]):
+def _sheet_rows(rows: Iterable[Sequence[object]]) -> RawTable:
+    """A sheet's rows as a table: the header on the first row, blank rows left out. Rows are
+    consumed one at a time, so blank rows (a sheet may declare a million) cost no memory."""
+    lim = limits()
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None or not any(v is not None and str(v).strip() for v in first):
         raise FileRejected("empty: no header row on the first sheet")
-    headers = [cell_text(v) or "" for v in rows[0]]
+    headers = [cell_text(v) or "" for v in first]
     while headers and not headers[-1].strip():
         headers.pop()
+    _check_width(len(headers))
     width = len(headers)
     body = []
-    for row in rows[1:]:
+    for count, row in enumerate(rows, start=2):
+        if count > lim.sheet_rows:
+            raise FileRejected(f"超出限制 limit broken: more than {lim.sheet_rows:,} rows")
         cells = [cell_text(v) for v in list(row)[:width]]
         cells += [None] * (width - len(cells))
         if any(c is not None and c.strip() for c in cells):
@@ -393,17 +504,51 @@ def _sheet_rows(rows: list[list[object]]) -> RawTable:
     return RawTable(headers, body, list(range(1, len(body) + 1)))
 
 
+def _check_xlsx_parts(data: bytes) -> None:
+    """An .xlsx is a zip: its parts may decompress to at most the contract's limit (a 10 MB
+    file can hold gigabytes of sheet XML). The sizes are the zip's own, checked unread; a part
+    that holds more than its stated size fails its read."""
+    most = limits().xlsx_unpacked_bytes
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(part.file_size for part in archive.infolist())
+    except Exception as exc:
+        raise _unreadable("Excel workbook: not an .xlsx file, or a damaged one", exc) from None
+    if unpacked > most:
+        raise FileRejected(
+            f"超出限制 limit broken: its parts decompress to {unpacked:,} bytes, at most {most:,}"
+        )
+
+
 def read_xlsx_bytes(data: bytes) -> RawTable:
-    """Excel 2007+: first sheet, header on row 1."""
+    """Excel 2007+: first sheet, header on row 1. A sheet that declares more rows or columns
+    than the contract allows is rejected before it is read; one that declares none is read
+    no further than the limits."""
     import openpyxl
 
+    lim = limits()
+    _check_xlsx_parts(data)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = book.worksheets[0]
     except Exception as exc:
         raise _unreadable("Excel workbook: not an .xlsx file, or a damaged one", exc) from None
     try:
-        sheet = book.worksheets[0]
-        return _sheet_rows([list(r) for r in sheet.iter_rows(values_only=True)])
+        rows, columns = sheet.max_row or 0, sheet.max_column or 0  # as declared (<dimension>)
+        if rows > lim.sheet_rows or columns > lim.columns:
+            raise FileRejected(
+                f"超出限制 limit broken: the first sheet declares {rows:,} rows × {columns:,} "
+                f"columns, at most {lim.sheet_rows:,} × {lim.columns}"
+            )
+        # Bounds for a sheet without a declared size: a row numbered past the limit, or a cell
+        # far to the right, would otherwise be padded with empty cells up to it.
+        return _sheet_rows(
+            sheet.iter_rows(
+                max_row=rows or lim.sheet_rows + 1,
+                max_col=columns or lim.columns + 1,
+                values_only=True,
+            )
+        )
     finally:
         book.close()
 
@@ -419,6 +564,7 @@ def read_xls_bytes(data: bytes) -> RawTable:
             "legacy Excel workbook: not an .xls file, or a damaged one", exc
         ) from None
     sheet = book.sheet_by_index(0)
+    _check_width(sheet.ncols)
     rows: list[list[object]] = []
     for r in range(sheet.nrows):
         row: list[object] = []

@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import re
 
-from data_contracts.contract import Column, FeedContract, contracts, regions, retired_regions
-from data_contracts.validate import REASON_TEXT, reason_text
+from data_contracts.contract import (
+    Column,
+    FeedContract,
+    contracts,
+    limits,
+    regions,
+    retired_regions,
+)
+from data_contracts.validate import FINDING_TEXT, REASON_TEXT, reason_text
 
 # The check behind each contract type, as validate.py names it in a reason code.
 TYPE_CHECKS = {
@@ -53,15 +60,16 @@ def reason_codes(contract: FeedContract) -> list[str]:
             codes.append(f"required:{c.name}")
         if c.type in TYPE_CHECKS:
             codes.append(f"{TYPE_CHECKS[c.type]}:{c.name}")
-        elif c.type == "text":  # a binary Parquet value that is not UTF-8
-            codes.append(f"text:{c.name}")
+        elif c.type == "text":  # a binary Parquet value that is not UTF-8; a value too long
+            codes += [f"text:{c.name}", f"length:{c.name}"]
         if c.type == "uscc" and contract.uscc_is_key:
             codes.append(f"uscc:{c.name}")
-        if c.min is not None or c.max is not None or c.min_exclusive is not None:
+        ranged = c.min is not None or c.max is not None or c.min_exclusive is not None
+        if ranged or c.type in ("date", "timestamp"):
             codes.append(f"range:{c.name}")
         if c.required_when:
             codes.append(f"required_when:{c.name}")
-    return codes + ["malformed:record"]
+    return codes + ["malformed:record", "unclosed_quote:record", "nested:<column>"]
 
 
 def _cell(text: str) -> str:
@@ -171,14 +179,21 @@ def contract_markdown() -> str:
         "| check | words |",
         "|---|---|",
     ]
+    record_level = ("malformed", "unclosed_quote")
     parts += [
-        f"| `{check}:{'record' if check == 'malformed' else '<column>'}` | {_cell(words)} |"
+        f"| `{check}:{'record' if check in record_level else '<column>'}` | {_cell(words)} |"
         for check, words in REASON_TEXT.items()
     ]
     parts += [
         "",
         "A `uscc` failure quarantines the row only in `entities` (the USCC is its key); in other "
         "feeds the code is nulled, the row kept and the finding `uscc_nulled:<column>` recorded.",
+        "",
+        "Findings (the row is kept, the value changed): "
+        + "; ".join(f"`{check}:<column>` {words}" for check, words in FINDING_TEXT.items())
+        + ".",
+        "",
+        *limits_markdown(),
         "",
         f"Region codes: {len(regions())} in-province counties in `regions.csv`; retired codes "
         + ", ".join(f"`{old}`→`{new}`" for old, new in sorted(retired_regions().items()))
@@ -187,3 +202,28 @@ def contract_markdown() -> str:
     ]
     parts += [feed_markdown(contract) + "\n" for contract in contracts().values()]
     return "\n".join(parts)
+
+
+def limits_markdown() -> list[str]:
+    """The contract's limits for hostile or careless input, in words."""
+    lim = limits()
+    return [
+        "## 限制 Limits",
+        "",
+        f"- A file over {lim.file_bytes:,} bytes, with more than {lim.columns} columns, or an "
+        f"`.xlsx` whose parts decompress to more than {lim.xlsx_unpacked_bytes:,} bytes or whose "
+        f"first sheet declares more than {lim.sheet_rows:,} rows or {lim.columns} columns, is "
+        "rejected whole, unread.",
+        f"- A text value over {lim.text_chars:,} characters ({lim.free_text_chars:,} in a free-text "
+        "column such as `description`) quarantines its row (`length:<column>`); a quoted CSV "
+        "field that runs past that across line breaks is an unclosed quote "
+        "(`unclosed_quote:record`), reported on the line where it opens; reading goes on from "
+        "the next line.",
+        "- Control characters (U+0000–U+001F, U+007F; a free-text column keeps tab and line "
+        "breaks) are removed and the row gets the finding `control_chars:<column>`.",
+        "- Money at most 10,000,000,000 yuan, `price_cny` at most 10,000,000, counts at most "
+        "1,000,000,000, `rating` 0–5 (see each column's range); dates and timestamps from "
+        f"{lim.earliest_date} to {lim.latest_date} (`range:<column>`).",
+        "- A JSON Lines record with an object or array as a value is quarantined "
+        "(`nested:<column>`).",
+    ]

@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from data_contracts.contract import Column, FeedContract, provinces, regions, retired_regions
+from data_contracts.contract import (
+    Column,
+    FeedContract,
+    limits,
+    provinces,
+    regions,
+    retired_regions,
+)
 from data_contracts.readers import FileRejected, RawTable
 from data_contracts.uscc import is_valid_uscc
 
@@ -30,14 +37,32 @@ REASON_TEXT = {
     "region": "区划代码无效 unknown or out-of-province region code",
     "uscc": "统一社会信用代码校验位错误 USCC check digit fails",
     "required_when": "不合格时须填写 required when result is fail",
+    "length": "文本过长 text longer than the contract allows",
     "malformed": "记录无法解析 record cannot be parsed",
+    "unclosed_quote": "引号未闭合 a quote opens and is never closed (the data_quality issues give the line)",
+    "nested": "嵌套的值 an object or array where a flat value belongs",
 }
+# Findings: the row is kept, the value changed.
+FINDING_TEXT = {
+    "uscc_nulled": "信用代码无效已置空 invalid USCC nulled, row kept",
+    "control_chars": "控制字符已删除 control characters removed, row kept",
+}
+# Control characters removed from text values (FEEDS.md, Limits): U+0000–U+001F and U+007F;
+# a free-text column keeps tab and line breaks.
+CONTROL_CHARS = r"[\x00-\x1f\x7f]"
+FREE_TEXT_CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 def reason_text(code: str) -> str:
     """Readable words for a reason code such as `range:price_cny`."""
     check, _, column = code.partition(":")
     return f"{column}: {REASON_TEXT.get(check, check)}"
+
+
+def finding_text(code: str) -> str:
+    """Readable words for a finding code such as `control_chars:subject_name`."""
+    check, _, column = code.partition(":")
+    return f"{column}: {FINDING_TEXT.get(check, check)}"
 
 
 @dataclass
@@ -63,9 +88,9 @@ def map_headers(contract: FeedContract, headers: list[str]) -> tuple[dict[int, s
     for i, header in enumerate(headers):
         name = contract.column_of(header)
         if name is None:
-            issues.append(f"未知列已忽略 unknown column ignored: {header.strip()!r}")
+            issues.append(f"未知列已忽略 unknown column ignored: {_shown(header)}")
         elif name in positions.values():
-            issues.append(f"重复列已忽略 duplicate column ignored: {header.strip()!r} ({name})")
+            issues.append(f"重复列已忽略 duplicate column ignored: {_shown(header)} ({name})")
         else:
             positions[i] = name
     missing = [c for c in contract.required_columns if c not in positions.values()]
@@ -74,19 +99,41 @@ def map_headers(contract: FeedContract, headers: list[str]) -> tuple[dict[int, s
     return positions, issues
 
 
+def _shown(header: str) -> str:
+    """A header as the issues show it: trimmed, and cut when it is long."""
+    text = header.strip()
+    return repr(text if len(text) <= 60 else text[:60] + "…")
+
+
+def _control_chars(column: Column) -> str:
+    return FREE_TEXT_CONTROL_CHARS if column.free_text else CONTROL_CHARS
+
+
 def _text_frame(contract: FeedContract, table: RawTable, positions: dict[int, str]) -> pl.DataFrame:
-    """`_row_number` and every contract column as trimmed text (null when empty or absent)."""
+    """`_row_number` and every contract column as trimmed text with its control characters
+    removed (null when empty or absent); `__control__<column>` is true where some were."""
+    by_name = {c.name: c for c in contract.columns}
+    trimmed = {name: pl.col(str(i)).str.strip_chars() for i, name in positions.items()}
     present = [
-        pl.col(str(i)).str.strip_chars().replace("", None).alias(name)
-        for i, name in positions.items()
+        value.str.replace_all(_control_chars(by_name[name]), "")
+        .str.strip_chars()
+        .replace("", None)
+        .alias(name)
+        for name, value in trimmed.items()
+    ]
+    control = [
+        value.str.contains(_control_chars(by_name[name])).fill_null(False).alias(CONTROL + name)
+        for name, value in trimmed.items()
     ]
     absent = [
         pl.lit(None, pl.String).alias(c.name)
         for c in contract.columns
         if c.name not in positions.values()
     ]
-    return table.cells.select("_row_number", *present, *absent).select(
-        "_row_number", *[c.name for c in contract.columns]
+    return table.cells.select("_row_number", *present, *control, *absent).select(
+        "_row_number",
+        *[c.name for c in contract.columns],
+        *[CONTROL + name for name in positions.values()],
     )
 
 
@@ -97,7 +144,10 @@ def _parse_timestamp(text: str) -> dt.datetime | None:
     except ValueError:
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(CHINA).replace(tzinfo=None)
+        try:
+            value = value.astimezone(CHINA).replace(tzinfo=None)
+        except OverflowError:  # year 1 or 9999: out of the contract's window all the same
+            value = value.replace(tzinfo=None)
     return value
 
 
@@ -127,20 +177,39 @@ def _typed(column: Column, text: pl.DataFrame, uscc_ok: set[str]) -> pl.Expr:
         return pl.when(_one_of(upper, uscc_ok)).then(upper)
     if kind == "region":
         return _region(column, value)
-    if kind == "date":
-        return value.str.to_date("%Y-%m-%d", strict=False)
-    if kind == "timestamp":
-        # Python's ISO parser decides what a timestamp is; run it once per distinct text.
-        distinct = text[column.name].drop_nulls().unique().to_list()
-        parsed = {v: _parse_timestamp(v) for v in distinct}
-        return value.replace_strict(parsed, default=None, return_dtype=pl.Datetime("us"))
+    if kind in ("date", "timestamp"):
+        parsed = _parsed_time(column, text)
+        return pl.when(~_outside_window(parsed)).then(parsed)
     if kind == "decimal":
         number = value.cast(pl.Float64, strict=False)
         return pl.when(number.is_finite()).then(number)
     if kind == "integer":
+        # Whole numbers too large for a 64-bit integer stay null here and break the range.
         number = value.cast(pl.Float64, strict=False)
-        return pl.when(number.round(0) == number).then(number).cast(pl.Int64)
+        return pl.when(_is_whole(number) & (number.abs() < 2.0**62)).then(number).cast(pl.Int64)
     raise ValueError(f"unknown contract type {kind!r}")
+
+
+def _is_whole(number: pl.Expr) -> pl.Expr:
+    return (number.round(0) == number).fill_null(False)
+
+
+def _parsed_time(column: Column, text: pl.DataFrame) -> pl.Expr:
+    """A date or timestamp column parsed, whatever its year; null where it does not parse."""
+    value = pl.col(column.name)
+    if column.type == "date":
+        return value.str.to_date("%Y-%m-%d", strict=False)
+    # Python's ISO parser decides what a timestamp is; run it once per distinct text.
+    distinct = text[column.name].drop_nulls().unique().to_list()
+    parsed = {v: _parse_timestamp(v) for v in distinct}
+    return value.replace_strict(parsed, default=None, return_dtype=pl.Datetime("us"))
+
+
+def _outside_window(parsed: pl.Expr) -> pl.Expr:
+    """True where a parsed date or timestamp lies outside the contract's window of dates."""
+    lim = limits()
+    day = parsed.dt.date()
+    return ((day < lim.earliest_date) | (day > lim.latest_date)).fill_null(False)
 
 
 def _region(column: Column, value: pl.Expr) -> pl.Expr:
@@ -156,7 +225,11 @@ def _region(column: Column, value: pl.Expr) -> pl.Expr:
 
 
 def _out_of_range(column: Column, typed: pl.Expr) -> pl.Expr | None:
-    """True where the typed value breaks the column's min/max, or None when it has neither."""
+    """True where the value breaks the column's min/max, or None when it has neither (an
+    integer is compared as the number delivered, however large)."""
+    if column.type == "integer":
+        number = pl.col(column.name).cast(pl.Float64, strict=False)
+        typed = pl.when(_is_whole(number)).then(number)
     within = []
     if column.min is not None:
         within.append(typed >= column.min)
@@ -182,6 +255,7 @@ UNPARSED_CHECK = {
     "platform": "enum",
 }
 TYPED = "__typed__"  # prefix of the typed columns while the checks run
+CONTROL = "__control__"  # prefix of the columns that say where control characters were removed
 
 
 def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
@@ -203,9 +277,20 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
     unreadable = {positions[i]: rows for i, rows in table.unreadable.items() if i in positions}
     reasons: list[pl.Expr] = []
     findings: list[pl.Expr] = []
+    lim = limits()
     for c in contract.columns:
         raw, typed = pl.col(c.name), pl.col(TYPED + c.name)
         unparsed = raw.is_not_null() & typed.is_null()
+        if c.type == "integer":  # too large is out of range, not unparsed
+            unparsed = raw.is_not_null() & ~_is_whole(raw.cast(pl.Float64, strict=False))
+        if c.type in ("date", "timestamp"):
+            parsed = _parsed_time(c, text)
+            unparsed = raw.is_not_null() & parsed.is_null()
+        if c.name in positions.values():
+            findings.append(_flag(pl.col(CONTROL + c.name), f"control_chars:{c.name}"))
+        if c.type == "text":
+            too_long = (raw.str.len_chars() > lim.chars(c)).fill_null(False)
+            reasons.append(_flag(too_long, f"length:{c.name}"))
         if c.name in unreadable:
             rows = pl.Series(unreadable[c.name], dtype=pl.Int64).implode()
             unparsed = unparsed | pl.col("_row_number").is_in(rows)
@@ -220,6 +305,8 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
         out_of_range = _out_of_range(c, typed)
         if c.type in ("decimal", "integer") and out_of_range is not None:
             reasons.append(_flag(out_of_range, f"range:{c.name}"))
+        if c.type in ("date", "timestamp"):
+            reasons.append(_flag(_outside_window(_parsed_time(c, text)), f"range:{c.name}"))
     for c in contract.columns:
         if c.required_when:
             other, equals = c.required_when
@@ -247,7 +334,7 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
         broken = pl.DataFrame(
             {
                 "_row_number": list(table.malformed),
-                "reasons": ["malformed:record"] * len(table.malformed),
+                "reasons": [table.reason_of(n) for n in table.malformed],
                 "record": [
                     json.dumps({"_unparsed": t}, ensure_ascii=False)
                     for t in table.malformed.values()
@@ -259,7 +346,7 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
     finding_frame = checked.filter(good & pl.col("__findings").is_not_null()).select(
         "_row_number", pl.col("__findings").alias("finding")
     )
-    return ValidatedRows(accepted, typed_frame, quarantined, finding_frame, issues)
+    return ValidatedRows(accepted, typed_frame, quarantined, finding_frame, issues + table.notes)
 
 
 def _flag(mask: pl.Expr, code: str) -> pl.Expr:

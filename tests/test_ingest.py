@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
+import data_contracts.batch
 import transforms.ingest
+import transforms.load
 from data_contracts.batch import DeliveredFile, FileBatch, build_batch
+from data_contracts.contract import FeedContract
+from data_contracts.readers import RawTable
+from data_contracts.validate import ValidatedRows
 from tests.conftest import COMPLAINT_HEADER, write
 from transforms.ingest import ingest_landing
 from transforms.warehouse import scalar
@@ -294,3 +301,96 @@ def test_extensions_are_case_insensitive(tmp_path: Path) -> None:
     ]
     assert loaded["lower"] == (manifest, [("C1",), ("C2",)], [("L1",)], [("绿丰种业经营部",)])
     assert loaded["upper"] == loaded["lower"]
+
+
+# --- one file never stops a night (FEEDS.md, Limits) ---------------------------------------
+
+KILLER = """
+import os, sys
+from pathlib import Path
+import duckdb
+import data_contracts.batch, transforms.ingest
+
+real = data_contracts.batch.build_batch
+
+def build(file, data=None):
+    if file.rel.endswith("killer.csv"):
+        os._exit(137)  # as the kernel's out-of-memory killer would end the process
+    return real(file, data)
+
+transforms.ingest.build_batch = build
+con = duckdb.connect(sys.argv[2])
+transforms.ingest.ingest_landing(con, Path(sys.argv[1]), "killed-run")
+"""
+
+
+def test_a_file_that_killed_a_run_is_rejected_at_the_next_and_not_retried(tmp_path: Path) -> None:
+    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    complaints_file(landing, "a.csv", [ROW.format(id="C1", cat="seeds")], 1000)
+    complaints_file(landing, "killer.csv", [ROW.format(id="C2", cat="seeds")], 2000)
+    complaints_file(landing, "later.csv", [ROW.format(id="C3", cat="seeds")], 3000)
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER)
+    root = Path(__file__).resolve().parents[1]
+    died = subprocess.run(
+        [sys.executable, str(script), str(landing), str(warehouse)], cwd=root, check=False
+    )
+    assert died.returncode == 137
+
+    con = duckdb.connect(str(warehouse))  # a.csv may or may not have been written before
+    report = ingest_landing(con, landing, "next-run")
+    assert report.statuses["rejected"] == 1
+    status, issues = con.execute(
+        "select status, issues from ops.manifest where file = 'complaints/killer.csv'"
+    ).fetchone() or ("", "")
+    assert status == "rejected" and "a run stopped while reading this file" in issues
+    ids = con.execute("select complaint_id from staging.complaints order by 1").fetchall()
+    assert ids == [("C1",), ("C3",)]
+    # a copy under another name is the same bytes: rejected too, not read
+    complaints_file(landing, "killer_again.csv", [ROW.format(id="C2", cat="seeds")], 4000)
+    assert ingest_landing(con, landing, "third-run").statuses == {"rejected": 1}
+
+
+def test_a_file_the_warehouse_cannot_take_is_rejected_and_the_run_goes_on(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    complaints_file(tmp_path, "a.csv", [ROW.format(id="C1", cat="seeds")], 1000)
+    complaints_file(tmp_path, "b.csv", [ROW.format(id="C2", cat="seeds")], 2000)
+    real = transforms.load._insert_rows
+
+    def failing(con: duckdb.DuckDBPyConnection, batch: FileBatch) -> None:
+        real(con, batch)  # written, then the transaction fails and is rolled back
+        if batch.file.rel.endswith("a.csv"):
+            raise duckdb.ConversionException("Conversion Error: a cell quoted here 13900000001")
+
+    monkeypatch.setattr(transforms.load, "_insert_rows", failing)
+    report = ingest_landing(con, tmp_path, "r1")
+    assert report.statuses == {"rejected": 1, "loaded": 1}
+    manifest = con.execute("select file, status, issues from ops.manifest order by 1").fetchall()
+    assert manifest[0][:2] == ("complaints/a.csv", "rejected")
+    assert "ConversionException" in manifest[0][2] and "1390000" not in manifest[0][2]
+    assert scalar(con, "select count(*) from raw.complaints where _file like '%a.csv'") == 0
+    ids = con.execute("select complaint_id from staging.complaints").fetchall()
+    assert ids == [("C2",)]
+    assert ingest_landing(con, tmp_path, "r2").statuses == {}  # recorded as seen
+
+
+def test_an_error_while_validating_rejects_that_file_alone(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    complaints_file(tmp_path, "a.csv", [ROW.format(id="C1", cat="seeds")], 1000)
+    complaints_file(tmp_path, "b.csv", [ROW.format(id="C2", cat="seeds")], 2000)
+    real = data_contracts.batch.validate_rows
+
+    def failing(contract: FeedContract, table: RawTable) -> ValidatedRows:
+        if table.cells["0"].to_list() == ["C1"]:
+            raise OverflowError("date value out of range: 13900000001")
+        return real(contract, table)
+
+    monkeypatch.setattr(data_contracts.batch, "validate_rows", failing)
+    assert ingest_landing(con, tmp_path, "r1").statuses == {"rejected": 1, "loaded": 1}
+    status, issues = con.execute(
+        "select status, issues from ops.manifest where file = 'complaints/a.csv'"
+    ).fetchone() or ("", "")
+    assert status == "rejected" and "validating" in issues and "OverflowError" in issues
+    assert "1390000" not in issues

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import queue
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +19,22 @@ from data_contracts.batch import (
     FileBatch,
     build_batch,
     duplicate_batch,
+    failure_reason,
     read_spooled,
+    rejected_batch,
     sha256_of,
+    too_large,
 )
 from data_contracts.readers import file_format
 from transforms.landing import LandingScan, scan_landing
-from transforms.load import ensure_warehouse, handled_files, loaded_copy_rows, write_batch
+from transforms.load import (
+    ensure_warehouse,
+    handled_files,
+    killer_files,
+    loaded_copy_rows,
+    record_attempt,
+    write_batch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +61,26 @@ def local_builder(con: duckdb.DuckDBPyConnection) -> BatchBuilder:
 def _built(files: list[DeliveredFile], cursor: duckdb.DuckDBPyConnection) -> Iterator[FileBatch]:
     """The batch of each file, in order. A file with the same bytes and format as a file of
     its feed already loaded, or read before it in this run, is not read: the writer would
-    only record it as a duplicate. `cursor` is the builder's own connection, closed at the
-    end."""
+    only record it as a duplicate. A file that killed an earlier run while it was being read
+    is rejected unread. `cursor` is the builder's own connection, closed at the end."""
     read: dict[tuple[str, str, str | None], int] = {}  # (feed, sha256, format) -> rows read
+    attempt = uuid.uuid4().hex
+    killers = killer_files(cursor)
     try:
         for f in files:
-            data = f.path.read_bytes()
+            unread = rejected_batch(f, "", f.problem) if f.problem is not None else too_large(f)
+            if unread is not None:
+                yield unread
+                continue
+            try:
+                data = f.path.read_bytes()
+            except OSError as exc:  # gone or unreadable since the scan
+                yield rejected_batch(f, "", failure_reason("opening", exc))
+                continue
             sha256 = sha256_of(data)
+            if (f.feed, sha256) in killers:
+                yield rejected_batch(f, sha256, _killed_reason(killers[(f.feed, sha256)]))
+                continue
             copy_of = (f.feed, sha256, file_format(f.path))
             rows_read = read.get(copy_of)
             if rows_read is None:
@@ -64,12 +88,23 @@ def _built(files: list[DeliveredFile], cursor: duckdb.DuckDBPyConnection) -> Ite
             if rows_read is not None:
                 yield duplicate_batch(f, sha256, rows_read)
                 continue
+            record_attempt(cursor, attempt, f, sha256, "reading")
             batch = build_batch(f, data)
+            del data
+            record_attempt(cursor, attempt, f, sha256, "built")
             if batch.status == "loaded":
                 read[copy_of] = batch.rows_read
             yield batch
     finally:
         cursor.close()
+
+
+def _killed_reason(when: str) -> str:
+    return (
+        f"上次处理时进程中止 a run stopped while reading this file ({when}: out of memory, killed "
+        "or timed out): rejected so that it cannot stop another night; deliver it again in "
+        "smaller parts, or tell the developers"
+    )
 
 
 _DONE = object()
@@ -158,7 +193,12 @@ def ingest_landing(
     batches = build(new)
     try:
         for batch in batches:
-            status, issues = write_batch(con, batch, run_id)
+            try:
+                status, issues = write_batch(con, batch, run_id)
+            except duckdb.Error as exc:  # rolled back: the file is rejected, the run goes on
+                reason = failure_reason("loading", exc)
+                batch = rejected_batch(batch.file, batch.sha256, reason)
+                status, issues = write_batch(con, batch, run_id)
             report.statuses[status] = report.statuses.get(status, 0) + 1
             if status == "loaded" and batch.rows is not None:
                 typed = batch.rows.typed.with_columns(pl.lit(batch.file.rel).alias("_file"))

@@ -2,6 +2,8 @@
 
 Layers written here:
 - `ops.manifest`: every file seen, with status and counts (the data_quality export);
+- `ops.ingest_attempts`: each file as its reading starts and ends, so a file that killed a
+  run (out of memory, timed out) is known at the next one;
 - `raw.<feed>`: every delivered record as JSON with its file and row number;
 - `quarantine.rows` / `quarantine.findings`: rejected rows with all reasons, row findings;
 - `staging.<feed>_history`: accepted typed rows; `staging.<feed>` is the version in force
@@ -72,6 +74,9 @@ create table if not exists quarantine.rows (
 );
 create table if not exists quarantine.findings (
   feed VARCHAR, file VARCHAR, sha256 VARCHAR, _row_number BIGINT, finding VARCHAR
+);
+create table if not exists ops.ingest_attempts (
+  attempt VARCHAR, feed VARCHAR, file VARCHAR, sha256 VARCHAR, stage VARCHAR, noted_at TIMESTAMP
 );
 create table if not exists restricted.complaint_phones_history (
   complaint_id VARCHAR, complainant_phone VARCHAR, _sha256 VARCHAR, _row_number BIGINT
@@ -231,3 +236,31 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, batch: FileBatch) -> None:
             "where complainant_phone is not null",
             [batch.sha256],
         )
+
+
+def record_attempt(
+    con: duckdb.DuckDBPyConnection, attempt: str, file: DeliveredFile, sha256: str, stage: str
+) -> None:
+    """Note that reading `file` starts ("reading") or ended ("built"), committed at once: if
+    the process dies in between, the next run knows which file it was reading."""
+    con.execute(
+        "insert into ops.ingest_attempts values (?, ?, ?, ?, ?, ?)",
+        [attempt, file.feed, file.rel, sha256, stage, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+    )
+
+
+def killer_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """(feed, sha256) -> when: the files whose reading started in a run that never finished
+    reading them: the process died on them (an interrupted run finishes the file it reads)."""
+    rows = con.execute(
+        """
+        select a.feed, a.sha256, min(a.noted_at)
+        from ops.ingest_attempts a
+        where a.stage = 'reading'
+          and not exists (
+            select 1 from ops.ingest_attempts b
+            where b.attempt = a.attempt and b.file = a.file and b.stage = 'built')
+        group by a.feed, a.sha256
+        """
+    ).fetchall()
+    return {(feed, sha256): f"{at:%Y-%m-%d %H:%M} UTC" for feed, sha256, at in rows}
