@@ -324,7 +324,8 @@ transforms.ingest.ingest_landing(con, Path(sys.argv[1]), "killed-run")
 """
 
 
-def test_a_file_that_killed_a_run_is_rejected_at_the_next_and_not_retried(tmp_path: Path) -> None:
+def killed_run(tmp_path: Path) -> tuple[Path, Path]:
+    """A landing of three files and a warehouse whose run died while reading the second."""
     landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
     complaints_file(landing, "a.csv", [ROW.format(id="C1", cat="seeds")], 1000)
     complaints_file(landing, "killer.csv", [ROW.format(id="C2", cat="seeds")], 2000)
@@ -336,7 +337,15 @@ def test_a_file_that_killed_a_run_is_rejected_at_the_next_and_not_retried(tmp_pa
         [sys.executable, str(script), str(landing), str(warehouse)], cwd=root, check=False
     )
     assert died.returncode == 137
+    return landing, warehouse
 
+
+def test_a_file_that_ends_every_run_reading_it_is_rejected_and_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    landing, warehouse = killed_run(tmp_path)
+    # Read apart, the suspect takes longer than allowed (here: any time at all).
+    monkeypatch.setattr(transforms.ingest, "SUSPECT_READ_SECONDS", 0.001)
     con = duckdb.connect(str(warehouse))  # a.csv may or may not have been written before
     report = ingest_landing(con, landing, "next-run")
     assert report.statuses["rejected"] == 1
@@ -344,11 +353,26 @@ def test_a_file_that_killed_a_run_is_rejected_at_the_next_and_not_retried(tmp_pa
         "select status, issues from ops.manifest where file = 'complaints/killer.csv'"
     ).fetchone() or ("", "")
     assert status == "rejected" and "a run stopped while reading this file" in issues
+    assert "took more than 0.001 s" in issues
     ids = con.execute("select complaint_id from staging.complaints order by 1").fetchall()
     assert ids == [("C1",), ("C3",)]
-    # a copy under another name is the same bytes: rejected too, not read
+    # a copy under another name is the same bytes: a suspect too, rejected
     complaints_file(landing, "killer_again.csv", [ROW.format(id="C2", cat="seeds")], 4000)
     assert ingest_landing(con, landing, "third-run").statuses == {"rejected": 1}
+
+
+def test_a_file_that_was_read_when_a_run_was_killed_loads_when_read_apart(
+    tmp_path: Path,
+) -> None:
+    landing, warehouse = killed_run(tmp_path)
+    con = duckdb.connect(str(warehouse))
+    ingest_landing(con, landing, "next-run")
+    status, issues = con.execute(
+        "select status, issues from ops.manifest where file = 'complaints/killer.csv'"
+    ).fetchone() or ("", "")
+    assert status == "loaded" and issues == ""
+    ids = con.execute("select complaint_id from staging.complaints order by 1").fetchall()
+    assert ids == [("C1",), ("C2",), ("C3",)]
 
 
 def test_a_file_the_warehouse_cannot_take_is_rejected_and_the_run_goes_on(

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import queue
+import subprocess
+import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -30,9 +34,9 @@ from transforms.landing import LandingScan, scan_landing
 from transforms.load import (
     ensure_warehouse,
     handled_files,
-    killer_files,
     loaded_copy_rows,
     record_attempt,
+    suspect_files,
     write_batch,
 )
 
@@ -61,11 +65,11 @@ def local_builder(con: duckdb.DuckDBPyConnection) -> BatchBuilder:
 def _built(files: list[DeliveredFile], cursor: duckdb.DuckDBPyConnection) -> Iterator[FileBatch]:
     """The batch of each file, in order. A file with the same bytes and format as a file of
     its feed already loaded, or read before it in this run, is not read: the writer would
-    only record it as a duplicate. A file that killed an earlier run while it was being read
-    is rejected unread. `cursor` is the builder's own connection, closed at the end."""
+    only record it as a duplicate. A file whose reading ended an earlier run is read apart
+    (`build_apart`). `cursor` is the builder's own connection, closed at the end."""
     read: dict[tuple[str, str, str | None], int] = {}  # (feed, sha256, format) -> rows read
     attempt = uuid.uuid4().hex
-    killers = killer_files(cursor)
+    suspects = suspect_files(cursor)
     try:
         for f in files:
             unread = rejected_batch(f, "", f.problem) if f.problem is not None else too_large(f)
@@ -78,15 +82,16 @@ def _built(files: list[DeliveredFile], cursor: duckdb.DuckDBPyConnection) -> Ite
                 yield rejected_batch(f, "", failure_reason("opening", exc))
                 continue
             sha256 = sha256_of(data)
-            if (f.feed, sha256) in killers:
-                yield rejected_batch(f, sha256, _killed_reason(killers[(f.feed, sha256)]))
-                continue
             copy_of = (f.feed, sha256, file_format(f.path))
             rows_read = read.get(copy_of)
             if rows_read is None:
                 rows_read = loaded_copy_rows(cursor, f, sha256)
             if rows_read is not None:
                 yield duplicate_batch(f, sha256, rows_read)
+                continue
+            if (f.feed, sha256) in suspects:
+                del data
+                yield build_apart(f, sha256, suspects[(f.feed, sha256)])
                 continue
             record_attempt(cursor, attempt, f, sha256, "reading")
             batch = build_batch(f, data)
@@ -99,11 +104,38 @@ def _built(files: list[DeliveredFile], cursor: duckdb.DuckDBPyConnection) -> Ite
         cursor.close()
 
 
-def _killed_reason(when: str) -> str:
+# How long a suspect file may take when read apart from the run (`build_apart`).
+SUSPECT_READ_SECONDS = 1800.0
+
+
+def build_apart(file: DeliveredFile, sha256: str, when: str) -> FileBatch:
+    """The batch of a file whose reading once ended a run, read again in a process of its own
+    (`data_contracts.sandbox`): a run killed from outside while reading an ordinary file loses
+    nothing, and a file that kills whatever reads it, or takes too long, is rejected and ends
+    only that process."""
+    spec: dict[str, object] = {"feed": file.feed, "path": str(file.path), "rel": file.rel}
+    spec |= {"mtime": file.mtime, "size": file.size}
+    command = [sys.executable, "-m", "data_contracts.sandbox", json.dumps(spec)]
+    with tempfile.TemporaryDirectory(prefix="radar-suspect-") as spool:
+        try:
+            done = subprocess.run(
+                [*command, spool], capture_output=True, text=True, timeout=SUSPECT_READ_SECONDS
+            )
+        except subprocess.TimeoutExpired:
+            return rejected_batch(
+                file, sha256, _killed_reason(when, f"took more than {SUSPECT_READ_SECONDS:g} s")
+            )
+        if done.returncode != 0:
+            how = f"ended the process reading it (exit status {done.returncode})"
+            return rejected_batch(file, sha256, _killed_reason(when, how))
+        return read_spooled(Path(done.stdout.strip()))
+
+
+def _killed_reason(when: str, how: str) -> str:
     return (
-        f"上次处理时进程中止 a run stopped while reading this file ({when}: out of memory, killed "
-        "or timed out): rejected so that it cannot stop another night; deliver it again in "
-        "smaller parts, or tell the developers"
+        f"上次处理时进程中止 a run stopped while reading this file ({when}); read again apart "
+        f"from the run, it {how} (out of memory, or too slow): rejected so that it cannot stop "
+        "another night; deliver it again in smaller parts, or tell the developers"
     )
 
 

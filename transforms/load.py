@@ -2,8 +2,8 @@
 
 Layers written here:
 - `ops.manifest`: every file seen, with status and counts (the data_quality export);
-- `ops.ingest_attempts`: each file as its reading starts and ends, so a file that killed a
-  run (out of memory, timed out) is known at the next one;
+- `ops.ingest_attempts`: each file as its reading starts and ends, so a file whose reading
+  ended a run (out of memory, killed, timed out) is known at the next one;
 - `raw.<feed>`: every delivered record as JSON with its file and row number;
 - `quarantine.rows` / `quarantine.findings`: rejected rows with all reasons, row findings;
 - `staging.<feed>_history`: accepted typed rows; `staging.<feed>` is the version in force
@@ -249,7 +249,7 @@ def record_attempt(
     )
 
 
-def killer_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+def suspect_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
     """(feed, sha256) -> when: the files whose reading started in a run that never finished
     reading them: the process died on them (an interrupted run finishes the file it reads)."""
     rows = con.execute(
