@@ -1,5 +1,6 @@
 """Redaction: phone and ID numbers blanked wherever text leaves the warehouse (lead names in
-exports, reports and the top-10 list; steward exports). The patterns and the rule for what counts are in data_contracts/personal.py.
+exports, reports and the top-10 list; steward exports) and in quarantined rows as they are
+stored. The patterns and the rule for what counts are in data_contracts/personal.py.
 
 No assertion here may print a phone number when it fails: values are checked through
 booleans (`leaked = ...; assert not leaked`), never compared in the assertion itself.
@@ -79,12 +80,32 @@ def test_redaction_keeps_numbers_that_are_not_personal(text: str) -> None:
     assert redact_personal(text) == text
 
 
+def test_quarantined_rows_are_stored_without_phone_or_id_numbers(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    load(
+        tmp_path,
+        con,
+        complaint("C1", "商家座机(0971)5555555，身份证630102198001011234", channel="bogus"),
+        "C3,2026-05-04,0971-6666666,电话 7777777",  # malformed: its phone cannot be told apart
+        complaint("C2", "假化肥"),
+    )
+    quarantine = table_text(con, "quarantine", "rows")
+    leaked = [
+        v in quarantine for v in ("5555555", "6666666", "7777777", "630102198001011234", OTHER)
+    ]
+    assert leaked == [False] * 5
+    kept = "商家座机" in quarantine and "bogus" in quarantine and "C3,2026-05-04" in quarantine
+    assert kept
+
+
 def test_the_steward_export_blanks_landlines(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
     from flows.steward import export_quarantine
 
     load(tmp_path, con, complaint("C1", "商家座机(0971)5555555", channel="bogus"))
+    # Rows quarantined before quarantined records were redacted as they are stored.
     con.execute(
         "insert into quarantine.rows (feed, file, sha256, _row_number, reasons, record) "
         """values ('complaints', 'complaints/old.csv', 'x', 2, 'enum:channel', """
