@@ -1,6 +1,7 @@
-"""Personal data over time: the retention purge, and erasure on request: everywhere, in any
-written form, kept erased on re-delivery, out of the warehouse file's bytes and out of the
-exports already written, audited; a dry run changes nothing. Redaction of text that leaves the warehouse is tested in test_redaction.py.
+"""Personal data over time: the retention purge (and the nightly run that applies it), and
+erasure on request: everywhere, in any written form, kept erased on re-delivery, out of the
+warehouse file's bytes and out of the exports already written, audited; a dry run changes
+nothing. Redaction of text that leaves the warehouse is tested in test_redaction.py.
 
 No assertion here may print a phone number when it fails: values are checked through
 booleans (`leaked = ...; assert not leaked`), never compared in the assertion itself.
@@ -104,6 +105,58 @@ def test_retention_purges_old_phones_and_texts(
         ("retention", 2)
     ]
     assert apply_retention(con, AS_OF, retention_days=3 * 365) == 0  # idempotent
+
+
+def test_the_nightly_flow_applies_retention_with_its_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from unittest.mock import MagicMock
+
+    from prefect import Task
+
+    import flows.nightly
+
+    calls: dict[str, tuple[object, ...]] = {}
+
+    def stand_in(name: str) -> object:
+        def run(*args: object) -> object:
+            calls[name] = args
+            return MagicMock()
+
+        return run
+
+    for name, task in vars(flows.nightly).copy().items():
+        if isinstance(task, Task):  # every task of the flow, not run: only its arguments kept
+            monkeypatch.setattr(flows.nightly, name, stand_in(name))
+    warehouse = tmp_path / "w.duckdb"
+    flows.nightly.nightly.fn(
+        landing=tmp_path, warehouse=warehouse, as_of=AS_OF, out=tmp_path, retention_days=400
+    )
+    assert calls["retention_task"] == (warehouse, 400)
+
+
+def test_radar_run_passes_radar_retention_days_to_the_flow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.cli
+    import flows.nightly
+
+    calls: list[dict[str, object]] = []
+
+    def flow(**parameters: object) -> flows.nightly.RunResult:
+        calls.append(parameters)
+        return flows.nightly.RunResult(AS_OF, tmp_path / "out", [], pl.DataFrame(), None)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flows.nightly, "with_task_runner", lambda *_: flow)
+    monkeypatch.setattr(flows.cli, "start_temporary_server", lambda: None)
+    monkeypatch.setattr(flows.cli, "_print_leads", lambda result: None)
+    monkeypatch.setenv("RADAR_RETENTION_DAYS", "400")
+    (tmp_path / "landing").mkdir()
+    options = {"landing": "landing", "warehouse": "w.duckdb", "out": "out"}
+    args = [f"--{k}={tmp_path / v}" for k, v in options.items()]
+    result = CliRunner().invoke(flows.cli.app, ["run", *args, f"--as-of={AS_OF}"])
+    assert result.exit_code == 0, result.output
+    assert [c["retention_days"] for c in calls] == [400]
 
 
 # ---------------------------------------------------------------------------------------
