@@ -252,25 +252,79 @@ def train(
 @app.command()
 def erase(
     by: Annotated[str, typer.Option(help="who carries out the request (audited)")],
-    phone: Annotated[str | None, typer.Option(help="the complainant's phone number")] = None,
+    phone: Annotated[
+        str | None, typer.Option(help="the complainant's phone number, in any usual form")
+    ] = None,
     complaint_id: Annotated[str | None, typer.Option(help="one complaint's id")] = None,
     note: Annotated[str, typer.Option(help="why, e.g. the request's reference")] = "",
     warehouse: Annotated[Path | None, typer.Option(help="DuckDB warehouse file")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="where runs wrote their exports and reports")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count what would go; change nothing")
+    ] = False,
 ) -> None:
-    """Erase one person's phone and complaint texts on request (audited in ops.privacy_audit)."""
+    """Erase one person's data on request: by phone number everywhere it is written (the
+    warehouse, its file's free space, and the exports and reports already written), or one
+    complaint's phone and texts; audited in ops.privacy_audit, kept erased on re-delivery."""
+    from data_contracts.personal import (
+        PHONE_REMOVED,
+        NotAPhoneNumber,
+        normalize_phone,
+        phone_matcher,
+    )
+    from reports.erasure import blank_in_written_files
     from transforms.privacy import erase_person
-    from transforms.warehouse import connect, warehouse_lock
+    from transforms.warehouse import bytes_found, connect, rewrite_file, warehouse_lock
 
-    if not phone and not complaint_id:
-        raise typer.BadParameter("give --phone or --complaint-id")
-    path = warehouse or Settings().warehouse
-    with warehouse_lock(path, Settings().lock_wait_seconds):
+    if bool(phone) == bool(complaint_id):
+        raise typer.BadParameter("give either --phone or --complaint-id")
+    try:
+        number = normalize_phone(phone) if phone else None
+    except NotAPhoneNumber as exc:  # the message never quotes the value
+        raise typer.BadParameter(str(exc), param_hint="--phone") from None
+    s = Settings()
+    path, out = warehouse or s.warehouse, out or s.out
+    if not path.exists():
+        typer.echo(f"error: warehouse not found: {path}", err=True)
+        raise typer.Exit(2)
+    with warehouse_lock(path, s.lock_wait_seconds):
+        files: dict[Path, int] = {}
+        if number is not None:
+            files = blank_in_written_files(
+                out, phone_matcher(number), PHONE_REMOVED, dry_run=dry_run
+            )
         con = connect(path)
         try:
-            count = erase_person(con, phone=phone, complaint_id=complaint_id, by=by, note=note)
+            erasure = erase_person(
+                con,
+                phone=number,
+                complaint_id=complaint_id,
+                by=by,
+                note=note,
+                dry_run=dry_run,
+                files_changed=len(files),
+            )
         finally:
             con.close()
-    typer.echo(f"erased the personal data of {count} complaint(s)")
+        if not dry_run:
+            rewrite_file(path)
+            if bytes_found(path, (v.encode("utf-8") for v in erasure.written_as)):
+                typer.echo(
+                    f"error: the erased value is still in the bytes of {path}; "
+                    "stop every process that has it open and run the erasure again",
+                    err=True,
+                )
+                raise typer.Exit(1)
+    verb = "would erase" if dry_run else "erased"
+    typer.echo(f"{verb} the personal data of {erasure.complaints} complaint(s)")
+    for table, rows in erasure.rows.items():
+        typer.echo(f"  {table}: {rows} row(s)")
+    for file, places in files.items():
+        typer.echo(f"  {file}: {places} place(s)")
+    if not dry_run:
+        typer.echo(f"the warehouse file was rewritten without the erased bytes: {path}")
 
 
 @app.command()
@@ -278,9 +332,10 @@ def retention(
     days: Annotated[int | None, typer.Option(help="retention period in days")] = None,
     warehouse: Annotated[Path | None, typer.Option(help="DuckDB warehouse file")] = None,
 ) -> None:
-    """Purge complainant phones and complaint texts older than the retention period now."""
+    """Purge complainant phones and complaint texts older than the retention period now, and
+    rewrite the warehouse file without the purged bytes."""
     from transforms.privacy import apply_retention
-    from transforms.warehouse import connect, warehouse_lock
+    from transforms.warehouse import connect, rewrite_file, warehouse_lock
 
     s = Settings()
     path = warehouse or s.warehouse
@@ -292,6 +347,8 @@ def retention(
             )
         finally:
             con.close()
+        if count:
+            rewrite_file(path)
     typer.echo(f"purged the phones and texts of {count} complaint(s)")
 
 

@@ -225,7 +225,9 @@ def nightly(
     with warehouse_lock(warehouse, lock_wait_seconds), held_open(warehouse):
         record_run_task(warehouse, run_id, as_of, "running", {})
         try:
-            result = _run_stages(landing, warehouse, as_of, out, lookback_days, run_id, distributed)
+            result = _run_stages(
+                landing, warehouse, as_of, out, lookback_days, run_id, distributed, retention_days
+            )
         except BaseException:
             record_run_task(warehouse, run_id, as_of, "failed", {})
             raise
@@ -246,6 +248,7 @@ def _run_stages(
     lookback_days: int,
     run_id: str,
     distributed: bool,
+    retention_days: int,
 ) -> RunResult:
     spooled = None
     if distributed:
@@ -258,6 +261,7 @@ def _run_stages(
     if distributed:
         shutil.rmtree(Path(f"{warehouse}.spool") / run_id, ignore_errors=True)
     validations = validate_task(warehouse, report, run_id)
+    retention_task(warehouse, retention_days)  # also what this run loaded, before it is used
     freshness_task(warehouse, as_of)
     train_task(warehouse, as_of)
     resolve_task(warehouse, as_of)

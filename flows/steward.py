@@ -141,7 +141,9 @@ def _shareable(contract: FeedContract, field: str, value: Any) -> str:
     column = next((c for c in contract.columns if c.name == field), None)
     if column is not None and (column.name in contract.key or column.type == "uscc"):
         return text
-    return redact_personal(text)
+    # A malformed record of a feed with a phone column: its phone cannot be told apart.
+    unparsed = field == "_unparsed" and any(c.personal for c in contract.columns)
+    return redact_personal(text, bare_numbers=unparsed)
 
 
 def export_quarantine(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import yaml
 
+from data_contracts.personal import redact_personal
 from models.episodes import EPISODE_COLUMNS, EpisodeConfig
 
 if TYPE_CHECKING:
@@ -356,6 +357,12 @@ LEAD_COLUMNS = [
 SCORE_COLUMNS = ["baseline_score", "model_probability", "model_weight", "model_version"]
 
 
+def _shown(name: str | None) -> str | None:
+    """A name as a lead shows it: a complainant may type a phone or ID number into the name
+    of the business (subject_name), and the lead list goes to every team."""
+    return redact_personal(name) if name else name
+
+
 def with_episodes(features: pl.DataFrame, episodes: pl.DataFrame | None) -> pl.DataFrame:
     """Entity features with the regional-episode counts (0 where the entity shares none)."""
     if episodes is None:
@@ -393,7 +400,7 @@ def rank_leads(
         rows.append(
             {
                 "lead_id": f["entity_id"],
-                "entity_name": f["entity_name"],
+                "entity_name": _shown(f["entity_name"]),
                 "uscc": f["uscc"],
                 "shop_keys": f["shop_keys"],
                 "region_code": f["region_code"],
@@ -404,7 +411,7 @@ def rank_leads(
                 "referral_review": needs_referral_review(f, score, referral),
                 "handoff_region_code": f["handoff_region_code"],
                 "usccs": f["usccs"],
-                "names": f["names"],
+                "names": _shown(f["names"]),
                 "estimated_turnover_cny": round(estimated_turnover(f), 2),
                 "baseline_score": round(e.baseline, 6),
                 "model_probability": (

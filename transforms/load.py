@@ -22,6 +22,7 @@ import polars as pl
 from data_contracts.batch import DUPLICATE_ISSUE, DeliveredFile, FileBatch
 from data_contracts.contract import REFERENCE_DIR, FeedContract, contracts
 from data_contracts.readers import file_format
+from transforms.tombstones import scrubbed_for_load
 from transforms.warehouse import scalar
 
 SCHEMAS = ("raw", "staging", "quarantine", "restricted", "ops", "core", "features", "scores")
@@ -198,6 +199,7 @@ def _insert_from(
 
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, batch: FileBatch) -> None:
+    batch = scrubbed_for_load(con, batch)  # quarantine without personal data; erasures kept
     assert batch.rows is not None and batch.raw is not None
     f, contract = batch.file, contracts()[batch.file.feed]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

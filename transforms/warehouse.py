@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fcntl
+import mmap
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -116,3 +118,40 @@ def warehouse_lock(path: Path | str, wait_seconds: float = 0.0) -> Iterator[None
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def rewrite_file(path: Path | str) -> None:
+    """Copy the warehouse into a fresh file and put it in place of the old one.
+
+    DuckDB keeps deleted and overwritten values in the file's free blocks until later writes
+    reuse them, so after an erasure the old file still holds the erased bytes; a copy holds
+    only what the tables hold now. Hold the warehouse lock: nothing else may have it open.
+    """
+    path = Path(path)
+    fresh = path.with_name(f"{path.name}.rewrite")
+    for leftover in (fresh, Path(f"{fresh}.wal")):
+        leftover.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        name = scalar(con, "select current_database()")
+        quoted = str(fresh).replace("'", "''")
+        con.execute(f"attach '{quoted}' as radar_rewrite")
+        con.execute(f'copy from database "{name}" to radar_rewrite')
+        con.execute("checkpoint radar_rewrite")
+        con.execute("detach radar_rewrite")
+    finally:
+        con.close()
+    Path(f"{path}.wal").unlink(missing_ok=True)  # closing checkpointed it into the old file
+    os.replace(fresh, path)
+
+
+def bytes_found(path: Path | str, needles: Iterable[bytes]) -> int:
+    """How many of `needles` occur anywhere in the warehouse file or its write-ahead log."""
+    wanted = {n for n in needles if n}
+    found: set[bytes] = set()
+    for file in (Path(path), Path(f"{path}.wal")):
+        if not file.exists() or file.stat().st_size == 0:
+            continue
+        with file.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            found |= {n for n in wanted - found if data.find(n) >= 0}
+    return len(found)
