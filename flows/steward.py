@@ -12,7 +12,8 @@ A row's resolution is only recorded here: whether an accepted row then flows int
 is decided by the loader (`transforms/`), which reads `quarantine.rows.resolution`.
 Personal data never leaves the warehouse: records in `quarantine.rows` exclude personal
 columns, exports drop any personal key again and blank out phone and ID-card numbers
-written into free text or into unparsable records.
+written into free text or into unparsable records. No delivered text is a formula in an
+export (`transforms.exports.defuse_formula`); a number stays a number.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +34,7 @@ from data_contracts.contract import Column, FeedContract, contracts
 from data_contracts.personal import redact_personal
 from data_contracts.steward_docs import file_slug
 from data_contracts.validate import reason_text
+from transforms.exports import defuse_formula
 
 AUTOMATIC = "radar"  # resolved_by of the pipeline's own decisions
 
@@ -133,17 +136,25 @@ def _record_fields(contract: FeedContract, records: list[dict[str, Any]]) -> lis
     return [k for k in ordered + extra if k.lower() not in personal]
 
 
+# A plain number, as a numeric column may deliver it: no formula can hide in one.
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _shareable(contract: FeedContract, field: str, value: Any) -> str:
-    """A record's cell as exported: text other than keys and codes has personal numbers blanked."""
+    """A record's cell as exported: text other than keys and codes has personal numbers blanked,
+    and no text is a formula (a number in a numeric column, negative too, stays as delivered)."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     column = next((c for c in contract.columns if c.name == field), None)
-    if column is not None and (column.name in contract.key or column.type == "uscc"):
+    if column is None or not (column.name in contract.key or column.type == "uscc"):
+        # A malformed record of a feed with a phone column: its phone cannot be told apart.
+        unparsed = field == "_unparsed" and any(c.personal for c in contract.columns)
+        text = redact_personal(text, bare_numbers=unparsed)
+    numeric = column is not None and column.type in ("decimal", "integer")
+    if isinstance(value, int | float) or (numeric and NUMBER.fullmatch(text)):
         return text
-    # A malformed record of a feed with a phone column: its phone cannot be told apart.
-    unparsed = field == "_unparsed" and any(c.personal for c in contract.columns)
-    return redact_personal(text, bare_numbers=unparsed)
+    return defuse_formula(text)
 
 
 def export_quarantine(
@@ -168,7 +179,9 @@ def export_quarantine(
         path = out_dir / f"{file_slug(str(file))}.quarantine.csv"
         with path.open("w", encoding=codec, errors="replace", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["row_number", "reasons", "reasons_text", *fields])
+            # an unknown column's name is delivered text too
+            header = ["row_number", "reasons", "reasons_text", *fields]
+            writer.writerow([defuse_formula(h) for h in header])
             for n, codes, record in zip(
                 group["_row_number"], group["reasons"], records, strict=True
             ):

@@ -1,5 +1,6 @@
 """Lists for people: NAME.csv (UTF-8 with BOM, the column codes as header) and NAME.xlsx
-(Chinese headers, 是/否 for booleans, optionally one sheet per group and a sheet of notes)."""
+(Chinese headers, 是/否 for booleans, optionally one sheet per group and a sheet of notes).
+No text is a formula in either (transforms/exports.py): text cells are string cells."""
 
 from __future__ import annotations
 
@@ -11,24 +12,27 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from transforms.exports import write_csv
+from transforms.exports import string_cell, write_csv
 
 MAX_SHEET_TITLE = 31  # Excel's limit
 FORBIDDEN_IN_TITLE = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 
-def _cell(value: object) -> object:
+def _cell(ws: Worksheet, value: object) -> object:
+    """What `ws.append` gets for `value`: booleans as 是/否, text as a string cell."""
     if isinstance(value, bool):
-        return "是" if value else "否"
+        value = "是" if value else "否"
+    if isinstance(value, str):
+        return string_cell(ws, value)
     return value
 
 
 def _fill_sheet(ws: Worksheet, frame: pl.DataFrame, headers_zh: dict[str, str]) -> None:
-    ws.append([headers_zh.get(c, c) for c in frame.columns])
+    ws.append([_cell(ws, headers_zh.get(c, c)) for c in frame.columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in frame.iter_rows():
-        ws.append([_cell(v) for v in row])
+        ws.append([_cell(ws, v) for v in row])
     for i, column in enumerate(frame.columns, start=1):
         if frame.schema[column] == pl.Date:
             for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
@@ -76,7 +80,7 @@ def write_list(
     if notes:
         ws_notes = book.create_sheet("说明")
         for label, value in notes:
-            ws_notes.append([label, value])
+            ws_notes.append([_cell(ws_notes, label), _cell(ws_notes, value)])
         ws_notes.column_dimensions["A"].width = 28
         ws_notes.column_dimensions["B"].width = 90
     book.save(xlsx_path)

@@ -1,7 +1,9 @@
 """The Excel workbook of a report: 线索, 热点, 预警 and 数据质量 sheets with Chinese headers.
 
 Headers are frozen and filtered; codes stay text (a USCC or a region code must not become a
-number). The bytes are reproducible: the document times are the as-of date and every zip
+number), and every text is a string cell, never a formula (transforms/exports.py `string_cell`:
+a leading `'` on text starting with = + - @ tab or CR, the control characters Excel cannot hold
+removed). The bytes are reproducible: the document times are the as-of date and every zip
 entry carries the same date.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 import polars as pl
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -38,6 +41,7 @@ from reports.labels import (
     region_name,
     shop_label,
 )
+from transforms.exports import string_cell
 
 Row = dict[str, Any]
 HEADER_FILL = PatternFill("solid", fgColor="102A43")
@@ -146,8 +150,8 @@ WRAPPED = Alignment(wrap_text=True, vertical="top")
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
 
 
-def _header_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=text)
+def _header_cell(ws: WriteOnlyWorksheet, text: str) -> Cell:
+    cell = string_cell(ws, text)
     cell.font = HEADER_FONT
     cell.fill = HEADER_FILL
     cell.alignment = HEADER_ALIGNMENT
@@ -155,12 +159,16 @@ def _header_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
 
 
 def _cell(ws: WriteOnlyWorksheet, column: Column, row: Row) -> Any:
-    """The column's value in `row`, in a cell carrying the column's style if it has one."""
+    """The column's value in `row`, in a cell carrying the column's style if it has one; text
+    always in a string cell (a plain str appended could become a formula or an error value)."""
     value = column.value(row)
     fill = column.fill(row) if column.fill else None
-    if fill is None and column.number_format is None and not column.wrap:
+    if isinstance(value, str):
+        cell = string_cell(ws, value)
+    elif fill is None and column.number_format is None and not column.wrap:
         return value
-    cell = WriteOnlyCell(ws, value=value)
+    else:
+        cell = WriteOnlyCell(ws, value=value)
     if fill is not None:
         cell.fill = fill
     if column.number_format is not None:

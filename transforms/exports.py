@@ -1,11 +1,22 @@
-"""Write the spec's exports: NAME.csv (UTF-8 with BOM, RFC 4180) and NAME.parquet, same columns."""
+"""Write the spec's exports: NAME.csv (UTF-8 with BOM, RFC 4180) and NAME.parquet, same columns.
+
+Also the one rule for every CSV and workbook made for people (FEEDS.md, Exports): no text that
+came from a feed is ever a formula. A text cell starting with `=`, `+`, `-`, `@`, tab or carriage
+return gets a leading `'` (OWASP's CSV injection advice); numbers stay numbers; Parquet keeps
+the value.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
 import polars as pl
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
 
 from transforms.landing import LandingScan
 
@@ -20,11 +31,44 @@ DATA_QUALITY_COLUMNS = [
 ]
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (tab and carriage return:
+# some import paths trim them and read what follows). One pattern for Python and Polars.
+FORMULA_START = r"^[=+\-@\t\r]"
+_FORMULA_START = re.compile(FORMULA_START)
+
+
+def defuse_formula(text: str) -> str:
+    """`text`, with a leading `'` when a spreadsheet would read it as a formula."""
+    return "'" + text if _FORMULA_START.match(text) else text
+
+
+def defuse_text_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with `defuse_formula` applied to its text columns; other columns untouched."""
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns(pl.col(text).str.replace(FORMULA_START, "'$0"))
+
+
+def workbook_text(text: str) -> str:
+    """`text` as a workbook cell may hold it: without the control characters openpyxl refuses
+    (IllegalCharacterError would fail the whole run: ingest strips them, this is the second
+    line), then defused."""
+    return defuse_formula(ILLEGAL_CHARACTERS_RE.sub("", text))
+
+
+def string_cell(ws: Worksheet | WriteOnlyWorksheet, text: str) -> Cell:
+    """A cell of `ws` holding `workbook_text(text)` as a string. openpyxl would make text
+    starting with `=` a formula and `#N/A` and the like error values; the type is set after
+    the value, so a string cell it stays. Both `Worksheet.append` and write-only sheets take it."""
+    cell = WriteOnlyCell(ws, value=workbook_text(text))
+    cell.data_type = "s"
+    return cell
+
+
 def write_csv(frame: pl.DataFrame, path: Path) -> None:
     """A CSV as the spec's exports are written: UTF-8 with BOM, RFC 4180 (CRLF line breaks,
     fields quoted when they hold a comma, quote or line break), null as an empty field,
-    dates YYYY-MM-DD."""
-    frame.write_csv(
+    dates YYYY-MM-DD, and no text cell a formula (`defuse_text_columns`)."""
+    defuse_text_columns(frame).write_csv(
         path, include_bom=True, null_value="", date_format="%Y-%m-%d", line_terminator="\r\n"
     )
 
