@@ -59,10 +59,24 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def unique_headers(headers: list[str]) -> list[str]:
+    """Headers as JSON keys: a blank one named by its position, and a repeated one (or one that
+    repeats such a name) numbered by its position until it is unique: `note, note, note_2`
+    gives `note, note_2, note_2_3`."""
+    taken: set[str] = set()
+    out: list[str] = []
+    for i, header in enumerate(headers, start=1):
+        name = header if header.strip() else f"_column_{i}"
+        while name in taken:
+            name = f"{name}_{i}"
+        taken.add(name)
+        out.append(name)
+    return out
+
+
 def raw_records(table: RawTable) -> pl.DataFrame:
     """Every delivered record as JSON under its original headers, unknown columns included."""
-    headers = [h if h.strip() else f"_column_{i + 1}" for i, h in enumerate(table.headers)]
-    unique = [h if headers.index(h) == i else f"{h}_{i + 1}" for i, h in enumerate(headers)]
+    unique = unique_headers(table.headers)
     names = cell_names(len(unique))
     parsed = table.cells.select("_row_number")
     if names:
