@@ -896,7 +896,9 @@ def build_credit(
 # outcomes
 # ---------------------------------------------------------------------------------------------
 def build_outcomes(pop: Population) -> list[Row]:
-    """Cases closed in the last 12 months: operators caught, innocents cleared."""
+    """Cases closed in the last 12 months, as enforcement records read: most operators never
+    caught, some of their cases ending without proof, and confirmed cases among ordinary
+    businesses too (a labelling or expiry violation, a fake batch bought in good faith)."""
     cfg = pop.config
     rnd = random.Random(f"{cfg.seed}:outcomes")
     rng = np.random.default_rng([cfg.seed, 14])
@@ -908,7 +910,7 @@ def build_outcomes(pop: Population) -> list[Row]:
         day: dt.date,
         subject: Subject,
         category: str,
-        protected: bool,
+        operator: str | None,
         turnover: float | None = None,
     ) -> None:
         row: Row = {
@@ -922,8 +924,9 @@ def build_outcomes(pop: Population) -> list[Row]:
             "entity_name": None,
             "product_category": category,
             "illegal_turnover_cny": turnover,
-            "_protected": protected,
+            "_protected": False,
             "_subject": business_of(subject),
+            "_operator": operator,
         }
         if isinstance(subject, Shop):
             row["platform"], row["shop_id"] = subject.platform, subject.shop_id
@@ -946,8 +949,22 @@ def build_outcomes(pop: Population) -> list[Row]:
         hi = cfg.as_of - dt.timedelta(days=3)
         return lo + dt.timedelta(days=rnd.randrange(max(1, (hi - lo).days + 1)))
 
+    def minor_case() -> tuple[str, float | None]:
+        """An ordinary business's case: mostly cleared, sometimes a minor violation confirmed
+        (labelling, expiry: a few thousand yuan) or a fake batch bought in good faith."""
+        outcome = _weighted(
+            rnd,
+            {"not_confirmed": 64, "insufficient_evidence": 24, "confirmed": 10, "transferred": 2},
+        )
+        if outcome != "confirmed":
+            return outcome, None
+        good_faith_batch = rnd.random() < 0.3
+        return outcome, round(float(rng.lognormal(9.0 if good_faith_batch else 7.5, 0.8)), 2)
+
+    # About one operator in five is ever investigated in the year (strong ones more often),
+    # and a referral or an investigation often ends without proof.
     for op in pop.operators:
-        if rnd.random() > (0.5 if op.strong else 0.2):
+        if rnd.random() > (0.35 if op.strong else 0.15):
             continue
         subjects: list[Subject] = [pop.entities[i] for i in op.entities]
         subjects += [pop.shops[i] for i in op.shops]
@@ -958,9 +975,10 @@ def build_outcomes(pop: Population) -> list[Row]:
                 outcome = _weighted(
                     rnd,
                     {
-                        "confirmed": 65,
-                        "referred_to_police": 30 if op.strong else 5,
-                        "insufficient_evidence": 5 if op.strong else 30,
+                        "confirmed": 50,
+                        "referred_to_police": 20 if op.strong else 5,
+                        "insufficient_evidence": 20 if op.strong else 35,
+                        "not_confirmed": 10 if op.strong else 25,
                     },
                 )
             turnover = None
@@ -973,7 +991,7 @@ def build_outcomes(pop: Population) -> list[Row]:
                 day_after(op.active_from + dt.timedelta(days=60)),
                 subject,
                 op.categories[0],
-                True,
+                op.operator_id,
                 turnover,
             )
     for decoy in pop.decoys:
@@ -982,18 +1000,16 @@ def build_outcomes(pop: Population) -> list[Row]:
         cleared: Subject = (
             pop.shops[decoy.shops[0]] if decoy.shops else pop.entities[decoy.entities[0]]
         )
-        outcome = "not_confirmed" if rnd.random() < 0.9 else "insufficient_evidence"
-        add(outcome, day_after(year_ago), cleared, decoy.categories[0], True)
+        outcome, turnover = minor_case()
+        add(outcome, day_after(year_ago), cleared, decoy.categories[0], None, turnover)
     target = cfg.count(cfg.outcomes, floor=12)
     entities = [e for e in pop.entities if e.role == ORDINARY and e.in_province]
     shops = [s for s in pop.shops if s.role == ORDINARY]
     while len(rows) < target:
         innocent: Shop | Entity = rnd.choice(shops) if rnd.random() < 0.35 else rnd.choice(entities)
         category = innocent.categories[0] if isinstance(innocent, Shop) else innocent.category
-        outcome = _weighted(
-            rnd, {"not_confirmed": 72, "insufficient_evidence": 26, "transferred": 2}
-        )
-        add(outcome, day_after(year_ago), innocent, category, False)
+        outcome, turnover = minor_case()
+        add(outcome, day_after(year_ago), innocent, category, None, turnover)
     rows.sort(key=lambda r: (str(r["closed_on"]), str(r["shop_id"]), str(r["entity_name"])))
     daily: dict[dt.date, int] = defaultdict(int)
     for row in rows:

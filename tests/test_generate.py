@@ -15,11 +15,16 @@ import polars as pl
 import pytest
 from stdnum.cn.uscc import is_valid as stdnum_valid
 
+from demo_world.actors import build_population
 from demo_world.generate import WorldConfig, generate_world
+from demo_world.records import build_outcomes
+from demo_world.reference import load_reference
 from demo_world.uscc import check_char, is_valid
 
 FEEDS = ("complaints", "listings", "inspections", "entities", "credit", "outcomes")
 SMALL = WorldConfig(seed=11, scale=0.2)
+CONFIRMED = ("confirmed", "referred_to_police")
+UNPROVEN = ("not_confirmed", "insufficient_evidence")
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
@@ -280,3 +285,36 @@ def test_surges_start_in_the_last_90_days_and_seasons_are_declared(
         "fertilizer",
     }
     assert dt.date.fromisoformat(truth["history_start"]) <= as_of - dt.timedelta(days=395)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_outcomes_read_like_enforcement_records(seed: int) -> None:
+    """Most operators are never caught, some of their cases end without proof, and ordinary
+    businesses have confirmed cases too: a confirmed case is a signal, not the ground truth."""
+    pop = build_population(WorldConfig(seed=seed), load_reference())
+    rows = build_outcomes(pop)
+    operators = {op.operator_id for op in pop.operators}
+    caught = {r["_operator"] for r in rows if r["_operator"] and r["outcome"] in CONFIRMED}
+    assert caught <= operators
+    assert 0 < len(caught) <= 0.3 * len(operators)
+    unproven = [r for r in rows if r["_operator"] and r["outcome"] in UNPROVEN]
+    assert unproven, "an operator's case may end without proof"
+    ordinary_confirmed = [r for r in rows if not r["_operator"] and r["outcome"] in CONFIRMED]
+    assert len(ordinary_confirmed) >= 10
+    assert all(r["illegal_turnover_cny"] for r in ordinary_confirmed)
+
+
+def test_truth_lists_each_operators_outcomes(world: tuple[Path, dict]) -> None:
+    root, truth = world
+    pop = build_population(SMALL, load_reference())
+    rows = build_outcomes(pop)
+    listed = sorted(
+        (op["operator_id"], case["closed_on"], case["outcome"])
+        for op in truth["operators"]
+        for case in op["outcomes"]
+    )
+    assert listed == sorted(
+        (str(r["_operator"]), str(r["closed_on"]), str(r["outcome"]))
+        for r in rows
+        if r["_operator"]
+    )
