@@ -318,3 +318,34 @@ def test_truth_lists_each_operators_outcomes(world: tuple[Path, dict]) -> None:
         for r in rows
         if r["_operator"]
     )
+
+
+def test_planted_rows_get_data_quality_mistakes_like_every_other_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No exemption: rows about an operator's or a decoy's business get planted mistakes at
+    about the rate of every other row (each row's business is its `_subject`)."""
+    import demo_world.landing as landing
+
+    pop = build_population(SMALL, load_reference())
+    actors = pop.operators + pop.decoys
+    planted = {f"uscc:{pop.entities[i].uscc}" for a in actors for i in a.entities}
+    planted |= {f"shop:{pop.shops[i].key}" for a in actors for i in a.shops}
+    rows = {True: [0, 0], False: [0, 0]}  # about a planted business: [rows, rows spoilt]
+    put_rows, spoil_row = landing.Landing.put_rows, landing.spoil_row
+
+    def counting_put_rows(self, feed, relpath, written, *args, **kwargs):  # type: ignore[no-untyped-def]
+        for row in written:
+            rows[row.get("_subject") in planted][0] += 1
+        return put_rows(self, feed, relpath, written, *args, **kwargs)
+
+    def counting_spoil_row(row, *args, **kwargs):  # type: ignore[no-untyped-def]
+        rows[row.get("_subject") in planted][1] += 1
+        return spoil_row(row, *args, **kwargs)
+
+    monkeypatch.setattr(landing.Landing, "put_rows", counting_put_rows)
+    monkeypatch.setattr(landing, "spoil_row", counting_spoil_row)
+    generate_world(tmp_path, SMALL)
+    planted_rate, other_rate = (rows[k][1] / rows[k][0] for k in (True, False))
+    assert rows[True][1] >= 3, rows
+    assert 0.4 * other_rate <= planted_rate <= 2.5 * other_rate, rows
