@@ -149,6 +149,7 @@ def truth_of(
     return {
         "seed": cfg.seed,
         "scale": cfg.scale,
+        "population_seed": cfg.actors_seed,
         "as_of": cfg.as_of.isoformat(),
         "history_start": cfg.history_start.isoformat(),
         "operators": operators,
