@@ -29,6 +29,7 @@ from models.scoring import TERMS, load_baseline_config
 from models.train import (
     ModelConfig,
     case_features,
+    case_groups,
     enough_labels,
     fit_lead_model,
     label_counts,
@@ -100,15 +101,20 @@ def default_cut(cases: pl.DataFrame) -> dt.date:
 def backtest_cases(
     cases: pl.DataFrame, cut: dt.date, config: ModelConfig | None = None
 ) -> dict[str, Any]:
-    """Train on cases closed before `cut`, test on the rest (cases carry their term inputs)."""
+    """Train on cases closed before `cut`, test on the later cases of the entities with no
+    case before it (`case_groups`: an entity's cases are all on one side); cases carry their
+    term inputs."""
     config = config or load_model_config()
     baseline = load_baseline_config()
+    cases = cases.with_columns(pl.Series("group", case_groups(cases)))
     train = cases.filter(pl.col("closed_on") < cut)
-    test = cases.filter(pl.col("closed_on") >= cut)
+    later = cases.filter(pl.col("closed_on") >= cut)
+    test = later.filter(~pl.col("group").is_in(train["group"].implode()))
     result: dict[str, Any] = {
         "cut": cut.isoformat(),
         "train": label_counts(train),
         "test": label_counts(test),
+        "test_left_out": later.height - test.height,
     }
     if not enough_labels(train, config) or test.height == 0:
         return result | {"skipped": "too few labelled cases on one side of the cut"}
@@ -222,7 +228,8 @@ def format_model_report(metrics: dict[str, Any]) -> str:
             f"({train['positives']} positive, {train['negatives']} negative, "
             f"{train['soft_negatives']} insufficient evidence), tested on the "
             f"{test['positives'] + test['negatives'] + test['soft_negatives']} closed after "
-            f"({test['positives']} positive); blend weight {bt['blend_weight']}"
+            f"({test['positives']} positive) of entities with no case before it"
+            f" ({bt['test_left_out']} later cases of the others left out); blend weight {bt['blend_weight']}"
             + ("" if bt["out_of_fold_skill"] else " (no out-of-fold skill: baseline only)")
             + f"; out-of-fold AUC on the training cases {bt['train_cv_auc']} "
             f"(baseline {bt['train_baseline_auc']})\n"

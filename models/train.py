@@ -16,7 +16,7 @@ case was opened.
    almost unpenalised while the per-term corrections are shrunk toward zero (L2). With few
    labels the model is a recalibrated baseline; as labels grow it corrects the baseline's
    weights where outcomes disagree with them. It is Platt-scaled on out-of-fold decision
-   values (stratified folds, fixed random_state) with the slope held non-negative: when the
+   values (stratified folds grouped by entity, fixed random_state) with the slope held non-negative: when the
    folds show no skill (slope 0) the model predicts the base rate and gets no blend weight,
    instead of ranking leads upside down. Each input's contribution to the log-odds stays
    additive (baseline weight x coefficient + correction), so the reasons of the blended
@@ -42,7 +42,7 @@ import polars as pl
 import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
 from models.episodes import regional_episodes
 from models.lead_history import ensure_lead_history
@@ -418,6 +418,29 @@ def platt_calibration(decision: np.ndarray, y: np.ndarray, w: np.ndarray) -> tup
     return 0.0, math.log(rate / (1 - rate))
 
 
+def case_groups(cases: pl.DataFrame) -> list[str]:
+    """Each case's entity: its resolved entity, else its shop or USCC key, else the lead it
+    answers; a case with none of them is a group of its own. Validation keeps a group's
+    cases on one side, so a model is never scored on an entity it has seen."""
+    columns = [c for c in ("entity_id", "shop_key", "uscc_key", "lead_id") if c in cases.columns]
+    keys = cases.select(pl.coalesce([*columns, pl.lit("case:") + pl.col("outcome_id")]))
+    return [str(k) for k in keys.to_series().to_list()]
+
+
+def calibration_folds(
+    cases: pl.DataFrame, config: ModelConfig
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds grouped by entity (`case_groups`): an entity's cases are all in one
+    fold. As many folds as configured, at most the number of entities with a positive case
+    and of those without one."""
+    y = cases["label"].to_numpy().astype(int)
+    groups = np.array(case_groups(cases))
+    positive = set(groups[y == 1])
+    n_splits = max(2, min(config.folds, len(positive), len(set(groups) - positive)))
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=config.random_state)
+    return list(folds.split(np.zeros(len(y)), y, groups))
+
+
 def fit_lead_model(
     cases: pl.DataFrame,
     config: ModelConfig,
@@ -434,10 +457,10 @@ def fit_lead_model(
     weights = np.array([baseline.weights.get(t, 0.0) for t in terms])
     design = _design(x, weights, config)
     full = _fit_logistic(design, y, w, config.C)
-    n_splits = max(2, min(config.folds, int(y.sum()), int((1 - y).sum())))
-    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=config.random_state)
+    folds = calibration_folds(cases, config)
+    n_splits = len(folds)
     decision = np.zeros(len(y))
-    for train_idx, test_idx in folds.split(design, y):
+    for train_idx, test_idx in folds:
         fold = _fit_logistic(design[train_idx], y[train_idx], w[train_idx], config.C)
         decision[test_idx] = fold.decision_function(design[test_idx])
     slope, offset = platt_calibration(decision, y, w)

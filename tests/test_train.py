@@ -489,3 +489,49 @@ def test_the_weekly_retrain_flow_forces_a_training(
         assert model_records(con)["version"].to_list() == [summary["version"]]
     finally:
         con.close()
+
+
+def grouped_cases(n: int = 300) -> pl.DataFrame:
+    """Synthetic cases where an entity has up to 4 cases, closed over the year."""
+    cases = synthetic_cases(n)
+    return cases.with_columns(
+        pl.Series("entity_id", [f"CR-{i // 4 if i % 3 else i}" for i in range(n)])
+    )
+
+
+def test_calibration_folds_keep_an_entitys_cases_together() -> None:
+    from models.train import calibration_folds, case_groups
+
+    cases = grouped_cases()
+    groups = np.array(case_groups(cases))
+    folds = calibration_folds(cases, load_model_config())
+    assert len(folds) >= 2
+    assert sorted(np.concatenate([test for _, test in folds])) == list(range(cases.height))
+    for train_idx, test_idx in folds:
+        assert not set(groups[train_idx]) & set(groups[test_idx])
+
+
+def test_case_groups_fall_back_to_the_cases_keys() -> None:
+    from models.train import case_groups
+
+    cases = pl.DataFrame(
+        {
+            "outcome_id": ["A1", "A2", "A3", "A4"],
+            "entity_id": ["CR-1", None, None, None],
+            "shop_key": ["shop:tb:1", "shop:tb:1", None, None],
+            "uscc_key": [None, None, "uscc:X", None],
+            "lead_id": [None, None, None, None],
+        }
+    )
+    assert case_groups(cases) == ["CR-1", "shop:tb:1", "uscc:X", "case:A4"]
+
+
+def test_backtest_tests_only_entities_unseen_in_training() -> None:
+    cases = grouped_cases(400)
+    cut = AS_OF - dt.timedelta(days=120)
+    result = backtest_cases(cases, cut)
+    seen = set(cases.filter(pl.col("closed_on") < cut)["entity_id"])
+    unseen_later = cases.filter((pl.col("closed_on") >= cut) & ~pl.col("entity_id").is_in(seen))
+    assert result["test_left_out"] > 0
+    tested = sum(result["test"][k] for k in ("positives", "negatives", "soft_negatives"))
+    assert tested == unseen_later.height
