@@ -48,6 +48,7 @@ from models.episodes import regional_episodes
 from models.lead_history import ensure_lead_history
 from models.scoring import CONFIG_DIR, TERMS, BaselineConfig, load_baseline_config, term_inputs
 from models.scoring import with_episodes as _with_episodes
+from transforms.load import freeze_staging_as_known_on
 
 BuildAsOf = Callable[[duckdb.DuckDBPyConnection, dt.date], None]
 
@@ -361,16 +362,19 @@ def case_features(
     build_as_of: BuildAsOf,
     baseline: BaselineConfig | None = None,
 ) -> pl.DataFrame:
-    """The cases with their entity and term inputs as of their week's Monday.
+    """The cases with their entity and term inputs as of their feature day, as known on it:
+    from the records delivered by the end of that day, each in its version in force then
+    (`freeze_staging_as_known_on`; FEEDS.md, Training and backtests).
 
     `build_as_of(con, day)` resolves entities and builds features as of `day` (the nightly
-    stages). It runs once per week inside a transaction that is rolled back at the end.
+    stages). It runs once per feature day inside a transaction that is rolled back at the end.
     """
     baseline = baseline or load_baseline_config()
     rows: list[dict[str, Any]] = []
     con.execute("begin transaction")
     try:
         for day in sorted(set(cases["features_as_of"].to_list())):
+            freeze_staging_as_known_on(con, day)
             build_as_of(con, day)
             week = cases.filter(pl.col("features_as_of") == day)
             rows += _week_inputs(con, day, week, baseline)

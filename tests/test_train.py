@@ -29,7 +29,7 @@ from models.train import (
     platt_calibration,
     training_cases,
 )
-from transforms.load import ensure_warehouse
+from transforms.load import end_of_day, ensure_warehouse
 from transforms.warehouse import connect, has_table
 
 AS_OF = DEFAULT_AS_OF
@@ -275,32 +275,47 @@ def test_a_case_never_sees_the_inspection_or_penalty_that_closed_it(
     cases = training_cases(con, AS_OF, load_model_config())
     uscc = case["uscc_key"].removeprefix("uscc:")
 
-    def add_closing_records(day: dt.date, tag: str) -> None:
+    def add_closing_records(
+        day: dt.date, tag: str, delivered: float = 1e12, result: str = "fail"
+    ) -> None:
         con.execute(
             "insert into staging.inspections_history by name select ? as inspection_id, "
             "? as inspected_on, '630102' as region_code, '泄漏检查测试公司' as entity_name, "
             "? as entity_uscc, 'seeds' as product_category, 'targeted' as inspection_type, "
-            "'fail' as result, 'counterfeit_trademark' as violation_type, "
+            "? as result, 'counterfeit_trademark' as violation_type, "
             "'team' as inspector_team, 5000000.0 as seized_value_cny, 'x' as _file, "
-            "1e12 as _delivered, 1 as _row_number",
-            [f"JC-LEAK-{tag}", day, uscc],
+            "? as _delivered, 1 as _row_number",
+            [f"JC-LEAK-{tag}", day, uscc, result, delivered],
         )
-        con.execute(
-            "insert into staging.credit_history by name select ? as record_id, ? as uscc, "
-            "'泄漏检查测试公司' as entity_name, 'admin_penalty' as record_type, ? as decided_on, "
-            "200000.0 as amount_cny, 'x' as _file, 1e12 as _delivered, 1 as _row_number",
-            [f"CR-LEAK-{tag}", uscc, day],
-        )
+        if result == "fail":
+            con.execute(
+                "insert into staging.credit_history by name select ? as record_id, ? as uscc, "
+                "'泄漏检查测试公司' as entity_name, 'admin_penalty' as record_type, "
+                "? as decided_on, 200000.0 as amount_cny, 'x' as _file, ? as _delivered, "
+                "1 as _row_number",
+                [f"CR-LEAK-{tag}", uscc, day, delivered],
+            )
+
+    def terms_now() -> dict[str, float]:
+        seen_now = case_features(con, one, _build).row(0, named=True)
+        return {t: seen_now[t] for t in TERMS}
 
     one = cases.filter(pl.col("outcome_id") == case["outcome_id"])
+    as_seen = {t: case[t] for t in TERMS}
+    day = case["features_as_of"]
     # The inspection and penalty that closed the case: after the open day, up to closing.
     add_closing_records(case["closed_on"] - dt.timedelta(days=1), "after")
-    again = case_features(con, one, _build).row(0, named=True)
-    assert {t: again[t] for t in TERMS} == {t: case[t] for t in TERMS}
-    # The same records dated on the day the features are taken do count (the test can fail).
-    add_closing_records(case["features_as_of"], "before")
-    earlier = case_features(con, one, _build).row(0, named=True)
-    assert earlier["seized"] > case["seized"] and earlier["penalties"] > case["penalties"]
+    assert terms_now() == as_seen
+    # Records dated on the feature day but delivered after it were not known on it.
+    add_closing_records(day, "late", delivered=end_of_day(day) + 1)
+    assert terms_now() == as_seen
+    # Delivered by the end of that day (China time), they count (the test can fail) ...
+    add_closing_records(day, "known", delivered=end_of_day(day) - 1)
+    known = terms_now()
+    assert known["seized"] > case["seized"] and known["penalties"] > case["penalties"]
+    # ... in the version in force then: a correction delivered later changes nothing.
+    add_closing_records(day, "known", delivered=end_of_day(day) + 3600, result="pass")
+    assert terms_now() == known
 
 
 @pytest.mark.slow

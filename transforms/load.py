@@ -22,6 +22,7 @@ import polars as pl
 from data_contracts.batch import DUPLICATE_ISSUE, DeliveredFile, FileBatch
 from data_contracts.contract import REFERENCE_DIR, FeedContract, contracts
 from data_contracts.readers import file_format
+from data_contracts.validate import CHINA
 from transforms.warehouse import scalar
 
 SCHEMAS = ("raw", "staging", "quarantine", "restricted", "ops", "core", "features", "scores")
@@ -36,17 +37,23 @@ create table if not exists staging.{contract.name}_history (
 )"""
 
 
-def staging_view_sql(contract: FeedContract) -> str:
-    """The version in force for each key: the latest delivery wins, then the last row of a file."""
+def in_force_sql(contract: FeedContract, delivered_before: bool = False) -> str:
+    """The version in force for each key: the latest delivery wins, then the last row of a
+    file; with `delivered_before`, among the rows delivered before $delivered_before."""
     cols = ", ".join(c.name for c in contract.staging_columns)
     key = ", ".join(contract.key)
+    where = "where _delivered < $delivered_before" if delivered_before else ""
     return f"""
-create or replace view staging.{contract.name} as
 select {cols}, _file, _row_number
 from staging.{contract.name}_history
+{where}
 qualify row_number() over (
   partition by {key} order by _delivered desc, _file desc, _row_number desc
 ) = 1"""
+
+
+def staging_view_sql(contract: FeedContract) -> str:
+    return f"create or replace view staging.{contract.name} as {in_force_sql(contract)}"
 
 
 # Delivered records as JSON repeat their keys in every row: zstd stores them in a fifth of
@@ -91,15 +98,25 @@ qualify row_number() over (
 """
 
 
-def freeze_staging_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace each staging.<feed> view by a table of its rows, inside a transaction that is
-    rolled back (the rollback restores the views). Model training reads the versions in
-    force as of every training day, and every read of a view computes them again; frozen,
-    they are computed once. Never outside such a transaction: a frozen view misses later
-    loads."""
-    for feed in contracts():
-        con.execute(f"create temp table frozen_{feed} as select * from staging.{feed}")
-        con.execute(f"create or replace view staging.{feed} as select * from frozen_{feed}")
+def end_of_day(day: dt.date) -> float:
+    """The end of `day` in China time as POSIX seconds, the unit of `_delivered` (a file's
+    modification time, its delivery moment)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=CHINA).timestamp()
+
+
+def freeze_staging_as_known_on(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
+    """Replace each staging.<feed> view by a table of the versions in force on `day` among
+    the rows delivered by its end (China time): what a run on that day could have known
+    (FEEDS.md, Training and backtests). Only inside a transaction that is rolled back (the
+    rollback restores the views); called again for another day, it replaces the tables."""
+    for contract in contracts().values():
+        feed = contract.name
+        con.execute(
+            f"create or replace temp table known_{feed} as "
+            + in_force_sql(contract, delivered_before=True),
+            {"delivered_before": end_of_day(day)},
+        )
+        con.execute(f"create or replace view staging.{feed} as select * from known_{feed}")
 
 
 def ensure_warehouse(con: duckdb.DuckDBPyConnection) -> None:
