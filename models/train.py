@@ -44,11 +44,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 
+from data_contracts.contract import contracts
 from models.episodes import regional_episodes
 from models.lead_history import ensure_lead_history
 from models.scoring import CONFIG_DIR, TERMS, BaselineConfig, load_baseline_config, term_inputs
 from models.scoring import with_episodes as _with_episodes
-from transforms.load import freeze_staging_as_known_on
+from transforms.load import end_of_day, freeze_staging_as_known_on, in_force_sql
 
 BuildAsOf = Callable[[duckdb.DuckDBPyConnection, dt.date], None]
 
@@ -195,18 +196,29 @@ class OutcomeSet:
     digest: str
 
 
+def known_outcomes_sql() -> str:
+    """The outcomes as known on $as_of: delivered by $delivered_before (the end of that day in
+    China time), each in its version in force then, closed on or before it."""
+    in_force = in_force_sql(contracts()["outcomes"], delivered_before=True)
+    return f"select * from ({in_force}) where closed_on <= cast($as_of as date)"
+
+
+def _known_on(as_of: dt.date) -> dict[str, Any]:
+    return {"as_of": as_of, "delivered_before": end_of_day(as_of)}
+
+
 def outcome_set_sql() -> str:
-    return """
+    return f"""
         select outcome_id, closed_on, outcome, lead_id, platform, shop_id, entity_uscc
-        from staging.outcomes
-        where closed_on <= cast($as_of as date)
+        from ({known_outcomes_sql()})
         order by outcome_id
     """
 
 
 def outcome_set(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> OutcomeSet:
-    """What the model for `as_of` may learn from; a new or corrected outcome changes the digest."""
-    rows = con.execute(outcome_set_sql(), {"as_of": as_of}).fetchall()
+    """What the model for `as_of` may learn from (the outcomes known on that day); a new or
+    corrected outcome changes the digest."""
+    rows = con.execute(outcome_set_sql(), _known_on(as_of)).fetchall()
     digest = hashlib.sha256(json.dumps([list(map(str, r)) for r in rows]).encode()).hexdigest()
     return OutcomeSet(len(rows), max((r[1] for r in rows), default=None), digest[:16])
 
@@ -215,12 +227,12 @@ def outcome_set(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> OutcomeSet:
 
 
 def training_cases_sql() -> str:
-    """Outcomes closed by $as_of, with their keys and the day their lead was first flagged."""
-    return """
+    """Outcomes known on $as_of, with their keys and the day their lead was first flagged."""
+    return f"""
         with
 
         outcomes as (
-            select * from staging.outcomes where closed_on <= cast($as_of as date)
+            {known_outcomes_sql()}
         ),
         history as (
             select lead_id, as_of from scores.lead_history where as_of <= cast($as_of as date)
@@ -277,10 +289,11 @@ def features_day(opened_on: dt.date, config: ModelConfig) -> dt.date:
 def training_cases(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, config: ModelConfig
 ) -> pl.DataFrame:
-    """The labelled cases of the outcomes closed on or before `as_of`, with their open day."""
+    """The labelled cases of the outcomes known on `as_of` (closed by then and delivered by
+    its end), with their open day."""
     ensure_lead_history(con)
     rows = []
-    for r in con.execute(training_cases_sql(), {"as_of": as_of}).fetchall():
+    for r in con.execute(training_cases_sql(), _known_on(as_of)).fetchall():
         outcome_id, closed_on, outcome, lead_id, shop_key, uscc_key, first_flagged = r
         labelled = config.label(outcome)
         if labelled is None or not (shop_key or uscc_key or lead_id):

@@ -356,12 +356,34 @@ def test_a_new_outcome_trains_a_new_model(trained: Path, con_of: object) -> None
     con.execute(
         "insert into staging.outcomes_history by name select 'AJ-NEW' as outcome_id, "
         "? as closed_on, 'not_confirmed' as outcome, 'taobao' as platform, "
-        "'TB-NEW' as shop_id, 'x' as _file, 1e12 as _delivered, 1 as _row_number",
-        [AS_OF - dt.timedelta(days=1)],
+        "'TB-NEW' as shop_id, 'x' as _file, ? as _delivered, 1 as _row_number",
+        [AS_OF - dt.timedelta(days=1), end_of_day(AS_OF) - 3600],
     )
     summary = stages.train_model(con, AS_OF)
     assert summary["trained"] and summary["version"] != before.version
     assert model_records(con).height == 2
+
+
+@pytest.mark.slow
+def test_an_outcome_delivered_after_the_day_is_not_known_on_it(
+    trained: Path, con_of: object
+) -> None:
+    """Closed before the as-of date but delivered after its end (China time): a model for
+    that day cannot have learnt from it (FEEDS.md, Training and backtests)."""
+    con = con_of(trained)  # type: ignore[operator]
+    known = outcome_set(con, AS_OF)
+    cases = training_cases(con, AS_OF, load_model_config())
+    con.execute(
+        "insert into staging.outcomes_history by name select 'AJ-LATE' as outcome_id, "
+        "? as closed_on, 'confirmed' as outcome, 'taobao' as platform, "
+        "'TB-LATE' as shop_id, 'x' as _file, ? as _delivered, 1 as _row_number",
+        [AS_OF - dt.timedelta(days=5), end_of_day(AS_OF) + 1],
+    )
+    assert outcome_set(con, AS_OF) == known
+    assert training_cases(con, AS_OF, load_model_config()).equals(cases)
+    assert stages.train_model(con, AS_OF)["reason"] == "up to date"
+    later = AS_OF + dt.timedelta(days=1)
+    assert "AJ-LATE" in training_cases(con, later, load_model_config())["outcome_id"].to_list()
 
 
 @pytest.mark.slow
