@@ -572,3 +572,13 @@ def test_backtest_tests_only_entities_unseen_in_training() -> None:
     assert result["test_left_out"] > 0
     tested = sum(result["test"][k] for k in ("positives", "negatives", "soft_negatives"))
     assert tested == unseen_later.height
+
+
+def test_backtest_trains_only_on_the_cases_known_before_the_cut() -> None:
+    cases = synthetic_cases(400)
+    cut = AS_OF - dt.timedelta(days=120)
+    before = cases.filter(pl.col("closed_on") < cut)
+    known = set(before["outcome_id"].to_list()[: before.height - 30])
+    result = backtest_cases(cases, cut, known=known)
+    trained = sum(result["train"][k] for k in ("positives", "negatives", "soft_negatives"))
+    assert trained == len(known) and result["train_not_yet_delivered"] == 30
