@@ -295,10 +295,12 @@ def test_leads_list_every_linked_code(first_run: RunResult) -> None:
 # --- quality guard: lead and surge quality on the small world ------------------------------
 # Floors set from the honest figures of this world (seed 11 at scale 0.25, a population of its
 # own that tuned nothing; README, Measured) with a margin, so that a change that breaks lead
-# quality fails here. Measured: NEW_LEADS_MEASURED.
-NEW_LEADS_PRECISION_AT_20_FLOOR = FLOOR_P20
-DUPLICATES_AT_20_CEILING = CEIL_DUP
-SURGES_DETECTED_FLOOR = FLOOR_SURGES
+# quality fails here. Measured: 6 of the 15 operators caught by the as-of date; the other 9 are
+# new, and 8 of them are in the top 20 of the list without the caught ones' leads (precision@20
+# 0.40 of at most 0.45; naive 0.15); one duplicate lead in the top 20; the one surge detected.
+NEW_LEADS_PRECISION_AT_20_FLOOR = 0.30  # 6 of the 9 new operators
+DUPLICATES_AT_20_CEILING = 2
+SURGES_DETECTED_FLOOR = 1
 
 
 def test_quality_guard_new_leads_duplicates_and_surges(
