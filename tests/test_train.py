@@ -582,3 +582,31 @@ def test_backtest_trains_only_on_the_cases_known_before_the_cut() -> None:
     result = backtest_cases(cases, cut, known=known)
     trained = sum(result["train"][k] for k in ("positives", "negatives", "soft_negatives"))
     assert trained == len(known) and result["train_not_yet_delivered"] == 30
+
+
+@pytest.mark.slow
+def test_staging_as_known_on_a_day_is_the_version_in_force_among_rows_delivered_by_it(
+    ingested: Path, con_of: object
+) -> None:
+    """The filter on the superseded moments gives, for every feed and day, the rows that the
+    window over the deliveries before the end of the day gives."""
+    from data_contracts.contract import contracts
+    from transforms.load import freeze_staging_as_known_on, in_force_sql
+
+    con = con_of(ingested)  # type: ignore[operator]
+    con.execute("begin transaction")
+    try:
+        for day in (dt.date(2025, 3, 3), dt.date(2026, 1, 31), AS_OF):
+            freeze_staging_as_known_on(con, day)
+            for contract in contracts().values():
+                known = con.sql(f"select * from staging.{contract.name}").pl()
+                expected = con.sql(
+                    in_force_sql(contract, delivered_before=True),
+                    params={"delivered_before": end_of_day(day)},
+                ).pl()
+                assert known.sort(known.columns).equals(expected.sort(expected.columns))
+                if contract.name == "complaints" and day < AS_OF:
+                    history = con.sql("select count(*) from staging.complaints_history")
+                    assert 0 < known.height < history.fetchall()[0][0]
+    finally:
+        con.execute("rollback")
