@@ -307,8 +307,8 @@ class _Builder:
     def __init__(self, config: WorldConfig, ref: Reference) -> None:
         self.config = config
         self.ref = ref
-        self.rnd = random.Random(f"{config.seed}:actors")
-        self.np = np.random.default_rng([config.seed, 1])
+        self.rnd = random.Random(f"{config.actors_seed}:actors")
+        self.np = np.random.default_rng([config.actors_seed, 1])
         self.entities: list[Entity] = []
         self.shops: list[Shop] = []
         self._names: set[str] = set()
@@ -453,7 +453,7 @@ class _Builder:
 
 
 def build_population(config: WorldConfig, ref: Reference) -> Population:
-    """Every actor of the world, drawn from `config.seed`."""
+    """Every actor of the world, drawn from `config.actors_seed`."""
     b = _Builder(config, ref)
     operators = [_operator(b, i) for i in range(config.count(config.operators, floor=4))]
     decoys = [_decoy(b, i) for i in range(config.count(config.decoys, floor=len(DECOY_KINDS)))]

@@ -173,7 +173,7 @@ def _plan_corrections(
     candidates = [
         r
         for r in older
-        if not r["_protected"]
+        if not r.get("_protected")
         and r["product_category"] != "other"
         and _day(r, "received_at") < cutoff
     ]

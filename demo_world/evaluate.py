@@ -23,6 +23,7 @@ from demo_world.actors import SURGE_EVIDENT_EVENTS
 from models.surges import daily_series, detect_alerts, load_config
 
 PRECISION_AT = (20, 50)
+CAUGHT = ("confirmed", "referred_to_police")  # outcomes that tell the office whom it caught
 RECALL_AT = 50
 NAIVE_DAYS = 180
 TARGET_DELAY_DAYS = 3  # the issue's goal: every surge detected within 3 days of its start
@@ -33,12 +34,14 @@ TARGET_DELAY_DAYS = 3  # the issue's goal: every surge detected within 3 days of
 
 @dataclass(frozen=True)
 class Actor:
-    """A planted operator or decoy with the keys that identify it (prefixed, see `_keys`)."""
+    """A planted operator or decoy with the keys that identify it (prefixed, see `_keys`);
+    `caught_on`: the day an operator's first confirmed or referred case was closed, if any."""
 
     actor_id: str
     kind: str
     keys: frozenset[str]
     shop_keys: frozenset[str]
+    caught_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,18 @@ def _keys(shop_keys: Iterable[str], usccs: Iterable[str], names: Iterable[str] =
 def _actor(raw: dict[str, Any], id_field: str) -> Actor:
     shops = raw.get("shop_keys") or []
     keys = _keys(shops, raw.get("usccs") or [], raw.get("names") or [])
-    return Actor(raw[id_field], raw.get("kind", ""), frozenset(keys), frozenset(_keys(shops, [])))
+    caught = [
+        date.fromisoformat(c["closed_on"])
+        for c in raw.get("outcomes", [])
+        if c["outcome"] in CAUGHT
+    ]
+    return Actor(
+        raw[id_field],
+        raw.get("kind", ""),
+        frozenset(keys),
+        frozenset(_keys(shops, [])),
+        min(caught, default=None),
+    )
 
 
 def load_truth(world_dir: Path) -> Truth:
@@ -110,22 +124,26 @@ def lead_keys(row: dict[str, str | None]) -> set[str]:
 
 
 def ranking_metrics(ranked: Sequence[set[str]], truth: Truth) -> dict[str, Any]:
-    """Precision of distinct operators at 20 / 50, average precision, recall@50, decoys.
+    """Precision of distinct operators at 20 / 50, average precision, recall@50, decoys and
+    duplicates.
 
     A list entry hits when it shares a key with an operator not credited to an earlier
     entry; it is credited with the operator it shares most keys with, so a second entry of
-    the same operator counts as a miss. precision@k divides by min(k, list length);
-    average precision is relative to the number of planted operators.
+    the same operator counts as a miss (and as a duplicate). precision@k divides by
+    min(k, list length); average precision is relative to the number of planted operators.
     """
     index = _KeyIndex(truth)
     credited: set[str] = set()
     hits: list[bool] = []
     decoy_flags: list[bool] = []
+    duplicate_flags: list[bool] = []
     for keys in ranked:
-        new = {op: n for op, n in index.operators_of(keys).items() if op not in credited}
+        owners = index.operators_of(keys)
+        new = {op: n for op, n in owners.items() if op not in credited}
         if new:
             credited.add(min(new, key=lambda op: (-new[op], op)))
         hits.append(bool(new))
+        duplicate_flags.append(bool(owners) and not new)
         decoy_flags.append(bool(index.decoys_of(keys)))
     n_operators = len(truth.operators)
     running, precisions = 0, []
@@ -137,9 +155,30 @@ def ranking_metrics(ranked: Sequence[set[str]], truth: Truth) -> dict[str, Any]:
     for k in PRECISION_AT:
         metrics[f"precision@{k}"] = sum(hits[:k]) / min(k, len(hits)) if hits else 0.0
         metrics[f"decoys@{k}"] = sum(decoy_flags[:k])
+        metrics[f"duplicates@{k}"] = sum(duplicate_flags[:k])
     metrics["average_precision"] = sum(precisions) / n_operators if n_operators else 0.0
     metrics[f"recall@{RECALL_AT}"] = sum(hits[:RECALL_AT]) / n_operators if n_operators else 0.0
     return metrics
+
+
+def known_operators(truth: Truth, as_of: date) -> set[str]:
+    """Operators with a confirmed or referred case closed on or before `as_of`."""
+    return {op.actor_id for op in truth.operators if op.caught_on and op.caught_on <= as_of}
+
+
+def new_lead_metrics(ranked: Sequence[set[str]], truth: Truth, as_of: date) -> dict[str, Any]:
+    """`ranking_metrics` for the operators the office has not caught yet, on the list with the
+    leads of the operators it has caught left out (a lead holding any of their keys)."""
+    known = known_operators(truth, as_of)
+    index = _KeyIndex(truth)
+    rest = [keys for keys in ranked if not set(index.operators_of(keys)) & known]
+    new_truth = Truth(
+        operators=tuple(op for op in truth.operators if op.actor_id not in known),
+        decoys=truth.decoys,
+        surges=truth.surges,
+        seasonal=truth.seasonal,
+    )
+    return ranking_metrics(rest, new_truth) | {"known_operators": len(known)}
 
 
 def ring_coverage(ranked: Sequence[set[str]], truth: Truth) -> dict[str, Any]:
@@ -177,8 +216,9 @@ def read_export(run_dir: Path, name: str) -> pl.DataFrame | None:
     return pl.read_csv(path, infer_schema=False, encoding="utf8")
 
 
-def lead_metrics(leads: pl.DataFrame, truth: Truth) -> dict[str, Any]:
-    """Ranking metrics, ring coverage and false merges of the entity_leads export."""
+def lead_metrics(leads: pl.DataFrame, truth: Truth, as_of: date) -> dict[str, Any]:
+    """Ranking metrics (all operators, and new leads: see `new_lead_metrics`), ring coverage
+    and false merges of the entity_leads export."""
     if "rank" in leads.columns:
         leads = leads.sort(pl.col("rank").cast(pl.Int64))
     rows = leads.to_dicts()
@@ -186,6 +226,7 @@ def lead_metrics(leads: pl.DataFrame, truth: Truth) -> dict[str, Any]:
     lead_ids = [str(r.get("lead_id") or "") for r in rows]
     merges = false_merges(lead_ids, ranked, truth)
     return ranking_metrics(ranked, truth) | {
+        "new_leads": new_lead_metrics(ranked, truth, as_of),
         "ring_coverage": ring_coverage(ranked, truth),
         "false_merges": len(merges),
         "false_merge_leads": merges[:10],
@@ -233,7 +274,8 @@ def naive_baseline(con: duckdb.DuckDBPyConnection, as_of: date, truth: Truth) ->
     """The same ranking metrics for subjects ranked by their complaint count (180 days)."""
     params = {"as_of": as_of, "since": as_of - timedelta(days=NAIVE_DAYS - 1)}
     subjects = con.sql(naive_subjects_sql(), params=params).pl()
-    return ranking_metrics([{s} for s in subjects["subject"].to_list()], truth)
+    ranked = [{s} for s in subjects["subject"].to_list()]
+    return ranking_metrics(ranked, truth) | {"new_leads": new_lead_metrics(ranked, truth, as_of)}
 
 
 # --- surges -------------------------------------------------------------------------------
@@ -377,7 +419,7 @@ def evaluate(world_dir: Path, run_dir: Path, warehouse: Path | None) -> dict[str
         "as_of": as_of.isoformat(),
         "operators": len(truth.operators),
         "decoys": len(truth.decoys),
-        "leads": lead_metrics(leads, truth) if leads is not None else None,
+        "leads": lead_metrics(leads, truth, as_of) if leads is not None else None,
         "naive_baseline": None,
         "surges": surge_metrics(alerts, truth, as_of, lookback) if alerts is not None else None,
         "surges_ears_c2": None,
@@ -417,13 +459,23 @@ def _lead_section(metrics: dict[str, Any]) -> list[str]:
     if leads is None:
         return ["Leads: no entity_leads.csv in the run directory."]
     names = [f"precision@{k}" for k in PRECISION_AT] + ["average_precision", f"recall@{RECALL_AT}"]
-    names += [f"decoys@{k}" for k in PRECISION_AT] + ["ranked"]
-    rows = [[n, leads[n], naive[n] if naive else None] for n in names]
+    names += [f"decoys@{k}" for k in PRECISION_AT] + [f"duplicates@{k}" for k in PRECISION_AT]
+    names += ["ranked"]
+    new, naive_new = leads["new_leads"], naive["new_leads"] if naive else None
+    rows = [
+        [n, leads[n], naive[n] if naive else None, new[n], naive_new[n] if naive_new else None]
+        for n in names
+    ]
     cov = leads["ring_coverage"]
     merged = ", ".join(leads["false_merge_leads"])
+    header = ["metric", "entity_leads", "naive: complaint count"]
+    header += ["new leads: entity_leads", "new leads: naive"]
     return [
-        f"Leads ({metrics['operators']} planted operators, {metrics['decoys']} decoys)",
-        _table(["metric", "entity_leads", "naive: complaint count"], rows),
+        f"Leads ({metrics['operators']} planted operators, {metrics['decoys']} decoys;"
+        f" new leads = the {metrics['operators'] - new['known_operators']} operators without a"
+        " confirmed or referred case closed by the as-of date, on the list without the"
+        f" {new['known_operators']} caught operators' leads)",
+        _table(header, rows),
         f"Ring shop coverage ({cov['operators']} operators with 2+ shops):"
         f" mean {_cell(cov['mean'])}, min {_cell(cov['min'])},"
         f" complete in one lead {cov['complete']}",

@@ -29,6 +29,7 @@ from models.scoring import TERMS, load_baseline_config
 from models.train import (
     ModelConfig,
     case_features,
+    case_groups,
     enough_labels,
     fit_lead_model,
     label_counts,
@@ -98,17 +99,28 @@ def default_cut(cases: pl.DataFrame) -> dt.date:
 
 
 def backtest_cases(
-    cases: pl.DataFrame, cut: dt.date, config: ModelConfig | None = None
+    cases: pl.DataFrame,
+    cut: dt.date,
+    config: ModelConfig | None = None,
+    known: set[str] | None = None,
 ) -> dict[str, Any]:
-    """Train on cases closed before `cut`, test on the rest (cases carry their term inputs)."""
+    """Train on cases closed before `cut` (and, given `known`, among those outcome ids: the
+    cases delivered by the day before the cut), test on the later cases of the entities with
+    no case before the cut (`case_groups`: an entity's cases are all on one side); cases carry
+    their term inputs."""
     config = config or load_model_config()
     baseline = load_baseline_config()
-    train = cases.filter(pl.col("closed_on") < cut)
-    test = cases.filter(pl.col("closed_on") >= cut)
+    cases = cases.with_columns(pl.Series("group", case_groups(cases)))
+    before = cases.filter(pl.col("closed_on") < cut)
+    train = before if known is None else before.filter(pl.col("outcome_id").is_in(list(known)))
+    later = cases.filter(pl.col("closed_on") >= cut)
+    test = later.filter(~pl.col("group").is_in(before["group"].implode()))
     result: dict[str, Any] = {
         "cut": cut.isoformat(),
         "train": label_counts(train),
         "test": label_counts(test),
+        "test_left_out": later.height - test.height,
+        "train_not_yet_delivered": before.height - train.height,
     }
     if not enough_labels(train, config) or test.height == 0:
         return result | {"skipped": "too few labelled cases on one side of the cut"}
@@ -149,17 +161,20 @@ def _resolve_and_build(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
 
 def backtest(warehouse: Path, as_of: dt.date, cut: dt.date | None = None) -> dict[str, Any]:
     """The time-split backtest on the outcomes closed by `as_of` (the warehouse is unchanged:
-    the features of each week are built in a transaction that is rolled back)."""
+    the features of each week are built in a transaction that is rolled back). The model is
+    trained as it could have been the day before the cut: on the outcomes known then."""
     config = load_model_config()
     con = duckdb.connect(str(warehouse))
     try:
         cases = training_cases(con, as_of, config)
         if cases.height == 0:
             return {"skipped": "no labelled outcomes"}
+        cut = cut or default_cut(cases)
+        known = training_cases(con, cut - dt.timedelta(days=1), config)["outcome_id"]
         cases = case_features(con, cases, _resolve_and_build)
     finally:
         con.close()
-    return backtest_cases(cases, cut or default_cut(cases), config)
+    return backtest_cases(cases, cut, config, known=set(known.to_list()))
 
 
 # --- the whole evaluation -----------------------------------------------------------------
@@ -220,9 +235,12 @@ def format_model_report(metrics: dict[str, Any]) -> str:
         parts.append(
             f"Backtest on outcomes: trained on cases closed before {bt['cut']} "
             f"({train['positives']} positive, {train['negatives']} negative, "
-            f"{train['soft_negatives']} insufficient evidence), tested on the "
+            f"{train['soft_negatives']} insufficient evidence; "
+            f"{bt.get('train_not_yet_delivered', 0)} closed before it but delivered after"
+            " left out), tested on the "
             f"{test['positives'] + test['negatives'] + test['soft_negatives']} closed after "
-            f"({test['positives']} positive); blend weight {bt['blend_weight']}"
+            f"({test['positives']} positive) of entities with no case before it"
+            f" ({bt['test_left_out']} later cases of the others left out); blend weight {bt['blend_weight']}"
             + ("" if bt["out_of_fold_skill"] else " (no out-of-fold skill: baseline only)")
             + f"; out-of-fold AUC on the training cases {bt['train_cv_auc']} "
             f"(baseline {bt['train_baseline_auc']})\n"

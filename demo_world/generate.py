@@ -56,9 +56,10 @@ def generate_world(world_dir: Path, config: WorldConfig | None = None) -> dict[s
     deliver_complaints(landing, pop, complaints)
     deliver_inspections(landing, pop, inspections)
     deliver_credit(landing, pop, build_credit(pop, fails))
-    deliver_outcomes(landing, pop, build_outcomes(pop))
+    outcomes = build_outcomes(pop)
+    deliver_outcomes(landing, pop, outcomes)
 
-    truth = truth_of(pop, landing.log, phones, evident)
+    truth = truth_of(pop, landing.log, phones, evident, outcomes)
     write_truth(world_dir / "truth.json", truth, config.as_of)
     log = landing.log
     return {
@@ -80,10 +81,21 @@ def generate_world(world_dir: Path, config: WorldConfig | None = None) -> dict[s
 
 
 def truth_of(
-    pop: Population, log: DataQualityLog, phones: set[str], evident: dict[str, dt.date]
+    pop: Population,
+    log: DataQualityLog,
+    phones: set[str],
+    evident: dict[str, dt.date],
+    outcomes: list[dict[str, object]],
 ) -> dict[str, object]:
-    """The ground truth in the shape of truth.json (see the shared interfaces)."""
+    """The ground truth in the shape of truth.json (see the shared interfaces); each operator
+    lists the outcomes of its cases (closed_on, outcome), oldest first."""
     cfg = pop.config
+    cases: dict[str, list[dict[str, str]]] = {}
+    for row in sorted(outcomes, key=lambda r: str(r["closed_on"])):
+        if row["_operator"]:
+            cases.setdefault(str(row["_operator"]), []).append(
+                {"closed_on": str(row["closed_on"]), "outcome": str(row["outcome"])}
+            )
 
     def shop_keys(ids: list[int]) -> list[str]:
         return sorted(pop.shops[i].key for i in ids)
@@ -102,6 +114,7 @@ def truth_of(
             "usccs": [pop.entities[i].uscc for i in op.entities],
             "names": names_of(op.entities, op.shops),
             "contact_hashes": [op.contact_hash] if op.contact_hash else [],
+            "outcomes": cases.get(op.operator_id, []),
         }
         for op in pop.operators
     ]
@@ -136,6 +149,7 @@ def truth_of(
     return {
         "seed": cfg.seed,
         "scale": cfg.scale,
+        "population_seed": cfg.actors_seed,
         "as_of": cfg.as_of.isoformat(),
         "history_start": cfg.history_start.isoformat(),
         "operators": operators,

@@ -42,10 +42,13 @@ RECORD_SCHEMA = {"feed": pl.String, "record_id": pl.String, "business": pl.Strin
 
 
 def world_config(truth: dict[str, Any]) -> WorldConfig:
-    """The generator's configuration of a world, from its truth.json: seed, scale, as-of."""
+    """The generator's configuration of a world, from its truth.json: seed, scale, population
+    seed (older worlds have none: the default), as-of."""
+    population = truth.get("population_seed")
     return WorldConfig(
         seed=int(truth["seed"]),
         scale=float(truth["scale"]),
+        population_seed=None if population is None else int(population),
         as_of=dt.date.fromisoformat(str(truth["as_of"])),
     )
 

@@ -2,7 +2,7 @@
 
 Each builder returns rows of contract columns (dates as `date`, timestamps as naive China
 time), sorted by record date with ids assigned. Rows carrying a planted signal (operators,
-decoys, surges) are marked `_protected` so that no data-quality mistake is planted on them.
+decoys, surges) get data-quality mistakes at the same rate as every other row.
 """
 
 from __future__ import annotations
@@ -234,7 +234,6 @@ class ComplaintMaker:
         kind: str,
         *,
         home: str | None = None,
-        protected: bool = False,
         channel: str | None = None,
         complainant: str | None = None,
         phone: str | None = None,
@@ -313,7 +312,6 @@ class ComplaintMaker:
             description=description,
             amount_cny=amount,
             complainant_phone=phone,
-            _protected=protected,
             _subject=business_of(subject),
         )
         self.voices.append((received, len(self.voices), row))
@@ -399,7 +397,6 @@ class ComplaintMaker:
                     subject,
                     kind,
                     home=op.region_code,
-                    protected=True,
                 )
 
     def decoys(self) -> None:
@@ -409,7 +406,7 @@ class ComplaintMaker:
                 shop = pop.shops[decoy.shops[0]]
                 for day in self.cal.sample(int(self.cal.rng.poisson(70)), shop.categories[0]):
                     kind = "counterfeit" if rnd.random() < 0.3 else "ordinary"
-                    self.add(day, shop.categories[0], shop, kind, protected=True)
+                    self.add(day, shop.categories[0], shop, kind)
             elif decoy.kind == "professional_complainant_target":
                 self._professional(decoy.shops, decoy.entities, decoy.categories[0])
 
@@ -435,7 +432,6 @@ class ComplaintMaker:
                 subject,
                 "ordinary",
                 home=home,
-                protected=True,
                 channel=rnd.choice(("web_12315", "tipoff_reward")),
                 complainant="consumer",
                 phone=phone,
@@ -473,7 +469,6 @@ class ComplaintMaker:
                     subject,
                     kind,
                     home=surge.region_code,
-                    protected=True,
                 )
 
     def rows(self) -> list[Row]:
@@ -536,7 +531,6 @@ class InspectionMaker:
         *,
         category: str | None = None,
         seized: float | None = None,
-        protected: bool = False,
     ) -> None:
         rnd, ref = self.rnd, self.pop.ref
         region = ref.region(entity.region_code)
@@ -561,7 +555,6 @@ class InspectionMaker:
                 "inspector_team": names.inspector_team(rnd, region),
                 "seized_value_cny": seized,
                 "lead_id": None,
-                "_protected": protected,
                 "_subject": business_of(entity),
             }
         )
@@ -593,7 +586,6 @@ class InspectionMaker:
                         violation,
                         category=op.categories[0],
                         seized=self.seized(violation, 9.8),
-                        protected=True,
                     )
             for _ in range(rnd.randint(0, 1)):
                 self.add(
@@ -602,7 +594,6 @@ class InspectionMaker:
                     "double_random",
                     rnd.choice(("pass", "pass", "pending")),
                     None,
-                    protected=True,
                 )
 
     def decoys(self) -> None:
@@ -617,10 +608,10 @@ class InspectionMaker:
                 if hi <= cfg.history_start + dt.timedelta(days=30):
                     hi = cfg.history_start + dt.timedelta(days=cfg.history_days // 4)
                 day = self.day_between(cfg.history_start + dt.timedelta(days=5), hi)
-                self.add(ents[0], day, "double_random", "fail", "mislabeled", protected=True)
+                self.add(ents[0], day, "double_random", "fail", "mislabeled")
                 if rnd.random() < 0.5:
                     later = self.day_between(day + dt.timedelta(days=120), cfg.as_of)
-                    self.add(ents[0], later, "double_random", "pass", None, protected=True)
+                    self.add(ents[0], later, "double_random", "pass", None)
             elif rnd.random() < 0.4:
                 self.add(
                     ents[0],
@@ -628,7 +619,6 @@ class InspectionMaker:
                     "double_random",
                     "pass",
                     None,
-                    protected=True,
                 )
 
     def surges(self) -> None:
@@ -651,7 +641,6 @@ class InspectionMaker:
                     violation,
                     category=surge.category,
                     seized=self.seized(violation),
-                    protected=True,
                 )
 
     def background(self) -> None:
@@ -755,7 +744,6 @@ def build_credit(
         category: str | None,
         amount: float | None,
         text: str,
-        protected: bool,
     ) -> None:
         if day > cfg.as_of:
             return
@@ -770,7 +758,6 @@ def build_credit(
                 "product_category": category,
                 "amount_cny": amount,
                 "description": text,
-                "_protected": protected,
                 "_subject": business_of(entity),
             }
         )
@@ -782,13 +769,12 @@ def build_credit(
         category: str,
         violation: str | None,
         amount: float,
-        protected: bool,
     ) -> None:
         product = rnd.choice(PRODUCTS[category])
         text = _PENALTY_TEXT[violation or "other"].format(
             brand=product.brand, product=product.name, amount=f"{amount:.0f}"
         )
-        add(entity, name, "admin_penalty", day, category, amount, text, protected)
+        add(entity, name, "admin_penalty", day, category, amount, text)
 
     for op in pop.operators:
         if "penalty" not in op.signals:
@@ -806,7 +792,7 @@ def build_credit(
                 day, cat = lo + dt.timedelta(days=rnd.randrange(span)), op.categories[0]
                 violation = rnd.choice(_VIOLATION[cat])
             amount = round(float(rng.lognormal(10.5 if op.strong else 9.0, 0.7)), -2)
-            penalty(ent, name, day, cat, violation, amount, True)
+            penalty(ent, name, day, cat, violation, amount)
             if op.strong and k == 0 and rnd.random() < 0.2:
                 add(
                     ent,
@@ -816,9 +802,8 @@ def build_credit(
                     cat,
                     None,
                     "因销售假冒伪劣商品受到较重行政处罚，列入严重违法失信名单。",
-                    True,
                 )
-    protected_fails = {ent.index for ent, *_ in fails}
+    failed_entities = {ent.index for ent, *_ in fails}
     decoy_entities = {i for d in pop.decoys for i in d.entities}
     for ent, day, cat, violation in fails:
         role_decoy = ent.index in decoy_entities
@@ -832,13 +817,12 @@ def build_credit(
             cat,
             violation,
             amount,
-            role_decoy,
         )
     for decoy in pop.decoys:
         if decoy.kind == "flagship_store" and rnd.random() < 0.5:
             ent = pop.entities[decoy.entities[0]]
             day = cfg.history_start + dt.timedelta(days=rnd.randrange(cfg.history_days))
-            add(ent, ent.name, "red_list", day, None, None, rnd.choice(_RED_TEXT), True)
+            add(ent, ent.name, "red_list", day, None, None, rnd.choice(_RED_TEXT))
     target = cfg.count(cfg.credit_records, floor=30)
     pool = [e for e in pop.entities if e.role == ORDINARY]
     while len(rows) < target:
@@ -854,7 +838,7 @@ def build_credit(
         )
         day = cfg.history_start + dt.timedelta(days=rnd.randrange(cfg.history_days))
         if rtype == "admin_penalty":
-            if ent.index in protected_fails:
+            if ent.index in failed_entities:
                 continue
             penalty(
                 ent,
@@ -863,7 +847,6 @@ def build_credit(
                 ent.category,
                 _weighted(rnd, _BASE_VIOLATION),
                 round(float(rng.lognormal(7.0, 0.8)), -1),
-                False,
             )
         elif rtype == "serious_dishonesty_list":
             if ent.status != "revoked":
@@ -876,12 +859,11 @@ def build_credit(
                 None,
                 None,
                 "被吊销营业执照，列入严重违法失信名单。",
-                False,
             )
         elif rtype == "red_list":
-            add(ent, ent.name, rtype, day, None, None, rnd.choice(_RED_TEXT), False)
+            add(ent, ent.name, rtype, day, None, None, rnd.choice(_RED_TEXT))
         else:
-            add(ent, ent.name, rtype, day, None, None, rnd.choice(_ABNORMAL_TEXT), False)
+            add(ent, ent.name, rtype, day, None, None, rnd.choice(_ABNORMAL_TEXT))
     rows.sort(key=lambda r: (str(r["decided_on"]), str(r["entity_name"])))
     daily: dict[dt.date, int] = defaultdict(int)
     for row in rows:
@@ -896,7 +878,9 @@ def build_credit(
 # outcomes
 # ---------------------------------------------------------------------------------------------
 def build_outcomes(pop: Population) -> list[Row]:
-    """Cases closed in the last 12 months: operators caught, innocents cleared."""
+    """Cases closed in the last 12 months, as enforcement records read: most operators never
+    caught, some of their cases ending without proof, and confirmed cases among ordinary
+    businesses too (a labelling or expiry violation, a fake batch bought in good faith)."""
     cfg = pop.config
     rnd = random.Random(f"{cfg.seed}:outcomes")
     rng = np.random.default_rng([cfg.seed, 14])
@@ -908,7 +892,7 @@ def build_outcomes(pop: Population) -> list[Row]:
         day: dt.date,
         subject: Subject,
         category: str,
-        protected: bool,
+        operator: str | None,
         turnover: float | None = None,
     ) -> None:
         row: Row = {
@@ -922,8 +906,8 @@ def build_outcomes(pop: Population) -> list[Row]:
             "entity_name": None,
             "product_category": category,
             "illegal_turnover_cny": turnover,
-            "_protected": protected,
             "_subject": business_of(subject),
+            "_operator": operator,
         }
         if isinstance(subject, Shop):
             row["platform"], row["shop_id"] = subject.platform, subject.shop_id
@@ -946,8 +930,22 @@ def build_outcomes(pop: Population) -> list[Row]:
         hi = cfg.as_of - dt.timedelta(days=3)
         return lo + dt.timedelta(days=rnd.randrange(max(1, (hi - lo).days + 1)))
 
+    def minor_case() -> tuple[str, float | None]:
+        """An ordinary business's case: mostly cleared, sometimes a minor violation confirmed
+        (labelling, expiry: a few thousand yuan) or a fake batch bought in good faith."""
+        outcome = _weighted(
+            rnd,
+            {"not_confirmed": 64, "insufficient_evidence": 24, "confirmed": 10, "transferred": 2},
+        )
+        if outcome != "confirmed":
+            return outcome, None
+        good_faith_batch = rnd.random() < 0.3
+        return outcome, round(float(rng.lognormal(9.0 if good_faith_batch else 7.5, 0.8)), 2)
+
+    # About one operator in five is ever investigated in the year (strong ones more often),
+    # and a referral or an investigation often ends without proof.
     for op in pop.operators:
-        if rnd.random() > (0.5 if op.strong else 0.2):
+        if rnd.random() > (0.35 if op.strong else 0.15):
             continue
         subjects: list[Subject] = [pop.entities[i] for i in op.entities]
         subjects += [pop.shops[i] for i in op.shops]
@@ -958,9 +956,10 @@ def build_outcomes(pop: Population) -> list[Row]:
                 outcome = _weighted(
                     rnd,
                     {
-                        "confirmed": 65,
-                        "referred_to_police": 30 if op.strong else 5,
-                        "insufficient_evidence": 5 if op.strong else 30,
+                        "confirmed": 50,
+                        "referred_to_police": 20 if op.strong else 5,
+                        "insufficient_evidence": 20 if op.strong else 35,
+                        "not_confirmed": 10 if op.strong else 25,
                     },
                 )
             turnover = None
@@ -973,7 +972,7 @@ def build_outcomes(pop: Population) -> list[Row]:
                 day_after(op.active_from + dt.timedelta(days=60)),
                 subject,
                 op.categories[0],
-                True,
+                op.operator_id,
                 turnover,
             )
     for decoy in pop.decoys:
@@ -982,18 +981,16 @@ def build_outcomes(pop: Population) -> list[Row]:
         cleared: Subject = (
             pop.shops[decoy.shops[0]] if decoy.shops else pop.entities[decoy.entities[0]]
         )
-        outcome = "not_confirmed" if rnd.random() < 0.9 else "insufficient_evidence"
-        add(outcome, day_after(year_ago), cleared, decoy.categories[0], True)
+        outcome, turnover = minor_case()
+        add(outcome, day_after(year_ago), cleared, decoy.categories[0], None, turnover)
     target = cfg.count(cfg.outcomes, floor=12)
     entities = [e for e in pop.entities if e.role == ORDINARY and e.in_province]
     shops = [s for s in pop.shops if s.role == ORDINARY]
     while len(rows) < target:
         innocent: Shop | Entity = rnd.choice(shops) if rnd.random() < 0.35 else rnd.choice(entities)
         category = innocent.categories[0] if isinstance(innocent, Shop) else innocent.category
-        outcome = _weighted(
-            rnd, {"not_confirmed": 72, "insufficient_evidence": 26, "transferred": 2}
-        )
-        add(outcome, day_after(year_ago), innocent, category, False)
+        outcome, turnover = minor_case()
+        add(outcome, day_after(year_ago), innocent, category, None, turnover)
     rows.sort(key=lambda r: (str(r["closed_on"]), str(r["shop_id"]), str(r["entity_name"])))
     daily: dict[dt.date, int] = defaultdict(int)
     for row in rows:
@@ -1018,5 +1015,4 @@ def register_row(entity: Entity, status: str) -> Row:
         "registered_on": entity.registered_on,
         "status": status,
         "address": entity.address,
-        "_protected": entity.role != ORDINARY,
     }

@@ -139,12 +139,17 @@ def generate(
     ] = None,
     seed: int = 7,
     scale: float = 1.0,
+    population_seed: Annotated[
+        int | None,
+        typer.Option(help="seed of the operators, decoys and names (default: from seed and scale)"),
+    ] = None,
 ) -> None:
     """Write a demo world: its landing directory and its ground truth."""
     from demo_world.generate import WorldConfig, generate_world
 
     world = out or Settings().world
-    summary = generate_world(world, WorldConfig(seed=seed, scale=scale))
+    config = WorldConfig(seed=seed, scale=scale, population_seed=population_seed)
+    summary = generate_world(world, config)
     typer.echo(f"demo world written to {world}: {summary}")
 
 

@@ -2,8 +2,9 @@
 
 A warehouse records the lead list of every run it has seen (scores.lead_history); a demo
 warehouse, or one that started recently, has few. `replay_lead_history` recomputes the lists
-that nightly runs on earlier days would have produced, each from the records dated on or
-before its day, with the same stages as the nightly flow. Everything happens in one
+that nightly runs on earlier days would have produced, each from what was known on its day
+(the rows delivered by its end, in their version in force then: FEEDS.md, Training and
+backtests) dated on or before it, with the same stages as the nightly flow. Everything happens in one
 transaction that is rolled back, so the warehouse is left exactly as it was (it must be
 opened writable, and no run may hold it meanwhile).
 """
@@ -18,6 +19,7 @@ import polars as pl
 
 from flows import stages
 from models.explore import HISTORY_SCHEMA
+from transforms.load import freeze_staging_as_known_on
 
 
 def replay_lead_history(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date]) -> pl.DataFrame:
@@ -30,6 +32,7 @@ def replay_lead_history(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date])
     con.execute("begin transaction")
     try:
         for day in sorted(set(days)):
+            freeze_staging_as_known_on(con, day)
             stages.resolve(con, day)
             stages.build_features(con, day)
             leads = stages.score_leads(con, day)

@@ -23,7 +23,6 @@ from models.registry import find_model, save_model
 from models.scoring import load_baseline_config, rank_leads
 from models.surges import daily_series, detect_alerts, load_config
 from models.train import (
-    BuildAsOf,
     ModelConfig,
     load_model_config,
     outcome_set,
@@ -32,7 +31,7 @@ from models.train import (
 from transforms.exports import data_quality, write_export
 from transforms.ingest import IngestReport, ingest_landing, spooled_builder
 from transforms.landing import LandingScan
-from transforms.load import ensure_warehouse, freeze_staging_views
+from transforms.load import ensure_warehouse
 from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
 from transforms.resolve import refresh_normalized_names, resolve_entities
 from transforms.warehouse import materialize, replace_table, scalar
@@ -206,7 +205,7 @@ def train_model(
     # Outside the rolled-back training transaction, so that the key names (the same on
     # every training day) are computed once and kept, not once per training day.
     refresh_normalized_names(con)
-    trained = train_lead_model(con, as_of, _training_days(), config)
+    trained = train_lead_model(con, as_of, _resolve_and_build, config)
     if trained is None:
         return summary | {"version": None, "reason": "too few labelled outcomes"}
     save_model(con, trained, artifacts_dir)
@@ -216,22 +215,6 @@ def train_model(
 def _resolve_and_build(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     resolve(con, as_of)
     build_features(con, as_of)
-
-
-def _training_days() -> BuildAsOf:
-    """Entities and features as of each training day. Training builds them for every day
-    inside one transaction that it rolls back, so the first day freezes the staging views
-    (`freeze_staging_views`): the versions in force are computed once, not for every day."""
-    frozen = False
-
-    def build(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-        nonlocal frozen
-        if not frozen:
-            freeze_staging_views(con)
-            frozen = True
-        _resolve_and_build(con, as_of)
-
-    return build
 
 
 def score_leads(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:

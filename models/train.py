@@ -16,7 +16,7 @@ case was opened.
    almost unpenalised while the per-term corrections are shrunk toward zero (L2). With few
    labels the model is a recalibrated baseline; as labels grow it corrects the baseline's
    weights where outcomes disagree with them. It is Platt-scaled on out-of-fold decision
-   values (stratified folds, fixed random_state) with the slope held non-negative: when the
+   values (stratified folds grouped by entity, fixed random_state) with the slope held non-negative: when the
    folds show no skill (slope 0) the model predicts the base rate and gets no blend weight,
    instead of ranking leads upside down. Each input's contribution to the log-odds stays
    additive (baseline weight x coefficient + correction), so the reasons of the blended
@@ -42,12 +42,14 @@ import polars as pl
 import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
+from data_contracts.contract import contracts
 from models.episodes import regional_episodes
 from models.lead_history import ensure_lead_history
 from models.scoring import CONFIG_DIR, TERMS, BaselineConfig, load_baseline_config, term_inputs
 from models.scoring import with_episodes as _with_episodes
+from transforms.load import end_of_day, freeze_staging_as_known_on, in_force_sql
 
 BuildAsOf = Callable[[duckdb.DuckDBPyConnection, dt.date], None]
 
@@ -194,18 +196,29 @@ class OutcomeSet:
     digest: str
 
 
+def known_outcomes_sql() -> str:
+    """The outcomes as known on $as_of: delivered by $delivered_before (the end of that day in
+    China time), each in its version in force then, closed on or before it."""
+    in_force = in_force_sql(contracts()["outcomes"], delivered_before=True)
+    return f"select * from ({in_force}) where closed_on <= cast($as_of as date)"
+
+
+def _known_on(as_of: dt.date) -> dict[str, Any]:
+    return {"as_of": as_of, "delivered_before": end_of_day(as_of)}
+
+
 def outcome_set_sql() -> str:
-    return """
+    return f"""
         select outcome_id, closed_on, outcome, lead_id, platform, shop_id, entity_uscc
-        from staging.outcomes
-        where closed_on <= cast($as_of as date)
+        from ({known_outcomes_sql()})
         order by outcome_id
     """
 
 
 def outcome_set(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> OutcomeSet:
-    """What the model for `as_of` may learn from; a new or corrected outcome changes the digest."""
-    rows = con.execute(outcome_set_sql(), {"as_of": as_of}).fetchall()
+    """What the model for `as_of` may learn from (the outcomes known on that day); a new or
+    corrected outcome changes the digest."""
+    rows = con.execute(outcome_set_sql(), _known_on(as_of)).fetchall()
     digest = hashlib.sha256(json.dumps([list(map(str, r)) for r in rows]).encode()).hexdigest()
     return OutcomeSet(len(rows), max((r[1] for r in rows), default=None), digest[:16])
 
@@ -214,12 +227,12 @@ def outcome_set(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> OutcomeSet:
 
 
 def training_cases_sql() -> str:
-    """Outcomes closed by $as_of, with their keys and the day their lead was first flagged."""
-    return """
+    """Outcomes known on $as_of, with their keys and the day their lead was first flagged."""
+    return f"""
         with
 
         outcomes as (
-            select * from staging.outcomes where closed_on <= cast($as_of as date)
+            {known_outcomes_sql()}
         ),
         history as (
             select lead_id, as_of from scores.lead_history where as_of <= cast($as_of as date)
@@ -276,10 +289,11 @@ def features_day(opened_on: dt.date, config: ModelConfig) -> dt.date:
 def training_cases(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, config: ModelConfig
 ) -> pl.DataFrame:
-    """The labelled cases of the outcomes closed on or before `as_of`, with their open day."""
+    """The labelled cases of the outcomes known on `as_of` (closed by then and delivered by
+    its end), with their open day."""
     ensure_lead_history(con)
     rows = []
-    for r in con.execute(training_cases_sql(), {"as_of": as_of}).fetchall():
+    for r in con.execute(training_cases_sql(), _known_on(as_of)).fetchall():
         outcome_id, closed_on, outcome, lead_id, shop_key, uscc_key, first_flagged = r
         labelled = config.label(outcome)
         if labelled is None or not (shop_key or uscc_key or lead_id):
@@ -361,16 +375,19 @@ def case_features(
     build_as_of: BuildAsOf,
     baseline: BaselineConfig | None = None,
 ) -> pl.DataFrame:
-    """The cases with their entity and term inputs as of their week's Monday.
+    """The cases with their entity and term inputs as of their feature day, as known on it:
+    from the records delivered by the end of that day, each in its version in force then
+    (`freeze_staging_as_known_on`; FEEDS.md, Training and backtests).
 
     `build_as_of(con, day)` resolves entities and builds features as of `day` (the nightly
-    stages). It runs once per week inside a transaction that is rolled back at the end.
+    stages). It runs once per feature day inside a transaction that is rolled back at the end.
     """
     baseline = baseline or load_baseline_config()
     rows: list[dict[str, Any]] = []
     con.execute("begin transaction")
     try:
         for day in sorted(set(cases["features_as_of"].to_list())):
+            freeze_staging_as_known_on(con, day)
             build_as_of(con, day)
             week = cases.filter(pl.col("features_as_of") == day)
             rows += _week_inputs(con, day, week, baseline)
@@ -418,6 +435,29 @@ def platt_calibration(decision: np.ndarray, y: np.ndarray, w: np.ndarray) -> tup
     return 0.0, math.log(rate / (1 - rate))
 
 
+def case_groups(cases: pl.DataFrame) -> list[str]:
+    """Each case's entity: its resolved entity, else its shop or USCC key, else the lead it
+    answers; a case with none of them is a group of its own. Validation keeps a group's
+    cases on one side, so a model is never scored on an entity it has seen."""
+    columns = [c for c in ("entity_id", "shop_key", "uscc_key", "lead_id") if c in cases.columns]
+    keys = cases.select(pl.coalesce([*columns, pl.lit("case:") + pl.col("outcome_id")]))
+    return [str(k) for k in keys.to_series().to_list()]
+
+
+def calibration_folds(
+    cases: pl.DataFrame, config: ModelConfig
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds grouped by entity (`case_groups`): an entity's cases are all in one
+    fold. As many folds as configured, at most the number of entities with a positive case
+    and of those without one."""
+    y = cases["label"].to_numpy().astype(int)
+    groups = np.array(case_groups(cases))
+    positive = set(groups[y == 1])
+    n_splits = max(2, min(config.folds, len(positive), len(set(groups) - positive)))
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=config.random_state)
+    return list(folds.split(np.zeros(len(y)), y, groups))
+
+
 def fit_lead_model(
     cases: pl.DataFrame,
     config: ModelConfig,
@@ -434,10 +474,10 @@ def fit_lead_model(
     weights = np.array([baseline.weights.get(t, 0.0) for t in terms])
     design = _design(x, weights, config)
     full = _fit_logistic(design, y, w, config.C)
-    n_splits = max(2, min(config.folds, int(y.sum()), int((1 - y).sum())))
-    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=config.random_state)
+    folds = calibration_folds(cases, config)
+    n_splits = len(folds)
     decision = np.zeros(len(y))
-    for train_idx, test_idx in folds.split(design, y):
+    for train_idx, test_idx in folds:
         fold = _fit_logistic(design[train_idx], y[train_idx], w[train_idx], config.C)
         decision[test_idx] = fold.decision_function(design[test_idx])
     slope, offset = platt_calibration(decision, y, w)

@@ -266,3 +266,41 @@ def test_naive_baseline_and_ears_from_the_warehouse(world: Path, tmp_path: Path)
     assert metrics["surges_ears_c2"]["surges"] == 2
     report = format_report(metrics)
     assert "precision@20" in report and "EARS C2" in report and "SG01" in report
+
+
+def test_new_leads_leave_out_the_operators_already_caught(tmp_path: Path) -> None:
+    """OP002 was confirmed before the as-of date: the office knows it, so new leads are scored
+    on the list without its leads, against OP001 and OP003 only. OP003's referral closes after
+    the as-of date and its earlier case found too little: it is still new."""
+    truth = json.loads(json.dumps(TRUTH))
+    cases = {
+        "OP002": [{"closed_on": "2026-03-02", "outcome": "confirmed"}],
+        "OP003": [
+            {"closed_on": "2026-02-02", "outcome": "insufficient_evidence"},
+            {"closed_on": "2026-07-10", "outcome": "referred_to_police"},
+        ],
+    }
+    for op in truth["operators"]:
+        op["outcomes"] = cases.get(op["operator_id"], [])
+    world = tmp_path / "world"
+    world.mkdir()
+    (world / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+    leads = [
+        lead(1, uscc="91630222MA0000001X"),  # OP002, caught
+        lead(2, shops="unknown:X1"),
+        lead(3, shops="taobao:TB1"),  # OP001
+        lead(4, shops="taobao:TB2"),  # OP001 again: a duplicate
+        lead(5, shops="jd:JD1"),  # OP003
+    ]
+    metrics = evaluate(world, run_dir(tmp_path, leads), None)
+    every, new = metrics["leads"], metrics["leads"]["new_leads"]
+    assert every["precision@20"] == pytest.approx(3 / 5)
+    assert every["duplicates@20"] == 1
+    assert new["known_operators"] == 1
+    assert new["operators"] == 2
+    assert new["ranked"] == 4
+    assert new["precision@20"] == pytest.approx(2 / 4)
+    assert new["average_precision"] == pytest.approx((1 / 2 + 2 / 4) / 2)
+    assert new["duplicates@20"] == 1
+    report = format_report(metrics)
+    assert "new leads: entity_leads" in report and "duplicates@20" in report

@@ -305,3 +305,43 @@ def test_replaying_the_last_run_gives_its_list_and_changes_nothing(
     earlier = replayed.filter(pl.col("as_of") == dt.date(2026, 3, 31))
     assert earlier.height > 0 and earlier["rank"].to_list() == list(range(1, earlier.height + 1))
     assert earlier["score"].is_sorted(descending=True)
+
+
+@pytest.mark.slow
+def test_a_replay_sees_only_what_was_delivered_by_its_day(warehouse: Path, tmp_path: Path) -> None:
+    """Complaints dated before a replayed day but delivered after it were not known on it;
+    delivered by its end (China time), they change the list (the test can fail)."""
+    from transforms.load import end_of_day
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(warehouse, copy)
+    con = duckdb.connect(str(copy))
+    day = dt.date(2026, 3, 31)
+    try:
+        before = replay_lead_history(con, [day])
+        top = before.sort("rank").row(0, named=True)["lead_id"]
+        shop = con.execute(
+            "select key from core.entity_keys where entity_id = ? and key like 'shop:%' limit 1",
+            [top],
+        ).fetchone()
+        assert shop is not None
+        _, platform, shop_id = shop[0].split(":", 2)
+
+        def complain(tag: str, delivered: float) -> None:
+            for i in range(5):
+                con.execute(
+                    "insert into staging.complaints_history by name select ? as complaint_id, "
+                    "? as received_at, 'hotline_12315' as channel, '630102' as region_code, "
+                    "'seeds' as product_category, 'counterfeit_trademark' as infringement_type, "
+                    "'consumer' as complainant_type, ? as platform, ? as shop_id, "
+                    "? as description, 'x' as _file, ? as _delivered, 1 as _row_number",
+                    [f"TS-{tag}-{i}", dt.datetime(2026, 3, 20, 10), platform, shop_id,
+                     f"假货{tag}{i}", delivered],
+                )  # fmt: skip
+
+        complain("LATE", end_of_day(day) + 60)
+        assert replay_lead_history(con, [day]).equals(before)
+        complain("KNOWN", end_of_day(day) - 60)
+        assert not replay_lead_history(con, [day]).equals(before)
+    finally:
+        con.close()

@@ -15,11 +15,16 @@ import polars as pl
 import pytest
 from stdnum.cn.uscc import is_valid as stdnum_valid
 
+from demo_world.actors import build_population
 from demo_world.generate import WorldConfig, generate_world
+from demo_world.records import build_outcomes
+from demo_world.reference import load_reference
 from demo_world.uscc import check_char, is_valid
 
 FEEDS = ("complaints", "listings", "inspections", "entities", "credit", "outcomes")
 SMALL = WorldConfig(seed=11, scale=0.2)
+CONFIRMED = ("confirmed", "referred_to_police")
+UNPROVEN = ("not_confirmed", "insufficient_evidence")
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
@@ -280,3 +285,99 @@ def test_surges_start_in_the_last_90_days_and_seasons_are_declared(
         "fertilizer",
     }
     assert dt.date.fromisoformat(truth["history_start"]) <= as_of - dt.timedelta(days=395)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_outcomes_read_like_enforcement_records(seed: int) -> None:
+    """Most operators are never caught, some of their cases end without proof, and ordinary
+    businesses have confirmed cases too: a confirmed case is a signal, not the ground truth."""
+    pop = build_population(WorldConfig(seed=seed), load_reference())
+    rows = build_outcomes(pop)
+    operators = {op.operator_id for op in pop.operators}
+    caught = {r["_operator"] for r in rows if r["_operator"] and r["outcome"] in CONFIRMED}
+    assert caught <= operators
+    assert 0 < len(caught) <= 0.3 * len(operators)
+    unproven = [r for r in rows if r["_operator"] and r["outcome"] in UNPROVEN]
+    assert unproven, "an operator's case may end without proof"
+    ordinary_confirmed = [r for r in rows if not r["_operator"] and r["outcome"] in CONFIRMED]
+    assert len(ordinary_confirmed) >= 10
+    assert all(r["illegal_turnover_cny"] for r in ordinary_confirmed)
+
+
+def test_truth_lists_each_operators_outcomes(world: tuple[Path, dict]) -> None:
+    root, truth = world
+    pop = build_population(SMALL, load_reference())
+    rows = build_outcomes(pop)
+    listed = sorted(
+        (op["operator_id"], case["closed_on"], case["outcome"])
+        for op in truth["operators"]
+        for case in op["outcomes"]
+    )
+    assert listed == sorted(
+        (str(r["_operator"]), str(r["closed_on"]), str(r["outcome"]))
+        for r in rows
+        if r["_operator"]
+    )
+
+
+def test_planted_rows_get_data_quality_mistakes_like_every_other_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No exemption: rows about an operator's or a decoy's business get planted mistakes at
+    about the rate of every other row (each row's business is its `_subject`)."""
+    import demo_world.landing as landing
+
+    pop = build_population(SMALL, load_reference())
+    actors = pop.operators + pop.decoys
+    planted = {f"uscc:{pop.entities[i].uscc}" for a in actors for i in a.entities}
+    planted |= {f"shop:{pop.shops[i].key}" for a in actors for i in a.shops}
+    rows = {True: [0, 0], False: [0, 0]}  # about a planted business: [rows, rows spoilt]
+    put_rows, spoil_row = landing.Landing.put_rows, landing.spoil_row
+
+    def counting_put_rows(self, feed, relpath, written, *args, **kwargs):  # type: ignore[no-untyped-def]
+        for row in written:
+            rows[row.get("_subject") in planted][0] += 1
+        return put_rows(self, feed, relpath, written, *args, **kwargs)
+
+    def counting_spoil_row(row, *args, **kwargs):  # type: ignore[no-untyped-def]
+        rows[row.get("_subject") in planted][1] += 1
+        return spoil_row(row, *args, **kwargs)
+
+    monkeypatch.setattr(landing.Landing, "put_rows", counting_put_rows)
+    monkeypatch.setattr(landing, "spoil_row", counting_spoil_row)
+    generate_world(tmp_path, SMALL)
+    planted_rate, other_rate = (rows[k][1] / rows[k][0] for k in (True, False))
+    assert rows[True][1] >= 3, rows
+    assert 0.4 * other_rate <= planted_rate <= 2.5 * other_rate, rows
+
+
+def test_each_scale_of_a_seed_has_its_own_population() -> None:
+    """Held-out worlds: seed 13 at scale 2 shares no operator, decoy or name with seed 13 at
+    scale 1 (whose names tuned the matcher); scale 1 keeps the seed's own population, and an
+    explicit population_seed gives the same population at another scale."""
+    ref = load_reference()
+
+    def planted(config: WorldConfig) -> tuple[set[str], set[str]]:
+        pop = build_population(config, ref)
+        actors = pop.operators + pop.decoys
+        codes = {pop.entities[i].uscc for a in actors for i in a.entities}
+        codes |= {pop.shops[i].key for a in actors for i in a.shops}
+        return codes, {pop.entities[i].name for a in actors for i in a.entities}
+
+    one, two = planted(WorldConfig(seed=13)), planted(WorldConfig(seed=13, scale=2))
+    assert not one[0] & two[0] and not one[1] & two[1]
+    assert WorldConfig(seed=13).actors_seed == 13
+    assert WorldConfig(seed=13, scale=2).actors_seed != WorldConfig(seed=14, scale=2).actors_seed
+    same = build_population(WorldConfig(seed=13, scale=2, population_seed=13), ref)
+    first = build_population(WorldConfig(seed=13), ref)
+    assert [same.shops[i].key for op in same.operators[:60] for i in op.shops] == [
+        first.shops[i].key for op in first.operators for i in op.shops
+    ]
+
+
+def test_truth_records_the_population_seed(world: tuple[Path, dict]) -> None:
+    from demo_world.name_truth import world_config
+
+    _, truth = world
+    assert truth["population_seed"] == SMALL.actors_seed != SMALL.seed
+    assert world_config(truth).actors_seed == SMALL.actors_seed

@@ -29,7 +29,7 @@ from models.train import (
     platt_calibration,
     training_cases,
 )
-from transforms.load import ensure_warehouse
+from transforms.load import end_of_day, ensure_warehouse
 from transforms.warehouse import connect, has_table
 
 AS_OF = DEFAULT_AS_OF
@@ -275,32 +275,47 @@ def test_a_case_never_sees_the_inspection_or_penalty_that_closed_it(
     cases = training_cases(con, AS_OF, load_model_config())
     uscc = case["uscc_key"].removeprefix("uscc:")
 
-    def add_closing_records(day: dt.date, tag: str) -> None:
+    def add_closing_records(
+        day: dt.date, tag: str, delivered: float = 1e12, result: str = "fail"
+    ) -> None:
         con.execute(
             "insert into staging.inspections_history by name select ? as inspection_id, "
             "? as inspected_on, '630102' as region_code, '泄漏检查测试公司' as entity_name, "
             "? as entity_uscc, 'seeds' as product_category, 'targeted' as inspection_type, "
-            "'fail' as result, 'counterfeit_trademark' as violation_type, "
+            "? as result, 'counterfeit_trademark' as violation_type, "
             "'team' as inspector_team, 5000000.0 as seized_value_cny, 'x' as _file, "
-            "1e12 as _delivered, 1 as _row_number",
-            [f"JC-LEAK-{tag}", day, uscc],
+            "? as _delivered, 1 as _row_number",
+            [f"JC-LEAK-{tag}", day, uscc, result, delivered],
         )
-        con.execute(
-            "insert into staging.credit_history by name select ? as record_id, ? as uscc, "
-            "'泄漏检查测试公司' as entity_name, 'admin_penalty' as record_type, ? as decided_on, "
-            "200000.0 as amount_cny, 'x' as _file, 1e12 as _delivered, 1 as _row_number",
-            [f"CR-LEAK-{tag}", uscc, day],
-        )
+        if result == "fail":
+            con.execute(
+                "insert into staging.credit_history by name select ? as record_id, ? as uscc, "
+                "'泄漏检查测试公司' as entity_name, 'admin_penalty' as record_type, "
+                "? as decided_on, 200000.0 as amount_cny, 'x' as _file, ? as _delivered, "
+                "1 as _row_number",
+                [f"CR-LEAK-{tag}", uscc, day, delivered],
+            )
+
+    def terms_now() -> dict[str, float]:
+        seen_now = case_features(con, one, _build).row(0, named=True)
+        return {t: seen_now[t] for t in TERMS}
 
     one = cases.filter(pl.col("outcome_id") == case["outcome_id"])
+    as_seen = {t: case[t] for t in TERMS}
+    day = case["features_as_of"]
     # The inspection and penalty that closed the case: after the open day, up to closing.
     add_closing_records(case["closed_on"] - dt.timedelta(days=1), "after")
-    again = case_features(con, one, _build).row(0, named=True)
-    assert {t: again[t] for t in TERMS} == {t: case[t] for t in TERMS}
-    # The same records dated on the day the features are taken do count (the test can fail).
-    add_closing_records(case["features_as_of"], "before")
-    earlier = case_features(con, one, _build).row(0, named=True)
-    assert earlier["seized"] > case["seized"] and earlier["penalties"] > case["penalties"]
+    assert terms_now() == as_seen
+    # Records dated on the feature day but delivered after it were not known on it.
+    add_closing_records(day, "late", delivered=end_of_day(day) + 1)
+    assert terms_now() == as_seen
+    # Delivered by the end of that day (China time), they count (the test can fail) ...
+    add_closing_records(day, "known", delivered=end_of_day(day) - 1)
+    known = terms_now()
+    assert known["seized"] > case["seized"] and known["penalties"] > case["penalties"]
+    # ... in the version in force then: a correction delivered later changes nothing.
+    add_closing_records(day, "known", delivered=end_of_day(day) + 3600, result="pass")
+    assert terms_now() == known
 
 
 @pytest.mark.slow
@@ -341,12 +356,34 @@ def test_a_new_outcome_trains_a_new_model(trained: Path, con_of: object) -> None
     con.execute(
         "insert into staging.outcomes_history by name select 'AJ-NEW' as outcome_id, "
         "? as closed_on, 'not_confirmed' as outcome, 'taobao' as platform, "
-        "'TB-NEW' as shop_id, 'x' as _file, 1e12 as _delivered, 1 as _row_number",
-        [AS_OF - dt.timedelta(days=1)],
+        "'TB-NEW' as shop_id, 'x' as _file, ? as _delivered, 1 as _row_number",
+        [AS_OF - dt.timedelta(days=1), end_of_day(AS_OF) - 3600],
     )
     summary = stages.train_model(con, AS_OF)
     assert summary["trained"] and summary["version"] != before.version
     assert model_records(con).height == 2
+
+
+@pytest.mark.slow
+def test_an_outcome_delivered_after_the_day_is_not_known_on_it(
+    trained: Path, con_of: object
+) -> None:
+    """Closed before the as-of date but delivered after its end (China time): a model for
+    that day cannot have learnt from it (FEEDS.md, Training and backtests)."""
+    con = con_of(trained)  # type: ignore[operator]
+    known = outcome_set(con, AS_OF)
+    cases = training_cases(con, AS_OF, load_model_config())
+    con.execute(
+        "insert into staging.outcomes_history by name select 'AJ-LATE' as outcome_id, "
+        "? as closed_on, 'confirmed' as outcome, 'taobao' as platform, "
+        "'TB-LATE' as shop_id, 'x' as _file, ? as _delivered, 1 as _row_number",
+        [AS_OF - dt.timedelta(days=5), end_of_day(AS_OF) + 1],
+    )
+    assert outcome_set(con, AS_OF) == known
+    assert training_cases(con, AS_OF, load_model_config()).equals(cases)
+    assert stages.train_model(con, AS_OF)["reason"] == "up to date"
+    later = AS_OF + dt.timedelta(days=1)
+    assert "AJ-LATE" in training_cases(con, later, load_model_config())["outcome_id"].to_list()
 
 
 @pytest.mark.slow
@@ -489,3 +526,87 @@ def test_the_weekly_retrain_flow_forces_a_training(
         assert model_records(con)["version"].to_list() == [summary["version"]]
     finally:
         con.close()
+
+
+def grouped_cases(n: int = 300) -> pl.DataFrame:
+    """Synthetic cases where an entity has up to 4 cases, closed over the year."""
+    cases = synthetic_cases(n)
+    return cases.with_columns(
+        pl.Series("entity_id", [f"CR-{i // 4 if i % 3 else i}" for i in range(n)])
+    )
+
+
+def test_calibration_folds_keep_an_entitys_cases_together() -> None:
+    from models.train import calibration_folds, case_groups
+
+    cases = grouped_cases()
+    groups = np.array(case_groups(cases))
+    folds = calibration_folds(cases, load_model_config())
+    assert len(folds) >= 2
+    assert sorted(np.concatenate([test for _, test in folds])) == list(range(cases.height))
+    for train_idx, test_idx in folds:
+        assert not set(groups[train_idx]) & set(groups[test_idx])
+
+
+def test_case_groups_fall_back_to_the_cases_keys() -> None:
+    from models.train import case_groups
+
+    cases = pl.DataFrame(
+        {
+            "outcome_id": ["A1", "A2", "A3", "A4"],
+            "entity_id": ["CR-1", None, None, None],
+            "shop_key": ["shop:tb:1", "shop:tb:1", None, None],
+            "uscc_key": [None, None, "uscc:X", None],
+            "lead_id": [None, None, None, None],
+        }
+    )
+    assert case_groups(cases) == ["CR-1", "shop:tb:1", "uscc:X", "case:A4"]
+
+
+def test_backtest_tests_only_entities_unseen_in_training() -> None:
+    cases = grouped_cases(400)
+    cut = AS_OF - dt.timedelta(days=120)
+    result = backtest_cases(cases, cut)
+    seen = set(cases.filter(pl.col("closed_on") < cut)["entity_id"])
+    unseen_later = cases.filter((pl.col("closed_on") >= cut) & ~pl.col("entity_id").is_in(seen))
+    assert result["test_left_out"] > 0
+    tested = sum(result["test"][k] for k in ("positives", "negatives", "soft_negatives"))
+    assert tested == unseen_later.height
+
+
+def test_backtest_trains_only_on_the_cases_known_before_the_cut() -> None:
+    cases = synthetic_cases(400)
+    cut = AS_OF - dt.timedelta(days=120)
+    before = cases.filter(pl.col("closed_on") < cut)
+    known = set(before["outcome_id"].to_list()[: before.height - 30])
+    result = backtest_cases(cases, cut, known=known)
+    trained = sum(result["train"][k] for k in ("positives", "negatives", "soft_negatives"))
+    assert trained == len(known) and result["train_not_yet_delivered"] == 30
+
+
+@pytest.mark.slow
+def test_staging_as_known_on_a_day_is_the_version_in_force_among_rows_delivered_by_it(
+    ingested: Path, con_of: object
+) -> None:
+    """The filter on the superseded moments gives, for every feed and day, the rows that the
+    window over the deliveries before the end of the day gives."""
+    from data_contracts.contract import contracts
+    from transforms.load import freeze_staging_as_known_on, in_force_sql
+
+    con = con_of(ingested)  # type: ignore[operator]
+    con.execute("begin transaction")
+    try:
+        for day in (dt.date(2025, 3, 3), dt.date(2026, 1, 31), AS_OF):
+            freeze_staging_as_known_on(con, day)
+            for contract in contracts().values():
+                known = con.sql(f"select * from staging.{contract.name}").pl()
+                expected = con.sql(
+                    in_force_sql(contract, delivered_before=True),
+                    params={"delivered_before": end_of_day(day)},
+                ).pl()
+                assert known.sort(known.columns).equals(expected.sort(expected.columns))
+                if contract.name == "complaints" and day < AS_OF:
+                    history = con.sql("select count(*) from staging.complaints_history")
+                    assert 0 < known.height < history.fetchall()[0][0]
+    finally:
+        con.execute("rollback")
