@@ -32,10 +32,12 @@ from pathlib import Path
 from demo_world.config import DEFAULT_AS_OF
 from demo_world.evaluate_surges import (
     DEFAULT_ALPHAS,
+    DEFAULT_SCAN_THRESHOLDS,
     DEFAULT_THRESHOLDS,
     EarlySignal,
     Setting,
     SweepRow,
+    calibrate_warehouse,
     sweep_report,
     sweep_settings,
     sweep_warehouse,
@@ -241,6 +243,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--thresholds", default=thresholds, help=f"EARS C2 thresholds (default {thresholds})"
     )
+    scans = ",".join(f"{v:g}" for v in DEFAULT_SCAN_THRESHOLDS)
+    parser.add_argument(
+        "--scan-thresholds", default=scans, help=f"scan thresholds (default {scans})"
+    )
+    parser.add_argument(
+        "--calibrate",
+        metavar="SEED:SCALE",
+        help="instead of the sweep: calibrate the scan threshold by Monte Carlo on this "
+        "world's fitted baseline (one false episode per --recurrence-days per prefecture x "
+        "category) and print it",
+    )
+    parser.add_argument("--recurrence-days", type=float, default=365.0)
+    parser.add_argument("--replicates", type=int, default=40)
     parser.add_argument("--output", type=Path, default=SURGES_MD, help="default SURGES.md")
     return parser.parse_args(argv)
 
@@ -252,9 +267,25 @@ def main(argv: list[str] | None = None) -> None:
     else:
         worlds = parse_worlds(args.worlds or DEFAULT_WORLDS)
     config = load_config()
-    settings = sweep_settings(config, _floats(args.alphas), _floats(args.thresholds))
-    started = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.calibrate:
+        (world,) = parse_worlds(args.calibrate)
+        prepared = prepare(world, args.work, args.as_of, args.fresh)
+        if prepared.problem:
+            raise SystemExit(prepared.problem)
+        threshold, rate, cell_years = calibrate_warehouse(
+            prepared.warehouse, args.as_of, config, args.recurrence_days, args.replicates, 0
+        )
+        print(
+            f"scan threshold {threshold:g}: {rate:.2f} false episodes a year per prefecture x "
+            f"category under the fitted baseline of {world.label} as of {args.as_of} "
+            f"({args.replicates} replicates, {cell_years:.0f} prefecture x category x years)"
+        )
+        return
+    settings = sweep_settings(
+        config, _floats(args.alphas), _floats(args.thresholds), _floats(args.scan_thresholds)
+    )
+    started = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     sweep = sweep_worlds(worlds, args.work, args.as_of, args.fresh, config, settings)
     heading = (
         f"Measured {started} by `make surge-eval` on {len(sweep.evaluated)} worlds "
