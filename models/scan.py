@@ -192,9 +192,9 @@ class ScanDays:
 
 def _poisson_llr(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """C log(C / E) - (C - E) where C > E > 0, else 0."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        llr = observed * np.log(observed / expected) - (observed - expected)
-    return np.where((observed > expected) & (expected > 0), np.nan_to_num(llr), 0.0)
+    excess = (observed > expected) & (expected > 0)
+    ratio = np.divide(observed, expected, out=np.ones(observed.shape), where=excess)
+    return np.where(excess, observed * np.log(ratio) - (observed - expected), 0.0)
 
 
 def scan_days(model: ScanModel, daily: np.ndarray, cfg: ScanConfig) -> ScanDays:
@@ -217,26 +217,20 @@ def scan_days(model: ScanModel, daily: np.ndarray, cfg: ScanConfig) -> ScanDays:
     best_e = np.zeros((n_sig, n_cat, n_clu, n_days))
     best_llr = np.zeros((n_sig, n_cat, n_clu, n_days))
     for w in range(1, pad + 1):
-        sums = _at(moving_sum(daily, w), days, 0)
-        sums = np.nan_to_num(sums).reshape(n_sig, n_cat, n_cty, n_days)
-        e = model.expected[w].reshape(n_sig, n_cat, n_cty, n_days)
-        v = model.variance[w].reshape(n_sig, n_cat, n_cty, n_days)
-        c_z = np.einsum("kn,scnt->sckt", model.membership, sums)
-        e_z = np.einsum("kn,scnt->sckt", model.membership, e)
-        v_z = np.einsum("kn,scnt->sckt", model.membership, v)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            phi = np.where(e_z > 0, np.maximum(v_z / e_z, 1.0), 1.0)
+        sums = np.nan_to_num(_at(moving_sum(daily, w), days, 0))
+        # observed, expected and variance of every cluster: (counties -> clusters) @ ...
+        stacked = np.stack([sums, model.expected[w], model.variance[w]])
+        c_z, e_z, v_z = model.membership @ stacked.reshape(3, n_sig, n_cat, n_cty, n_days)
+        phi = np.maximum(np.divide(v_z, e_z, out=np.ones(e_z.shape), where=e_z > 0), 1.0)
         llr = _poisson_llr(c_z, e_z) / phi
         total = llr.sum(axis=0)
         events, expect = c_z.sum(axis=0), e_z.sum(axis=0)
         eligible = (events >= cfg.min_events) & (events >= cfg.min_ratio * expect)
-        total = np.where(eligible, total, 0.0)
-        better = total > best
-        best = np.where(better, total, best)
-        best_w = np.where(better, w, best_w)
-        best_c = np.where(better, c_z, best_c)
-        best_e = np.where(better, e_z, best_e)
-        best_llr = np.where(better, llr, best_llr)
+        better = eligible & (total > best)
+        np.copyto(best, total, where=better)
+        best_w[better] = w
+        for kept, now in ((best_c, c_z), (best_e, e_z), (best_llr, llr)):
+            np.copyto(kept, now, where=better[None])
     # the largest over each prefecture's clusters
     masked = np.where(in_prefecture[:, None, :, None], best[None], -1.0)
     top = masked.argmax(axis=2)  # prefectures x categories x days
