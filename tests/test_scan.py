@@ -194,3 +194,34 @@ def test_calibration_gives_its_recurrence_interval_on_null_data() -> None:
     )
     cell_years = 6 * 8 * 2 * CONFIG.lookback_days / 365
     assert 0.1 <= alerts.height / cell_years <= 1.2
+
+
+def test_a_cluster_alert_card_lists_its_counties_window_and_signals() -> None:
+    from reports.data import typed_alerts
+    from reports.html import alert_cards
+
+    a, b = neighbours()
+    exported = pl.DataFrame(  # as read back from alerts.csv: every value a string
+        {
+            "alert_id": ["AL-1"],
+            "alert_date": ["2025-04-20"],
+            "region_code": ["630100"],
+            "product_category": ["fuel"],
+            "signal": ["combined"],
+            "observed": ["16"],
+            "expected": ["2.4"],
+            "severity": ["medium"],
+            "counties": [f"{a};{b}"],
+            "window_days": ["4"],
+            "signals_moved": ["complaints;failed_inspections"],
+        }
+    )
+    (card,) = alert_cards(typed_alerts(exported), None)
+    assert card["window_days"] == 4
+    assert card["counties"] == f"{regions()[a].name}、{regions()[b].name}"
+    assert card["signals_moved"] == "投诉举报 complaints + 检查不合格 failed inspections"
+    # a per-series detector's alert keeps the 7-day window it is measured in
+    (old,) = alert_cards(
+        typed_alerts(exported.drop("counties", "window_days", "signals_moved")), None
+    )
+    assert old["window_days"] == 7 and old["counties"] == ""
