@@ -1,6 +1,6 @@
 """`make surge-eval`: the surge detectors' thresholds swept over several demo worlds.
 
-For each world (default: seeds 31-33 at scale 1, held out: seeds 7-15 tuned the negbin
+For each world (default: seeds 31-33 at scales 1 and 0.5, held out: seeds 7-15 tuned the negbin
 detector and seed 7 calibrated the scan; `--worlds 7:1,...,13:2,15:0.5` gives those) it
 
 - generates the world (`radar generate`) and runs the nightly pipeline once on it
@@ -50,7 +50,7 @@ from models.surges import SurveillanceConfig, load_config
 
 SURGES_MD = PROJECT_ROOT / "SURGES.md"
 START, END = "<!-- surge-eval:start -->", "<!-- surge-eval:end -->"
-DEFAULT_WORLDS = "31:1,32:1,33:1"
+DEFAULT_WORLDS = "31:1,32:1,33:1,31:0.5,32:0.5,33:0.5"
 
 
 @dataclass(frozen=True)
