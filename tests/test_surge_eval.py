@@ -125,6 +125,8 @@ def test_totals_are_the_sums_of_the_worlds() -> None:
     ]
     rows[0] = replace(rows[0], ramps=2, ramps_within_evident=1, seasonal_false_alert_weeks=1)
     rows[2] = replace(rows[2], ramps=4, ramps_within_evident=3, seasonal_false_alert_weeks=2)
+    rows[0] = replace(rows[0], within_two_of_evident=1, evident_delays=(0,))
+    rows[2] = replace(rows[2], within_two_of_evident=2, evident_delays=(2, 1, 4))
 
     totals = sweep_totals(rows)
 
@@ -135,8 +137,9 @@ def test_totals_are_the_sums_of_the_worlds() -> None:
     assert (first.ramps, first.ramps_within_evident, first.seasonal_false_alert_weeks) == (6, 4, 3)
     assert first.mean_delay == pytest.approx(4.0)  # over the 4 surges, not (1 + 5) / 2
     assert (totals[1].within_start, totals[1].false_alert_weeks) == (10, 7)
+    assert first.evident_delays == rows[0].evident_delays + rows[2].evident_delays
     for name in SweepRow.__dataclass_fields__:
-        if name not in ("world", "setting", "delays"):
+        if name not in ("world", "setting", "delays", "evident_delays"):
             per_world = sum(getattr(r, name) for r in rows if r.setting == ALPHA)
             assert getattr(first, name) == per_world, name
 
