@@ -49,8 +49,9 @@ BENCH_NATIONAL ?= 1
 bench: setup
 	$(BIN)/python -m flows.bench --national $(BENCH_NATIONAL)
 
-# The surge detectors' thresholds (negbin alpha, EARS C2 threshold) swept over eight demo
-# worlds (~15 min the first time; worlds under data/surge_eval/ are reused); writes SURGES.md.
+# The surge detectors' thresholds (scan threshold, negbin alpha, EARS C2 threshold) swept over
+# the held-out demo worlds 31-33 (~10 min the first time; worlds under data/surge_eval/ are
+# reused); writes SURGES.md.
 .PHONY: surge-eval
 surge-eval: setup
 	$(BIN)/python -m flows.surge_eval

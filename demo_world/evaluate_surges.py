@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from demo_world.evaluate import (
@@ -33,18 +34,24 @@ from demo_world.evaluate import (
     read_export,
     surge_metrics,
 )
-from models.surges import SurveillanceConfig, daily_series, detect_alerts
+from models.scan import calibrate, detect, fit_scan
+from models.surges import SurveillanceConfig, daily_series
 
-NEGBIN, EARS_C2 = "negbin", "ears_c2"
+SCAN, NEGBIN, EARS_C2 = "scan", "negbin", "ears_c2"
+METHODS = (SCAN, NEGBIN, EARS_C2)
+DEFAULT_SCAN_THRESHOLDS = (6.0, 10.0, 14.0)
 DEFAULT_ALPHAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 DEFAULT_THRESHOLDS = (2.0, 3.0, 4.0, 5.0)
+# issue 20: every surge within this many days of the day it became evident
+EVIDENT_TARGET_DAYS = 2
 ALL_WORLDS = "all worlds"
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One detector setting of the sweep: negbin with an `alpha`, or EARS C2 with a
-    `threshold` (`parameter`); `configured` when it is the value of surveillance.yaml."""
+    """One detector setting of the sweep: the scan with a `threshold`, negbin with an `alpha`,
+    or EARS C2 with a `threshold` (`parameter`); `configured` when it is the value of
+    surveillance.yaml."""
 
     method: str
     parameter: float
@@ -52,7 +59,9 @@ class Setting:
 
     @property
     def name(self) -> str:
-        return "negbin alpha" if self.method == NEGBIN else "EARS C2 threshold"
+        return {SCAN: "scan threshold", NEGBIN: "negbin alpha"}.get(
+            self.method, "EARS C2 threshold"
+        )
 
     @property
     def value(self) -> str:
@@ -67,16 +76,21 @@ class Setting:
 
 def configured_parameter(config: SurveillanceConfig, method: str) -> float:
     """The threshold parameter of `method` in the loaded configuration."""
+    if method == SCAN:
+        return config.scan.threshold
     return config.negbin.alpha if method == NEGBIN else config.ears_c2.threshold
 
 
 def sweep_settings(
-    config: SurveillanceConfig, alphas: Iterable[float], thresholds: Iterable[float]
+    config: SurveillanceConfig,
+    alphas: Iterable[float],
+    thresholds: Iterable[float],
+    scan_thresholds: Iterable[float] = (),
 ) -> list[Setting]:
-    """negbin alphas then EARS C2 thresholds, each in increasing order and always including
-    the configured value (marked)."""
+    """Scan thresholds, negbin alphas then EARS C2 thresholds, each in increasing order and
+    always including the configured value (marked)."""
     settings = []
-    for method, values in ((NEGBIN, alphas), (EARS_C2, thresholds)):
+    for method, values in ((SCAN, scan_thresholds), (NEGBIN, alphas), (EARS_C2, thresholds)):
         configured = configured_parameter(config, method)
         for value in sorted({*values, configured}):
             settings.append(Setting(method, value, configured=value == configured))
@@ -85,6 +99,8 @@ def sweep_settings(
 
 def with_setting(config: SurveillanceConfig, setting: Setting) -> SurveillanceConfig:
     """The configuration with the setting's alpha or threshold in place of the configured one."""
+    if setting.method == SCAN:
+        return replace(config, scan=replace(config.scan, threshold=setting.parameter))
     if setting.method == NEGBIN:
         return replace(config, negbin=replace(config.negbin, alpha=setting.parameter))
     if setting.method == EARS_C2:
@@ -109,18 +125,24 @@ class SweepRow:
     detected: int
     within_start: int
     within_evident: int
+    within_two_of_evident: int
     steps: int
     steps_within_start: int
     ramps: int
     ramps_within_start: int
     ramps_within_evident: int
     delays: tuple[int, ...]
+    evident_delays: tuple[int, ...]
     false_alert_weeks: int
     seasonal_false_alert_weeks: int
 
     @property
     def mean_delay(self) -> float | None:
         return statistics.fmean(self.delays) if self.delays else None
+
+    @property
+    def mean_evident_delay(self) -> float | None:
+        return statistics.fmean(self.evident_delays) if self.evident_delays else None
 
 
 def _within(delay: int | None) -> bool:
@@ -139,12 +161,19 @@ def sweep_row(world: str, setting: Setting, metrics: dict[str, Any]) -> SweepRow
         detected=sum(1 for s in surges if s["detected"]),
         within_start=sum(1 for s in surges if _within(s["delay_days"])),
         within_evident=sum(1 for s in surges if _within(s["delay_from_evident"])),
+        within_two_of_evident=sum(
+            1
+            for s in surges
+            if s["delay_from_evident"] is not None
+            and s["delay_from_evident"] <= EVIDENT_TARGET_DAYS
+        ),
         steps=len(steps),
         steps_within_start=sum(1 for s in steps if _within(s["delay_days"])),
         ramps=len(ramps),
         ramps_within_start=sum(1 for s in ramps if _within(s["delay_days"])),
         ramps_within_evident=sum(1 for s in ramps if _within(s["delay_from_evident"])),
         delays=tuple(s["delay_days"] for s in surges if s["detected"]),
+        evident_delays=tuple(s["delay_from_evident"] for s in surges if s["detected"]),
         false_alert_weeks=metrics["false_alert_weeks"],
         seasonal_false_alert_weeks=metrics["seasonal_false_alert_weeks"],
     )
@@ -154,10 +183,7 @@ def sweep_alerts(
     series: pl.DataFrame, as_of: date, config: SurveillanceConfig, settings: Sequence[Setting]
 ) -> list[tuple[Setting, pl.DataFrame]]:
     """The alerts each setting raises from the same daily series."""
-    return [
-        (s, detect_alerts(series, as_of, with_setting(config, s), method=s.method))
-        for s in settings
-    ]
+    return [(s, detect(series, as_of, with_setting(config, s), method=s.method)) for s in settings]
 
 
 def score_sweep(
@@ -342,10 +368,12 @@ _HEADER = [
     "detected",
     f"within {TARGET_DELAY_DAYS} days of start",
     f"within {TARGET_DELAY_DAYS} days of evident",
+    f"within {EVIDENT_TARGET_DAYS} days of evident",
     f"steps within {TARGET_DELAY_DAYS} days of start",
     f"ramps within {TARGET_DELAY_DAYS} days of start",
     f"ramps within {TARGET_DELAY_DAYS} days of evident",
     "mean delay from start (days)",
+    "mean delay from evident (days)",
     "false alert-weeks",
     "seasonal false alert-weeks",
 ]
@@ -361,16 +389,18 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]], labels:
 
 
 def _cells(r: SweepRow) -> list[Any]:
-    mean = r.mean_delay
+    mean, evident = r.mean_delay, r.mean_evident_delay
     return [
         r.surges,
         r.detected,
         r.within_start,
         r.within_evident,
+        r.within_two_of_evident,
         f"{r.steps_within_start}/{r.steps}",
         f"{r.ramps_within_start}/{r.ramps}",
         f"{r.ramps_within_evident}/{r.ramps}",
         None if mean is None else f"{mean:.1f}",
+        None if evident is None else f"{evident:.1f}",
         r.false_alert_weeks,
         r.seasonal_false_alert_weeks,
     ]
@@ -385,7 +415,7 @@ def totals_table(totals: Sequence[SweepRow]) -> str:
 def worlds_table(rows: Sequence[SweepRow]) -> str:
     """One row per world and method, at the configured settings only."""
     picked = [r for r in rows if r.setting.configured]
-    picked.sort(key=lambda r: r.setting.method != NEGBIN)  # stable: worlds keep their order
+    picked.sort(key=lambda r: METHODS.index(r.setting.method))  # stable: worlds keep their order
     table = [[r.world, r.setting.name, r.setting.value, *_cells(r)] for r in picked]
     return markdown_table(["world", "method", "parameter", *_HEADER], table, labels=3)
 
@@ -405,13 +435,13 @@ def early_table(early: Sequence[EarlySignal], min_count: float) -> str:
             f"{e.extra_per_day:.2f}",
             f"{e.voices:g}",
             f"{e.usual:.2f}",
-            *(e.delays.get(method) for method in (NEGBIN, EARS_C2)),
+            *(e.delays.get(method) for method in METHODS),
         ]
         for e in ordered
     ]
     header = ["world", "surge", "county", "category", "shape", "planted extra a day"]
     header += [f"voices on days 0-{days - 1}", f"usual for {days} days"]
-    header += ["negbin delay", "EARS C2 delay"]
+    header += ["scan delay", "negbin delay", "EARS C2 delay"]
     quiet = [e for e in early if e.voices < min_count]
     by_shape = {
         shape: (
@@ -457,3 +487,26 @@ def sweep_report(
     if notes:
         parts += ["", *[f"- {n}" for n in notes]]
     return "\n".join(parts) + "\n"
+
+
+def calibrate_warehouse(
+    warehouse: Path,
+    as_of: date,
+    config: SurveillanceConfig,
+    recurrence_days: float,
+    replicates: int,
+    seed: int,
+) -> tuple[float, float, float]:
+    """The scan threshold calibrated by Monte Carlo on the fitted baseline of one world's
+    warehouse (read-only): (threshold, false episodes a year per prefecture x category
+    under the null at it, prefecture x category x years simulated)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        series = daily_series(con, as_of, config.history_days, config)
+    finally:
+        con.close()
+    fitted = fit_scan(series, as_of, config, None)
+    if fitted is None:
+        raise ValueError(f"no category with events in reach in {warehouse}")
+    found = calibrate(fitted[0], config, recurrence_days, replicates, np.random.default_rng(seed))
+    return found.threshold, found.episodes_per_year, found.cell_years

@@ -20,8 +20,9 @@ from models.episodes import regional_episodes
 from models.hotspots import rank_hotspots
 from models.lead_history import follow_up_columns, record_history
 from models.registry import find_model, save_model
+from models.scan import detect
 from models.scoring import load_baseline_config, rank_leads
-from models.surges import daily_series, detect_alerts, load_config
+from models.surges import daily_series, load_config
 from models.train import (
     ModelConfig,
     load_model_config,
@@ -250,7 +251,7 @@ def detect_surges(
     """Alert episodes of the look-back window, as nightly runs on those days would have raised them."""
     config = load_config().with_lookback(lookback_days)
     series = daily_series(con, as_of, config.history_days, config)
-    alerts = detect_alerts(series, as_of, config)
+    alerts = detect(series, as_of, config)
     replace_table(con, "scores.alerts", alerts)
     return alerts
 

@@ -1,20 +1,22 @@
 """`make surge-eval`: the surge detectors' thresholds swept over several demo worlds.
 
-For each world (default: seeds 7-12 at scale 1, seed 13 at scale 2, seed 15 at scale 0.5) it
+For each world (default: seeds 31-33 at scales 1 and 0.5, held out: seeds 7-15 tuned the negbin
+detector and seed 7 calibrated the scan; `--worlds 7:1,...,13:2,15:0.5` gives those) it
 
 - generates the world (`radar generate`) and runs the nightly pipeline once on it
   (`radar run`, as of 2026-06-30), each a process of its own, under WORK/seed<S>-scale<X>/;
   a world whose warehouse and alerts export are already there is reused (`--fresh` redoes it);
-- reads its daily series from the warehouse once and runs the detector for each negbin
-  alpha and EARS C2 threshold of the sweep on them, scoring each against the planted surges
-  (`demo_world/evaluate_surges.py`; surveillance.yaml is not changed).
+- reads its daily series from the warehouse once and runs the detector for each scan
+  threshold, negbin alpha and EARS C2 threshold of the sweep on them, scoring each against the
+  planted surges (`demo_world/evaluate_surges.py`; surveillance.yaml is not changed).
 
 The tables are printed and written between the markers of SURGES.md.
 
     python -m flows.surge_eval                            # the eight default worlds
     python -m flows.surge_eval --worlds 7:1,15:0.5        # seed:scale pairs
     python -m flows.surge_eval --seeds 7,8 --scales 1     # one scale for all, or one per seed
-    python -m flows.surge_eval --alphas 3e-4,1e-3 --thresholds 3
+    python -m flows.surge_eval --alphas 3e-4,1e-3 --thresholds 3 --scan-thresholds 8,10
+    python -m flows.surge_eval --calibrate 7:1                 # the scan threshold, by Monte Carlo
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ from pathlib import Path
 from demo_world.config import DEFAULT_AS_OF
 from demo_world.evaluate_surges import (
     DEFAULT_ALPHAS,
+    DEFAULT_SCAN_THRESHOLDS,
     DEFAULT_THRESHOLDS,
     EarlySignal,
     Setting,
     SweepRow,
+    calibrate_warehouse,
     sweep_report,
     sweep_settings,
     sweep_warehouse,
@@ -46,7 +50,7 @@ from models.surges import SurveillanceConfig, load_config
 
 SURGES_MD = PROJECT_ROOT / "SURGES.md"
 START, END = "<!-- surge-eval:start -->", "<!-- surge-eval:end -->"
-DEFAULT_WORLDS = "7:1,8:1,9:1,10:1,11:1,12:1,13:2,15:0.5"
+DEFAULT_WORLDS = "31:1,32:1,33:1,31:0.5,32:0.5,33:0.5"
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--thresholds", default=thresholds, help=f"EARS C2 thresholds (default {thresholds})"
     )
+    scans = ",".join(f"{v:g}" for v in DEFAULT_SCAN_THRESHOLDS)
+    parser.add_argument(
+        "--scan-thresholds", default=scans, help=f"scan thresholds (default {scans})"
+    )
+    parser.add_argument(
+        "--calibrate",
+        metavar="SEED:SCALE",
+        help="instead of the sweep: calibrate the scan threshold by Monte Carlo on this "
+        "world's fitted baseline (one false episode per --recurrence-days per prefecture x "
+        "category) and print it",
+    )
+    parser.add_argument("--recurrence-days", type=float, default=365.0)
+    parser.add_argument("--replicates", type=int, default=40)
     parser.add_argument("--output", type=Path, default=SURGES_MD, help="default SURGES.md")
     return parser.parse_args(argv)
 
@@ -252,9 +269,25 @@ def main(argv: list[str] | None = None) -> None:
     else:
         worlds = parse_worlds(args.worlds or DEFAULT_WORLDS)
     config = load_config()
-    settings = sweep_settings(config, _floats(args.alphas), _floats(args.thresholds))
-    started = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.calibrate:
+        (world,) = parse_worlds(args.calibrate)
+        prepared = prepare(world, args.work, args.as_of, args.fresh)
+        if prepared.problem:
+            raise SystemExit(prepared.problem)
+        threshold, rate, cell_years = calibrate_warehouse(
+            prepared.warehouse, args.as_of, config, args.recurrence_days, args.replicates, 0
+        )
+        print(
+            f"scan threshold {threshold:g}: {rate:.2f} false episodes a year per prefecture x "
+            f"category under the fitted baseline of {world.label} as of {args.as_of} "
+            f"({args.replicates} replicates, {cell_years:.0f} prefecture x category x years)"
+        )
+        return
+    settings = sweep_settings(
+        config, _floats(args.alphas), _floats(args.thresholds), _floats(args.scan_thresholds)
+    )
+    started = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     sweep = sweep_worlds(worlds, args.work, args.as_of, args.fresh, config, settings)
     heading = (
         f"Measured {started} by `make surge-eval` on {len(sweep.evaluated)} worlds "

@@ -20,8 +20,10 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from data_contracts.contract import regions
 from models.episodes import regional_episodes
 from models.registry import model_of_version
+from models.scan import fit_scan, scan_days
 from models.scoring import (
     TERMS,
     contributions,
@@ -155,6 +157,63 @@ def surge_trace(
             "alarm": tested(scored.scores.alarm),
         },
         schema=TRACE_SCHEMA,
+    )
+
+
+SCAN_TRACE_SCHEMA = {
+    "day": pl.Date,
+    "statistic": pl.Float64,
+    "alarm": pl.Boolean,
+    "counties": pl.String,
+    "window_days": pl.Int64,
+    "observed": pl.Float64,
+    "expected": pl.Float64,
+}
+
+
+def scan_trace(
+    series: pl.DataFrame,
+    as_of: dt.date,
+    region_code: str,
+    product_category: str,
+    config: SurveillanceConfig | None = None,
+) -> pl.DataFrame:
+    """One prefecture x category as the space-time scan saw it on each tested day (the
+    look-back window and the episode memory before it), for the prefecture of `region_code`.
+
+    `series` is `models.surges.daily_series(con, as_of, config.history_days)`. Columns: day,
+    statistic (the largest over the prefecture's clusters and windows), alarm (at least the
+    threshold), and the cluster and window that gave it: its counties, window_days, observed
+    and expected (events of all signals, the unit of the alerts'). Alarm days within one
+    episode raise one alert, dated its first alarm day. Empty when nothing is in reach.
+    """
+    config = config or load_config()
+    fitted = fit_scan(series, as_of, config, None)
+    prefecture = regions()[region_code].prefecture_code if region_code in regions() else region_code
+    if fitted is None or product_category not in fitted[0].categories:
+        return pl.DataFrame(schema=SCAN_TRACE_SCHEMA)
+    model, daily = fitted
+    scanned = scan_days(model, daily, config.scan)
+    p, c = scanned.prefectures.index(prefecture), model.categories.index(product_category)
+    statistic = scanned.statistic[p, c]
+    return pl.DataFrame(
+        {
+            "day": pl.date_range(
+                model.tested_from,
+                model.tested_from + dt.timedelta(days=statistic.size - 1),
+                eager=True,
+            ),
+            "statistic": statistic,
+            "alarm": statistic >= config.scan.threshold,
+            "counties": [
+                ";".join(model.counties[i] for i in model.clusters[k])
+                for k in scanned.cluster[p, c]
+            ],
+            "window_days": scanned.window[p, c],
+            "observed": scanned.observed[:, p, c].sum(axis=0),
+            "expected": scanned.expected[:, p, c].sum(axis=0),
+        },
+        schema=SCAN_TRACE_SCHEMA,
     )
 
 

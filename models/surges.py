@@ -41,6 +41,7 @@ from transforms.wording import wording_params
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "surveillance.yaml"
 SIGNALS = ("complaints", "failed_inspections", "suspicious_listings", "combined")  # of the export
 SERIES_KEYS = ["region_code", "product_category", "signal"]
+PER_SERIES_METHODS = ("negbin", "ears_c2")
 SERIES_SCHEMA = {
     "region_code": pl.String,
     "product_category": pl.String,
@@ -140,6 +141,22 @@ class SignalConfig:
 
 
 @dataclass(frozen=True)
+class ScanConfig:
+    """The space-time scan (models/scan.py)."""
+
+    signals: tuple[str, ...]
+    max_cluster_counties: int
+    max_window_days: int
+    min_events: float
+    min_ratio: float
+    threshold: float
+    elevated_share: float
+    moved_llr: float
+    medium_share: float
+    high_share: float
+
+
+@dataclass(frozen=True)
 class SurveillanceConfig:
     method: str
     lookback_days: int
@@ -150,6 +167,7 @@ class SurveillanceConfig:
     negbin: NegBinConfig
     ears_c2: EarsC2Config
     severity: SeverityConfig
+    scan: ScanConfig
 
     def with_lookback(self, lookback_days: int) -> SurveillanceConfig:
         """The same settings with another look-back window."""
@@ -160,7 +178,7 @@ class SurveillanceConfig:
         """Days of series (ending on the as-of date) that `detect_alerts` needs."""
         tested = self.lookback_days + self.episode_memory_days + 1
         ears = self.ears_c2.guard_days + self.ears_c2.baseline_days
-        return tested + max(self.negbin.history_days, ears)
+        return tested + max(self.negbin.history_days, ears, self.scan.max_window_days)
 
 
 def load_config(path: Path | None = None) -> SurveillanceConfig:
@@ -193,6 +211,10 @@ def load_config(path: Path | None = None) -> SurveillanceConfig:
             persistence_alpha=float(sev["persistence_alpha"]),
             high=SeverityLevel(**sev["high"]),
             medium=SeverityLevel(**sev["medium"]),
+        ),
+        scan=ScanConfig(
+            **{k: v for k, v in raw["scan"].items() if k not in ("signals", "calibration")},
+            signals=tuple(str(s) for s in raw["scan"]["signals"]),
         ),
     )
 
@@ -538,18 +560,37 @@ def _dow_shares(
     return shares
 
 
-def _negbin_scores(
-    grid: _Grid, pooled: _Grid, pooled_row: np.ndarray, days: np.ndarray, cfg: NegBinConfig
-) -> DayScores:
-    """A scan over short and long moving sums against one negative-binomial expectation.
+@dataclass(frozen=True)
+class Expectation:
+    """The negbin baseline of every series x tested day, as known on that day: `level` is the
+    expected `block_days` sum (season in), `floored` the baseline behind it, `overdispersion`
+    the variance / mean ratio of the baseline windows and `estimate_rel_var` the relative
+    variance of the estimate itself; `known` where a baseline exists."""
 
-    The baseline is the robust mean and variance of earlier `block_days` sums (lagged past a
-    guard band), times the year-over-year seasonal factor; the expectation of a w-day sum is
-    that level times the day-of-week share of its days. Each window length tested for the
-    series' signal gives a p-value (Bonferroni over them); a day alarms when any window is
-    extreme enough, large enough and far enough above its expectation. observed and expected
-    are always the `block_days` sum and its expectation.
-    """
+    level: np.ndarray
+    floored: np.ndarray
+    overdispersion: np.ndarray
+    estimate_rel_var: np.ndarray
+    min_dispersion: np.ndarray
+    known: np.ndarray
+
+    def dispersion(self, expected: np.ndarray) -> np.ndarray:
+        """Predictive variance / mean ratio of a sum with this expectation."""
+        # NB2: extra-Poisson variance grows with the square of the mean, so the variance /
+        # mean ratio's excess over 1 scales with the expectation
+        return np.maximum(
+            1
+            + (self.overdispersion - 1) * expected / self.floored
+            + expected * self.estimate_rel_var,
+            self.min_dispersion,
+        )
+
+
+def negbin_expectation(
+    grid: _Grid, pooled: _Grid, pooled_row: np.ndarray, days: np.ndarray, cfg: NegBinConfig
+) -> Expectation:
+    """The baseline of each tested day: the robust mean and variance of earlier `block_days`
+    sums (lagged past a guard band), times the year-over-year seasonal factor, floored."""
     block = cfg.block_days
     moving = moving_sum(grid.values, block)
     base, var = _baseline(moving, days, 0, block, cfg)
@@ -563,11 +604,31 @@ def _negbin_scores(
     estimate_rel_var = overdispersion * np.nan_to_num(base_rel_var + factor_rel_var)
     # the floor stands for a rate too low to estimate: in season it rises with the province
     level = np.maximum(base * factor, cfg.min_expected * np.maximum(factor, season_index))
-    known_base = ~np.isnan(base)
     signals = grid.keys["signal"].to_numpy()
-    n_windows = np.array([len(cfg.windows_of(str(s))) for s in signals], dtype=float)[:, None]
     # a weighted sum (combined) varies more than a count of the same mean
     min_dispersion = np.array([cfg.min_dispersion.get(str(s), 1.0) for s in signals])[:, None]
+    return Expectation(
+        level, floored, overdispersion, estimate_rel_var, min_dispersion, ~np.isnan(base)
+    )
+
+
+def _negbin_scores(
+    grid: _Grid, pooled: _Grid, pooled_row: np.ndarray, days: np.ndarray, cfg: NegBinConfig
+) -> DayScores:
+    """A scan over short and long moving sums against one negative-binomial expectation.
+
+    The baseline is `negbin_expectation`; the expectation of a w-day sum is its level times
+    the day-of-week share of its days. Each window length tested for the series' signal gives
+    a p-value (Bonferroni over them); a day alarms when any window is extreme enough, large
+    enough and far enough above its expectation. observed and expected are always the
+    `block_days` sum and its expectation.
+    """
+    block = cfg.block_days
+    moving = moving_sum(grid.values, block)
+    fit = negbin_expectation(grid, pooled, pooled_row, days, cfg)
+    level, known_base = fit.level, fit.known
+    signals = grid.keys["signal"].to_numpy()
+    n_windows = np.array([len(cfg.windows_of(str(s))) for s in signals], dtype=float)[:, None]
     shares = _dow_shares(pooled, signals, days, cfg)
     shares.setdefault(block, np.ones(level.shape))
     p_scan = np.ones(level.shape)
@@ -577,12 +638,7 @@ def _negbin_scores(
         tests = np.array([w in cfg.windows_of(str(s)) for s in signals])[:, None]
         observed = _at(moving_sum(grid.values, w) if w != block else moving, days, 0)
         expected = level * share
-        # NB2: extra-Poisson variance grows with the square of the mean, so the variance /
-        # mean ratio's excess over 1 scales with the expectation
-        dispersion = np.maximum(
-            1 + (overdispersion - 1) * expected / floored + expected * estimate_rel_var,
-            min_dispersion,
-        )
+        dispersion = fit.dispersion(expected)
         testable = ~np.isnan(observed) & known_base
         p_value = np.ones(level.shape)
         p_value[testable] = _upper_tail(
@@ -687,6 +743,31 @@ def _pooled_series(series: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def pooled_grid(
+    series: pl.DataFrame, keys: pl.DataFrame, first_day: date, as_of: date, data_start: date
+) -> tuple[_Grid, np.ndarray]:
+    """The province-wide grid per category and signal, and the row of it for each of `keys`
+    (one past the last row where the category has no county data)."""
+    pooled_frame = _pooled_series(series)
+    pooled_keys = (
+        pooled_frame.select("product_category", "signal")
+        .unique()
+        .sort("product_category", "signal")
+    )
+    pooled = _dense_grid(pooled_frame, pooled_keys, first_day, as_of, data_start)
+    pooled_row = (
+        keys.join(
+            pooled_keys.with_row_index("pooled_row"),
+            on=["product_category", "signal"],
+            how="left",
+            maintain_order="left",
+        )["pooled_row"]
+        .fill_null(pooled_keys.height)
+        .to_numpy()
+    )
+    return pooled, pooled_row
+
+
 @dataclass(frozen=True)
 class ScoredDays:
     """The detector's verdict on every tested day of every series: row i of the matrices is
@@ -714,8 +795,9 @@ def score_days(
     `series` is `daily_series` output (sparse or dense; rows after `as_of` are ignored); the
     province-wide profiles and seasons come from all of it. None when no series can alarm.
     """
-    method = method or config.method
-    if method not in ("negbin", "ears_c2"):
+    # the configured method may be the space-time scan (models/scan.py); per series, negbin
+    method = method or (config.method if config.method in PER_SERIES_METHODS else "negbin")
+    if method not in PER_SERIES_METHODS:
         raise ValueError(f"unknown surge detection method {method!r}")
     first_day = as_of - timedelta(days=config.history_days - 1)
     series = series.filter(pl.col("day").is_between(first_day, as_of)).select(list(SERIES_SCHEMA))
@@ -739,23 +821,7 @@ def score_days(
     grid = _dense_grid(series, keys, first_day, as_of, data_start)
     days = np.arange(grid.values.shape[1] - n_tested, grid.values.shape[1])
     if method == "negbin":
-        pooled_frame = _pooled_series(series)
-        pooled_keys = (
-            pooled_frame.select("product_category", "signal")
-            .unique()
-            .sort("product_category", "signal")
-        )
-        pooled = _dense_grid(pooled_frame, pooled_keys, first_day, as_of, data_start)
-        pooled_row = (
-            keys.join(
-                pooled_keys.with_row_index("pooled_row"),
-                on=["product_category", "signal"],
-                how="left",
-                maintain_order="left",
-            )["pooled_row"]
-            .fill_null(pooled_keys.height)
-            .to_numpy()
-        )
+        pooled, pooled_row = pooled_grid(series, keys, first_day, as_of, data_start)
         scores = _negbin_scores(grid, pooled, pooled_row, days, config.negbin)
     else:
         scores = _ears_c2_scores(grid, days, config.ears_c2)

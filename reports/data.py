@@ -21,7 +21,7 @@ from reports.labels import PROVINCE
 from transforms.warehouse import has_table
 
 TREND_DAYS = 90  # days of each alert's series shown in its chart
-TREND_WINDOW = 7  # the detector's moving-sum window: observed/expected are 7-day sums
+TREND_WINDOW = 7  # the per-series detectors' window; the scan's alerts carry their own
 
 # Free text that reaches a report is redacted once more: a phone or ID number typed into a
 # shop name or a file-level issue must not travel further.
@@ -87,13 +87,20 @@ def typed_hotspots(hotspots: pl.DataFrame) -> pl.DataFrame:
 
 
 def typed_alerts(alerts: pl.DataFrame) -> pl.DataFrame:
+    """The alerts export typed. The scan's (models/scan.py) has `counties` and
+    `signals_moved` after the contract's columns; a per-series detector's gets
+    `window_days` = 7, the unit of its observed and expected."""
     day = pl.col("alert_date")
     if alerts.schema["alert_date"] != pl.Date:
         day = day.cast(pl.String).str.to_date("%Y-%m-%d")
+    window = pl.col("window_days") if "window_days" in alerts.columns else pl.lit(TREND_WINDOW)
+    scan = [pl.col(c).cast(pl.String) for c in ("counties", "signals_moved") if c in alerts.columns]
     return alerts.with_columns(
         day.alias("alert_date"),
         pl.col("observed").cast(pl.Float64),
         pl.col("expected").cast(pl.Float64),
+        window.cast(pl.Int64).alias("window_days"),
+        *scan,
     )
 
 
@@ -193,29 +200,49 @@ def alert_trends(
 ) -> pl.DataFrame:
     """Each alert's series over the last TREND_DAYS days: alert_id, day, value, moving_sum.
 
-    The values are the detector's own daily series (models.surges.daily_series), zero-filled,
-    and moving_sum is the 7-day sum that `observed` and `expected` are measured in.
+    The values are the detector's own daily series (models.surges.daily_series), zero-filled:
+    for a scan alert the events of every signal in its cluster's counties, for a per-series
+    alert its region's signal; moving_sum is the sum over the alert's `window_days`, the unit
+    of its `observed` and `expected`.
     """
     schema = {"alert_id": pl.String, "day": pl.Date, "value": pl.Float64, "moving_sum": pl.Float64}
     if alerts.is_empty():
         return pl.DataFrame(schema=schema)
-    history = TREND_DAYS + TREND_WINDOW - 1
-    keys = ["region_code", "product_category", "signal"]
-    series = daily_series(con, as_of, history).join(alerts.select(keys).unique(), on=keys)
+    scan = "counties" in alerts.columns  # else a per-series detector's export
+    alerts = typed_alerts(alerts)
+    longest = max([TREND_WINDOW, *alerts["window_days"].to_list()])
+    history = TREND_DAYS + longest - 1
+    series = daily_series(con, as_of, history)
+    region = pl.col("counties" if scan else "region_code").str.split(";").alias("region_code")
+    members = alerts.select("alert_id", "product_category", region, "signal").explode("region_code")
+    if scan:  # its observed: the events of every base signal in its cluster's counties
+        base = series.select("signal").unique().filter(pl.col("signal") != "combined")
+        members = members.drop("signal").join(base, how="cross")
+    daily = (
+        members.join(series, on=["region_code", "product_category", "signal"])
+        .sort("alert_id", "day", "region_code", "signal")  # one order of summing: repeatable
+        .group_by("alert_id", "day", maintain_order=True)
+        .agg(pl.col("value").sum())
+    )
     days = pl.DataFrame(
         {"day": pl.date_range(as_of - dt.timedelta(days=history - 1), as_of, eager=True)}
     )
     dense = (
-        alerts.select("alert_id", *keys)
+        alerts.select("alert_id", "window_days")
         .join(days, how="cross")
-        .join(series, on=[*keys, "day"], how="left")
+        .join(daily, on=["alert_id", "day"], how="left")
         .with_columns(pl.col("value").fill_null(0.0))
         .sort("alert_id", "day")
-        .with_columns(
-            pl.col("value").rolling_sum(TREND_WINDOW).over("alert_id").alias("moving_sum")
-        )
     )
-    return dense.filter(pl.col("day") > as_of - dt.timedelta(days=TREND_DAYS)).select(list(schema))
+    summed = pl.concat(
+        [
+            part.with_columns(
+                pl.col("value").rolling_sum(int(window)).over("alert_id").alias("moving_sum")
+            )
+            for (window,), part in dense.group_by("window_days", maintain_order=True)
+        ]
+    ).sort("alert_id", "day")
+    return summed.filter(pl.col("day") > as_of - dt.timedelta(days=TREND_DAYS)).select(list(schema))
 
 
 def feed_freshness(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:

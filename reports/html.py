@@ -184,6 +184,15 @@ def alert_cards(alerts: pl.DataFrame, trends: pl.DataFrame | None) -> list[dict[
                 "category": category_label(r["product_category"]),
                 "signal": SIGNALS.get(r["signal"], r["signal"]),
                 "observed": f"{r['observed']:g}",
+                "window_days": r["window_days"],
+                "counties": "、".join(
+                    region_name(c)
+                    for c in (r.get("counties") or "").split(";")
+                    if c and c != r["region_code"]
+                ),
+                "signals_moved": " + ".join(
+                    SIGNALS.get(s, s) for s in (r.get("signals_moved") or r["signal"]).split(";")
+                ),
                 "expected": f"{r['expected']:g}",
                 "ratio": f"{r['observed'] / max(r['expected'], 1e-9):.1f}",
                 "severity": r["severity"],
@@ -232,7 +241,7 @@ def actions(
                 "alert",
                 f"排查 {card['region']} {card['category'].split(' ')[0]} 的"
                 f"{card['signal'].split(' ')[0]}激增（{card['alert_date']} 起，"
-                f"7天 {card['observed']} vs 预期 {card['expected']}）",
+                f"{card['window_days']}天 {card['observed']} vs 预期 {card['expected']}）",
                 f"check the {card['severity']} surge of {card['signal'].split(' ', 1)[1]} "
                 f"({card['category'].split(' ', 1)[1]}) raised {card['alert_date']}",
             )

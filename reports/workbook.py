@@ -126,8 +126,25 @@ ALERT_COLUMNS = [
     Column("地区 region", lambda r: region_name(r["region_code"]), 22),
     Column("商品类别 product_category", lambda r: category_label(r["product_category"]), 24),
     Column("信号 signal", lambda r: SIGNALS.get(r["signal"], r["signal"]), 24),
-    Column("观测值（7天）observed", lambda r: r["observed"], 12, "0.0##"),
-    Column("预期值（7天）expected", lambda r: r["expected"], 12, "0.0##"),
+    Column(
+        "涉及区县 counties",
+        lambda r: "、".join(
+            region_name(c) for c in (r.get("counties") or r["region_code"]).split(";") if c
+        ),
+        30,
+        wrap=True,
+    ),
+    Column(
+        "上升信号 signals moved",
+        lambda r: " + ".join(
+            SIGNALS.get(s, s) for s in (r.get("signals_moved") or r["signal"]).split(";")
+        ),
+        30,
+        wrap=True,
+    ),
+    Column("窗口天数 window_days", lambda r: r["window_days"], 10),
+    Column("观测值（窗口内）observed", lambda r: r["observed"], 12, "0.0##"),
+    Column("预期值（窗口内）expected", lambda r: r["expected"], 12, "0.0##"),
     Column(
         "等级 severity",
         lambda r: SEVERITIES.get(r["severity"], r["severity"]),

@@ -19,6 +19,7 @@ from models.explore import (
     lead_outcomes,
     lead_terms,
     precision_at_k,
+    scan_trace,
     stored_lead_history,
     surge_trace,
 )
@@ -266,7 +267,18 @@ def test_surge_trace_agrees_with_the_runs_alerts(warehouse: Path) -> None:
         alerts = current_alerts(con)
         series = daily_series(con, as_of, config.history_days, config)
     assert alerts.height
+    assert config.method == "scan"  # the run's alerts are the space-time scan's
     for alert in alerts.iter_rows(named=True):
+        trace = scan_trace(series, as_of, alert["region_code"], alert["product_category"], config)
+        day = trace.filter(pl.col("day") == alert["alert_date"]).row(0, named=True)
+        assert day["alarm"] is True
+        assert (round(day["observed"], 3), round(day["expected"], 3)) == (
+            alert["observed"],
+            alert["expected"],
+        )
+    # the per-series trace still reproduces the negbin detector's alerts
+    negbin = detect_alerts(series, as_of, config, method="negbin")
+    for alert in negbin.head(5).iter_rows(named=True):
         trace = surge_trace(
             series, as_of, alert["region_code"], alert["product_category"], alert["signal"], config
         )

@@ -17,6 +17,7 @@ from demo_world.evaluate_surges import (
     ALL_WORLDS,
     EARS_C2,
     NEGBIN,
+    SCAN,
     Setting,
     SweepRow,
     early_signals,
@@ -75,7 +76,8 @@ def row(world: str, setting: Setting, **counts: Any) -> SweepRow:
     fields: dict[str, Any] = {
         name: 0 for name in SweepRow.__dataclass_fields__ if name not in ("world", "setting")
     }
-    return SweepRow(world=world, setting=setting, **(fields | {"delays": ()} | counts))
+    empty = {"delays": (), "evident_delays": ()}
+    return SweepRow(world=world, setting=setting, **(fields | empty | counts))
 
 
 # --- rows from hand-made alerts and truth ----------------------------------------------------
@@ -123,6 +125,8 @@ def test_totals_are_the_sums_of_the_worlds() -> None:
     ]
     rows[0] = replace(rows[0], ramps=2, ramps_within_evident=1, seasonal_false_alert_weeks=1)
     rows[2] = replace(rows[2], ramps=4, ramps_within_evident=3, seasonal_false_alert_weeks=2)
+    rows[0] = replace(rows[0], within_two_of_evident=1, evident_delays=(0,))
+    rows[2] = replace(rows[2], within_two_of_evident=2, evident_delays=(2, 1, 4))
 
     totals = sweep_totals(rows)
 
@@ -133,8 +137,9 @@ def test_totals_are_the_sums_of_the_worlds() -> None:
     assert (first.ramps, first.ramps_within_evident, first.seasonal_false_alert_weeks) == (6, 4, 3)
     assert first.mean_delay == pytest.approx(4.0)  # over the 4 surges, not (1 + 5) / 2
     assert (totals[1].within_start, totals[1].false_alert_weeks) == (10, 7)
+    assert first.evident_delays == rows[0].evident_delays + rows[2].evident_delays
     for name in SweepRow.__dataclass_fields__:
-        if name not in ("world", "setting", "delays"):
+        if name not in ("world", "setting", "delays", "evident_delays"):
             per_world = sum(getattr(r, name) for r in rows if r.setting == ALPHA)
             assert getattr(first, name) == per_world, name
 
@@ -143,16 +148,19 @@ def test_totals_are_the_sums_of_the_worlds() -> None:
 
 
 def test_the_sweep_marks_the_configured_values_and_changes_only_the_swept_one() -> None:
-    settings = sweep_settings(CONFIG, alphas=[1e-3, 1e-4], thresholds=[4.0])
+    settings = sweep_settings(CONFIG, alphas=[1e-3, 1e-4], thresholds=[4.0], scan_thresholds=[20])
 
     assert [(s.method, s.parameter, s.configured) for s in settings] == [
+        (SCAN, CONFIG.scan.threshold, True),
+        (SCAN, 20.0, False),
         (NEGBIN, 1e-4, False),
         (NEGBIN, CONFIG.negbin.alpha, True),  # added: it was not asked for
         (NEGBIN, 1e-3, False),
         (EARS_C2, CONFIG.ears_c2.threshold, True),
         (EARS_C2, 4.0, False),
     ]
-    changed = with_setting(CONFIG, settings[0])
+    assert with_setting(CONFIG, settings[1]).scan == replace(CONFIG.scan, threshold=20.0)
+    changed = with_setting(CONFIG, settings[2])
     assert changed.negbin.alpha == 1e-4
     assert changed.negbin == replace(CONFIG.negbin, alpha=1e-4)
     assert changed.ears_c2 == CONFIG.ears_c2
@@ -272,9 +280,10 @@ def test_surges_md_keeps_the_text_around_its_markers(tmp_path: Path) -> None:
     inside = text.split(START)[1].split(END)[0]
     assert inside == "\n" + measured
     assert (
-        "| negbin alpha | **3e-4** (configured) | 4 | 2 | 2 | 0 | 0/2 | 0/0 | 0/0 | 1.5 |" in inside
+        "| negbin alpha | **3e-4** (configured) | 4 | 2 | 2 | 0 | 0 | 0/2 | 0/0 | 0/0 | 1.5 | - |"
+        in inside
     )
-    assert "| negbin alpha | 1e-2 | 4 | 4 | 0 | 0 | 0/0 | 0/0 | 0/0 | - | 9 | 0 |" in inside
+    assert "| negbin alpha | 1e-2 | 4 | 4 | 0 | 0 | 0 | 0/0 | 0/0 | 0/0 | - | - | 9 | 0 |" in inside
     # the per-world table has the configured setting only
     assert "| seed 7 | negbin alpha | **3e-4** (configured) |" in inside
     assert "| seed 7 | negbin alpha | 1e-2 |" not in inside

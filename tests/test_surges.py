@@ -438,6 +438,6 @@ def test_the_alerts_task_detects_over_its_look_back_window(
         windows.append(config.lookback_days)
         return detect_alerts(series, as_of, config, *args)
 
-    monkeypatch.setattr(flows.stages, "detect_alerts", detector)
+    monkeypatch.setattr(flows.stages, "detect", detector)
     alerts_task.fn(warehouse, AS_OF, 30)
     assert windows == [30]

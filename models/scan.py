@@ -1,0 +1,420 @@
+"""Space-time scan of surges: clusters of neighbouring counties x recent windows, all signals.
+
+A prospective scan in the manner of Kulldorff's space-time scan statistic, with expectations
+from the count model of `models.surges` (the negbin baseline: lagged robust level, last year's
+season, the province's day-of-week profile), so season and weekday are in the expectation.
+
+For every tested day t, every cluster Z (a county and its k nearest neighbours of the same
+prefecture by the coordinates of regions.csv, k = 0 up to the whole prefecture) and every
+window of w = 1..14 days ending on t, each signal s (complaint voices, failed inspections,
+newly suspicious shops) gives the Poisson log likelihood ratio of its observed sum C against
+its expected sum E in Z, C log(C / E) - (C - E) when C > E, divided by the predictive
+variance / mean ratio of the sum (a quasi-likelihood: the counts are overdispersed). The
+statistic of (Z, w, t) is the sum over the signals with an excess (Kulldorff's multivariate
+scan), and the day's statistic of a prefecture x category is the largest over its clusters and
+windows. A day alarms when it reaches `threshold`, calibrated by Monte Carlo under the fitted
+baseline (`calibrate`) to one false alert episode per `recurrence_days` per prefecture x
+category. Alarm days group into episodes as in `models.surges`; one alert per episode, with its
+cluster's counties and the signals that moved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from data_contracts.contract import regions
+from models.surges import (
+    ALERT_SCHEMA,
+    SERIES_SCHEMA,
+    ScanConfig,
+    SurveillanceConfig,
+    _at,
+    _dense_grid,
+    _dow_shares,
+    _episode_starts,
+    alert_id,
+    detect_alerts,
+    moving_sum,
+    negbin_expectation,
+    pooled_grid,
+)
+
+SCAN_ALERT_SCHEMA = ALERT_SCHEMA | {
+    "counties": pl.String,  # the cluster's counties, ;-separated
+    "window_days": pl.Int64,  # days of the window that alarmed, ending on alert_date
+    "signals_moved": pl.String,  # base signals with an excess in it, ;-separated
+}
+
+
+# --- clusters -----------------------------------------------------------------------------
+
+
+def county_clusters(max_counties: int) -> tuple[list[str], list[tuple[int, ...]], list[str]]:
+    """Counties (sorted codes), the clusters (tuples of county indices: each county with its
+    0..max_counties-1 nearest neighbours of its prefecture, duplicates removed, in order) and
+    each cluster's prefecture code."""
+    table = regions()
+    counties = sorted(table)
+    position = {c: i for i, c in enumerate(counties)}
+    found: dict[frozenset[int], str] = {}
+    for code in counties:
+        here = table[code]
+        scale = np.cos(np.radians(here.latitude))  # degrees of longitude are shorter
+        same = [c for c in counties if table[c].prefecture_code == here.prefecture_code]
+        nearest = sorted(
+            same,
+            key=lambda c: (
+                ((table[c].longitude - here.longitude) * scale) ** 2
+                + (table[c].latitude - here.latitude) ** 2,
+                c,
+            ),
+        )
+        for k in range(1, min(max_counties, len(nearest)) + 1):
+            found.setdefault(frozenset(position[c] for c in nearest[:k]), here.prefecture_code)
+    clusters = sorted(found, key=lambda z: (len(z), sorted(z)))
+    return counties, [tuple(sorted(z)) for z in clusters], [found[z] for z in clusters]
+
+
+# --- the fitted baseline ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanModel:
+    """The fitted baseline of one run: rows are signal x category x county (in that order),
+    columns the tested days from `tested_from`; expected[w] / variance[w] are the expected
+    w-day sums ending on each day and their predictive variance (0 where no baseline)."""
+
+    signals: tuple[str, ...]
+    categories: list[str]
+    counties: list[str]
+    clusters: list[tuple[int, ...]]
+    cluster_prefecture: list[str]
+    membership: np.ndarray  # clusters x counties, 0/1
+    tested_from: date
+    expected: dict[int, np.ndarray]
+    variance: dict[int, np.ndarray]
+    daily_dispersion: np.ndarray  # variance / mean of a day's count around its expectation
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return len(self.signals), len(self.categories), len(self.counties)
+
+    @property
+    def prefectures(self) -> list[str]:
+        return sorted(set(self.cluster_prefecture))
+
+
+def fit_scan(
+    series: pl.DataFrame, as_of: date, config: SurveillanceConfig, history_start: date | None
+) -> tuple[ScanModel, np.ndarray] | None:
+    """The fitted baseline and the observed daily values (rows x whole calendar) of the
+    counties' base signals, or None when no category had an event in reach."""
+    cfg = config.scan
+    first_day = as_of - timedelta(days=config.history_days - 1)
+    series = series.filter(pl.col("day").is_between(first_day, as_of)).select(list(SERIES_SCHEMA))
+    n_tested = config.lookback_days + config.episode_memory_days + 1
+    tested_from = as_of - timedelta(days=n_tested - 1)
+    first_series_day = series["day"].min()
+    data_start = history_start or (
+        first_series_day if isinstance(first_series_day, date) else as_of
+    )
+    counties, clusters, cluster_prefecture = county_clusters(cfg.max_cluster_counties)
+    base = series.filter(
+        pl.col("region_code").is_in(counties) & pl.col("signal").is_in(list(cfg.signals))
+    )
+    reach = tested_from - timedelta(days=cfg.max_window_days)
+    categories = sorted(
+        base.filter((pl.col("day") >= reach) & (pl.col("value") != 0))["product_category"]
+        .unique()
+        .to_list()
+    )
+    if not categories:
+        return None
+    keys = pl.DataFrame(
+        [(s, c, r) for s in cfg.signals for c in categories for r in counties],
+        schema=["signal", "product_category", "region_code"],
+        orient="row",
+    ).select(["region_code", "product_category", "signal"])
+    grid = _dense_grid(base, keys, first_day, as_of, data_start)
+    pooled, pooled_row = pooled_grid(series, keys, first_day, as_of, data_start)
+    days = np.arange(grid.values.shape[1] - n_tested, grid.values.shape[1])
+    fit = negbin_expectation(grid, pooled, pooled_row, days, config.negbin)
+    windows = range(1, cfg.max_window_days + 1)
+    every_window = replace(config.negbin, windows={s: tuple(windows) for s in cfg.signals})
+    shares = _dow_shares(pooled, keys["signal"].to_numpy(), days, every_window)
+    known = fit.known & ~np.isnan(fit.level)
+    expected, variance = {}, {}
+    for w in windows:
+        e = np.where(known, np.nan_to_num(fit.level) * shares[w], 0.0)
+        expected[w] = e
+        variance[w] = np.where(known, e * np.nan_to_num(fit.dispersion(e), nan=1.0), 0.0)
+    membership = np.zeros((len(clusters), len(counties)))
+    for i, z in enumerate(clusters):
+        membership[i, list(z)] = 1.0
+    model = ScanModel(
+        signals=tuple(cfg.signals),
+        categories=categories,
+        counties=counties,
+        clusters=clusters,
+        cluster_prefecture=cluster_prefecture,
+        membership=membership,
+        tested_from=tested_from,
+        expected=expected,
+        variance=variance,
+        daily_dispersion=np.where(
+            known, 1 + (fit.overdispersion - 1) * expected[1] / fit.floored, 1.0
+        ),
+    )
+    observed = np.where(np.isnan(grid.values), 0.0, grid.values)
+    return model, observed[:, grid.values.shape[1] - n_tested - cfg.max_window_days :]
+
+
+# --- the statistic ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanDays:
+    """Per prefecture x category x tested day: the largest statistic over the prefecture's
+    clusters and the windows, that cluster's index and window, and its sums per signal."""
+
+    prefectures: list[str]
+    statistic: np.ndarray  # prefectures x categories x days
+    cluster: np.ndarray
+    window: np.ndarray
+    observed: np.ndarray  # signals x prefectures x categories x days
+    expected: np.ndarray
+    signal_llr: np.ndarray
+
+
+def _poisson_llr(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """C log(C / E) - (C - E) where C > E > 0, else 0."""
+    excess = (observed > expected) & (expected > 0)
+    ratio = np.divide(observed, expected, out=np.ones(observed.shape), where=excess)
+    return np.where(excess, observed * np.log(ratio) - (observed - expected), 0.0)
+
+
+def scan_days(model: ScanModel, daily: np.ndarray, cfg: ScanConfig) -> ScanDays:
+    """The scan over every cluster and window for each tested day.
+
+    `daily` holds the observed daily values of the rows, for the `max_window_days` days before
+    the first tested day and the tested days; a window reaching before that is not tested."""
+    n_sig, n_cat, n_cty = model.shape
+    pad = cfg.max_window_days
+    n_days = daily.shape[1] - pad
+    days = np.arange(pad, pad + n_days)
+    prefectures = model.prefectures
+    in_prefecture = np.array(
+        [[p == q for q in model.cluster_prefecture] for p in prefectures], dtype=bool
+    )
+    n_clu = len(model.clusters)
+    best = np.zeros((n_cat, n_clu, n_days))
+    best_w = np.zeros((n_cat, n_clu, n_days), dtype=int)
+    best_c = np.zeros((n_sig, n_cat, n_clu, n_days))
+    best_e = np.zeros((n_sig, n_cat, n_clu, n_days))
+    best_llr = np.zeros((n_sig, n_cat, n_clu, n_days))
+    for w in range(1, pad + 1):
+        sums = np.nan_to_num(_at(moving_sum(daily, w), days, 0))
+        # observed, expected and variance of every cluster: (counties -> clusters) @ ...
+        stacked = np.stack([sums, model.expected[w], model.variance[w]])
+        c_z, e_z, v_z = model.membership @ stacked.reshape(3, n_sig, n_cat, n_cty, n_days)
+        phi = np.maximum(np.divide(v_z, e_z, out=np.ones(e_z.shape), where=e_z > 0), 1.0)
+        llr = _poisson_llr(c_z, e_z) / phi
+        total = llr.sum(axis=0)
+        events, expect = c_z.sum(axis=0), e_z.sum(axis=0)
+        eligible = (events >= cfg.min_events) & (events >= cfg.min_ratio * expect)
+        better = eligible & (total > best)
+        np.copyto(best, total, where=better)
+        best_w[better] = w
+        for kept, now in ((best_c, c_z), (best_e, e_z), (best_llr, llr)):
+            np.copyto(kept, now, where=better[None])
+    # the largest over each prefecture's clusters
+    masked = np.where(in_prefecture[:, None, :, None], best[None], -1.0)
+    top = masked.argmax(axis=2)  # prefectures x categories x days
+    statistic = np.take_along_axis(masked, top[:, :, None, :], axis=2)[:, :, 0, :]
+
+    cat_idx = np.arange(n_cat)[None, :, None]
+    day_idx = np.arange(n_days)[None, None, :]
+
+    def at_top(values: np.ndarray) -> np.ndarray:
+        """values[..., category, cluster, day] at each prefecture's best cluster."""
+        return values[..., cat_idx, top, day_idx]
+
+    return ScanDays(
+        prefectures=prefectures,
+        statistic=np.maximum(statistic, 0.0),
+        cluster=top,
+        window=at_top(best_w),
+        observed=at_top(best_c),
+        expected=at_top(best_e),
+        signal_llr=at_top(best_llr),
+    )
+
+
+def _episodes(statistic: np.ndarray, config: SurveillanceConfig) -> np.ndarray:
+    """Alarm days (statistic >= threshold) that open an episode, per prefecture x category."""
+    cfg = config.scan
+    flat = statistic.reshape(-1, statistic.shape[-1])
+    starts = _episode_starts(
+        flat >= cfg.threshold,
+        flat >= cfg.elevated_share * cfg.threshold,
+        config.episode_gap_days,
+        config.episode_memory_days,
+    )
+    return starts.reshape(statistic.shape)
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+
+def detect_cluster_alerts(
+    series: pl.DataFrame,
+    as_of: date,
+    config: SurveillanceConfig,
+    history_start: date | None = None,
+) -> pl.DataFrame:
+    """The alerts export by the space-time scan: one row per cluster episode first raised in
+    the look-back window, each day from values dated <= it.
+
+    region_code is the county when the cluster is one county, else its prefecture; `counties`
+    lists the cluster's counties; signal is the one base signal that moved, or `combined`
+    when several did (`signals_moved`). observed / expected are the events of all signals
+    in the cluster over the `window_days` days ending on alert_date and their expectation."""
+    fitted = fit_scan(series, as_of, config, history_start)
+    if fitted is None:
+        return pl.DataFrame(schema=SCAN_ALERT_SCHEMA)
+    model, daily = fitted
+    cfg = config.scan
+    scanned = scan_days(model, daily, cfg)
+    starts = _episodes(scanned.statistic, config)
+    window_from = as_of - timedelta(days=config.lookback_days - 1)
+    rows = []
+    for p, c, t in zip(*np.nonzero(starts), strict=True):
+        day = model.tested_from + timedelta(days=int(t))
+        if day < window_from:
+            continue
+        cluster = model.clusters[scanned.cluster[p, c, t]]
+        counties = [model.counties[i] for i in cluster]
+        moved = [
+            s
+            for i, s in enumerate(model.signals)
+            if scanned.signal_llr[i, p, c, t] >= cfg.moved_llr
+        ] or [model.signals[int(scanned.signal_llr[:, p, c, t].argmax())]]
+        region = counties[0] if len(counties) == 1 else scanned.prefectures[p]
+        signal = moved[0] if len(moved) == 1 else "combined"
+        stat = scanned.statistic[p, c, t]
+        rows.append(
+            {
+                "alert_id": alert_id(region, model.categories[c], signal, day),
+                "alert_date": day,
+                "region_code": region,
+                "product_category": model.categories[c],
+                "signal": signal,
+                "observed": round(float(scanned.observed[:, p, c, t].sum()), 3),
+                "expected": round(float(scanned.expected[:, p, c, t].sum()), 3),
+                "severity": "high"
+                if stat >= cfg.high_share * cfg.threshold
+                else "medium"
+                if stat >= cfg.medium_share * cfg.threshold
+                else "low",
+                "counties": ";".join(counties),
+                "window_days": int(scanned.window[p, c, t]),
+                "signals_moved": ";".join(moved),
+            }
+        )
+    return pl.DataFrame(rows, schema=SCAN_ALERT_SCHEMA).sort(
+        "alert_date", "region_code", "product_category", "signal"
+    )
+
+
+def detect(
+    series: pl.DataFrame,
+    as_of: date,
+    config: SurveillanceConfig,
+    method: str | None = None,
+    history_start: date | None = None,
+) -> pl.DataFrame:
+    """The alerts export by `method` (default: the configured one): "scan", or one of the
+    per-series detectors of `models.surges` ("negbin", "ears_c2") kept for comparison."""
+    method = method or config.method
+    if method == "scan":
+        return detect_cluster_alerts(series, as_of, config, history_start)
+    return detect_alerts(series, as_of, config, method, history_start)
+
+
+# --- calibration --------------------------------------------------------------------------
+
+
+def null_days(model: ScanModel, rng: np.random.Generator) -> np.ndarray:
+    """Daily values drawn under the fitted baseline (no surge), shaped like `fit_scan`'s: a
+    day's count is negative binomial around its expectation with the baseline's
+    overdispersion (the days before the first tested day repeat its expectation).
+
+    The expectation is taken as known: the error of its estimate is left to the statistic's
+    variance. Drawing it too (a gamma factor with the estimate's relative variance) made the
+    threshold 30 times too strict on null maps whose baseline is estimated (0.03 false
+    episodes a year instead of 1), as the floors and the seasonal factor's clip at 1 bias
+    the estimate upwards."""
+    pad = max(model.expected)
+
+    def padded(values: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.repeat(values[:, :1], pad, axis=1), values], axis=1)
+
+    mu, extra = padded(model.expected[1]), padded(model.daily_dispersion)
+    n = mu / np.maximum(extra - 1, 1e-6)
+    draws = np.where(
+        extra <= 1 + 1e-6,
+        rng.poisson(mu),
+        rng.negative_binomial(np.maximum(n, 1e-9), np.clip(n / (n + mu), 1e-12, 1.0)),
+    )
+    return np.where(mu > 0, draws, 0).astype(float)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    threshold: float
+    episodes_per_year: float  # per prefecture x category, under the null, at the threshold
+    cell_years: float  # prefecture x category x years simulated
+
+
+def null_episode_rate(
+    model: ScanModel, statistics: list[np.ndarray], threshold: float, config: SurveillanceConfig
+) -> float:
+    """False alert episodes per prefecture x category x year at `threshold`, over null
+    replicates of the tested days (the first `episode_memory_days` left out, as in a run)."""
+    cfg = replace(config, scan=replace(config.scan, threshold=threshold))
+    memory = config.episode_memory_days
+    count = sum(int(_episodes(s, cfg)[..., memory:].sum()) for s in statistics)
+    cells = statistics[0].shape[0] * statistics[0].shape[1]
+    years = sum(cells * (s.shape[-1] - memory) for s in statistics) / 365.0
+    return count / years
+
+
+def calibrate(
+    model: ScanModel,
+    config: SurveillanceConfig,
+    recurrence_days: float,
+    replicates: int,
+    rng: np.random.Generator,
+) -> Calibration:
+    """The smallest threshold (to 0.05) whose false alert episodes under the fitted
+    baseline come at most once per `recurrence_days` per prefecture x category."""
+    statistics = [
+        scan_days(model, null_days(model, rng), config.scan).statistic for _ in range(replicates)
+    ]
+    target = 365.0 / recurrence_days
+    lo, hi = 0.5, 60.0
+    while hi - lo > 0.05:
+        mid = (lo + hi) / 2
+        if null_episode_rate(model, statistics, mid, config) <= target:
+            hi = mid
+        else:
+            lo = mid
+    threshold = round(hi, 2)
+    cells = statistics[0].shape[0] * statistics[0].shape[1]
+    memory = config.episode_memory_days
+    years = sum(cells * (s.shape[-1] - memory) for s in statistics) / 365.0
+    return Calibration(threshold, null_episode_rate(model, statistics, threshold, config), years)

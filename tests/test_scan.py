@@ -1,0 +1,227 @@
+"""The space-time scan on hand-made series and maps (models/scan.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from data_contracts.contract import regions
+from models.scan import (
+    calibrate,
+    county_clusters,
+    detect,
+    detect_cluster_alerts,
+    fit_scan,
+    null_days,
+    null_episode_rate,
+    scan_days,
+)
+from models.surges import _with_prefectures, load_config
+
+CONFIG = load_config()
+AS_OF = date(2025, 4, 30)
+DAYS = [AS_OF - timedelta(days=i) for i in range(CONFIG.history_days)][::-1]
+XINING = sorted(c for c, r in regions().items() if r.prefecture_code == "630100")
+
+
+def map_series(
+    rates: dict[str, np.ndarray | float],
+    seed: int,
+    category: str = "fuel",
+    signal: str = "complaints",
+) -> pl.DataFrame:
+    """Poisson daily counts over DAYS for each county at its rate (a number or one a day)."""
+    rng = np.random.default_rng(seed)
+    return pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "region_code": county,
+                    "product_category": category,
+                    "signal": signal,
+                    "day": DAYS,
+                    "value": rng.poisson(np.broadcast_to(rate, len(DAYS))).astype(float),
+                }
+            )
+            for county, rate in sorted(rates.items())
+        ]
+    )
+
+
+def regular_map(every: int = 3, category: str = "fuel") -> pl.DataFrame:
+    """Xining's counties with one complaint voice every `every` days each, no chance clusters."""
+    index = np.arange(len(DAYS))
+    return pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "region_code": county,
+                    "product_category": category,
+                    "signal": "complaints",
+                    "day": DAYS,
+                    "value": (index % every == i % every).astype(float),
+                }
+            )
+            for i, county in enumerate(XINING)
+        ]
+    )
+
+
+def add(frame: pl.DataFrame, county: str, days: list[date], extra: float) -> pl.DataFrame:
+    """`extra` events more in `county` on each of `days`."""
+    more = (pl.col("region_code") == county) & pl.col("day").is_in(days)
+    return frame.with_columns(
+        pl.when(more).then(pl.col("value") + extra).otherwise(pl.col("value")).alias("value")
+    )
+
+
+def neighbours() -> tuple[str, str]:
+    """Two Xining counties that form a cluster of their own (each other's nearest)."""
+    counties, clusters, _ = county_clusters(CONFIG.scan.max_cluster_counties)
+    pairs = [tuple(counties[i] for i in z) for z in clusters if len(z) == 2]
+    a, b = next(p for p in pairs if p[0] in XINING)
+    return a, b
+
+
+QUIET = 0.3  # complaint voices a day in each county
+
+
+def test_clusters_are_neighbours_within_a_prefecture() -> None:
+    counties, clusters, prefecture = county_clusters(7)
+    table = regions()
+    assert all(len(z) >= 1 for z in clusters)
+    for z, p in zip(clusters, prefecture, strict=True):
+        assert {table[counties[i]].prefecture_code for i in z} == {p}
+    # every county alone, and every prefecture whole, are clusters
+    assert {counties[z[0]] for z in clusters if len(z) == 1} == set(counties)
+    whole = {frozenset(counties[i] for i in z) for z in clusters}
+    assert frozenset(XINING) in whole
+
+
+def test_split_surge_over_two_neighbours_is_found_by_the_cluster() -> None:
+    a, b = neighbours()
+    quiet = regular_map()
+    start = AS_OF - timedelta(days=20)
+    days = [start + timedelta(days=i) for i in range(4)]
+    one_county = add(quiet, a, days, 1.5)
+    both = add(one_county, b, days, 1.5)
+    assert detect_cluster_alerts(quiet, AS_OF, CONFIG).is_empty()
+    # 1.5 extra a day in one county for 4 days is below what one county may raise...
+    assert detect_cluster_alerts(one_county, AS_OF, CONFIG).is_empty()
+    # ...in two neighbours together it is a surge: one alert listing both
+    alerts = detect_cluster_alerts(both, AS_OF, CONFIG)
+    assert alerts.height == 1
+    assert {a, b} <= set(alerts["counties"][0].split(";"))
+    assert start <= alerts["alert_date"][0] <= days[-1]
+    assert alerts["signals_moved"][0] == "complaints"
+    # the negbin detector misses it: each county alone is too small, the prefecture too large
+    assert detect(_with_prefectures(both), AS_OF, CONFIG, method="negbin").is_empty()
+
+
+def test_signals_that_moved_are_named() -> None:
+    a, _ = neighbours()
+    start = AS_OF - timedelta(days=10)
+    days = [start + timedelta(days=i) for i in range(5)]
+    complaints = add(map_series(dict.fromkeys(XINING, QUIET), seed=4), a, days, 3.0)
+    inspections = add(
+        map_series(dict.fromkeys(XINING, 0.05), seed=5, signal="failed_inspections"), a, days, 1.0
+    )
+    alerts = detect_cluster_alerts(pl.concat([complaints, inspections]), AS_OF, CONFIG)
+    assert alerts.height == 1
+    assert alerts["signal"][0] == "combined"
+    assert alerts["signals_moved"][0] == "complaints;failed_inspections"
+
+
+def spring(day: date) -> float:
+    return 2.5 if day.month in (3, 4, 5) else 1.0
+
+
+def test_seasonal_rise_seen_last_year_raises_nothing() -> None:
+    # every Xining county's seeds complaints rise 2.5-fold each spring, last year included
+    rate = np.array([QUIET * 2 * spring(d) for d in DAYS])
+    seasonal = map_series(dict.fromkeys(XINING, rate), seed=6, category="seeds")
+    assert detect_cluster_alerts(seasonal, AS_OF, CONFIG).is_empty()
+    # the same rise with no last year in the data is a surge
+    this_year = seasonal.filter(pl.col("day") >= date(2025, 1, 1))
+    assert not detect_cluster_alerts(this_year, AS_OF, CONFIG).is_empty()
+
+
+def test_no_look_ahead() -> None:
+    a, b = neighbours()
+    cutoff = AS_OF - timedelta(days=20)
+    surge = [cutoff - timedelta(days=i) for i in range(5)]
+    base = add(add(map_series(dict.fromkeys(XINING, QUIET), seed=7), a, surge, 2.0), b, surge, 2)
+    # records after the cutoff change completely: a flood, then nothing
+    later = base.with_columns(
+        pl.when(pl.col("day") > cutoff)
+        .then(pl.when(pl.col("day").dt.day() % 2 == 0).then(9.0).otherwise(0.0))
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    before = detect_cluster_alerts(base, AS_OF, CONFIG).filter(pl.col("alert_date") <= cutoff)
+    after = detect_cluster_alerts(later, AS_OF, CONFIG).filter(pl.col("alert_date") <= cutoff)
+    assert before.height == 1
+    assert after.equals(before)
+    # and a nightly run on the cutoff day raised the same row
+    assert detect_cluster_alerts(later, cutoff, CONFIG).equals(before)
+
+
+def test_calibration_gives_its_recurrence_interval_on_null_data() -> None:
+    # 8 prefectures x 2 categories, counties at 0.05-0.35 complaint voices a day, no surge
+    rates = {c: 0.05 + 0.1 * (i % 4) for i, c in enumerate(sorted(regions()))}
+
+    def null_map(seed: int) -> pl.DataFrame:
+        return pl.concat(
+            [map_series(rates, seed=seed + k, category=cat) for k, cat in enumerate(("a", "b"))]
+        )
+
+    fitted = fit_scan(null_map(100), AS_OF, CONFIG, None)
+    assert fitted is not None
+    model = fitted[0]
+    found = calibrate(model, CONFIG, 365.0, 20, np.random.default_rng(1))
+    assert 0.8 <= found.episodes_per_year <= 1.0
+    # fresh draws from the fitted baseline: one false alert episode a year, within tolerance
+    rng = np.random.default_rng(2)
+    fresh = [scan_days(model, null_days(model, rng), CONFIG.scan).statistic for _ in range(20)]
+    assert 0.6 <= null_episode_rate(model, fresh, found.threshold, CONFIG) <= 1.4
+    # independent null maps, each baseline estimated from its own data: never more often
+    config = replace(CONFIG, scan=replace(CONFIG.scan, threshold=found.threshold))
+    alerts = pl.concat(
+        [detect_cluster_alerts(null_map(200 + 2 * i), AS_OF, config) for i in range(6)]
+    )
+    cell_years = 6 * 8 * 2 * CONFIG.lookback_days / 365
+    assert 0.1 <= alerts.height / cell_years <= 1.2
+
+
+def test_a_cluster_alert_card_lists_its_counties_window_and_signals() -> None:
+    from reports.data import typed_alerts
+    from reports.html import alert_cards
+
+    a, b = neighbours()
+    exported = pl.DataFrame(  # as read back from alerts.csv: every value a string
+        {
+            "alert_id": ["AL-1"],
+            "alert_date": ["2025-04-20"],
+            "region_code": ["630100"],
+            "product_category": ["fuel"],
+            "signal": ["combined"],
+            "observed": ["16"],
+            "expected": ["2.4"],
+            "severity": ["medium"],
+            "counties": [f"{a};{b}"],
+            "window_days": ["4"],
+            "signals_moved": ["complaints;failed_inspections"],
+        }
+    )
+    (card,) = alert_cards(typed_alerts(exported), None)
+    assert card["window_days"] == 4
+    assert card["counties"] == f"{regions()[a].name}、{regions()[b].name}"
+    assert card["signals_moved"] == "投诉举报 complaints + 检查不合格 failed inspections"
+    # a per-series detector's alert keeps the 7-day window it is measured in
+    (old,) = alert_cards(
+        typed_alerts(exported.drop("counties", "window_days", "signals_moved")), None
+    )
+    assert old["window_days"] == 7 and old["counties"] == ""
