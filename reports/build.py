@@ -73,5 +73,5 @@ def build_reports(
         html_path = folder / "report.html"
         html_path.write_bytes(html.encode("utf-8"))
         written.append(html_path)
-        written.append(write_workbook(folder / "report.xlsx", part, as_of, scope_title(team)))
+        written.append(write_workbook(folder / "report.xlsx", part, as_of, scope_title(team), team))
     return written

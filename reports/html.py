@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from data_contracts.contract import prefectures, regions
+from models.dispositions import HELD_OUT
 from reports.charts import SCORE_CLASSES, MapPanel, Sparkline, score_colour, sparkline
 from reports.data import TREND_DAYS, Exports, Summary
 from reports.labels import (
@@ -212,16 +213,22 @@ def actions(
     pair, hand-offs to other provinces, and (province) files to ask for again and feeds gone
     quiet."""
     out: list[Action] = []
-    high = part.leads.filter(pl.col("risk_level") == "high").head(3)
+    to_do = pl.col("risk_level") == "high"
+    if "status" in part.leads.columns:  # checked-and-held, in-progress, not-ours: not to do
+        to_do &= ~pl.col("status").is_in(HELD_OUT).fill_null(False)
+    high = part.leads.filter(to_do).head(3)
     for r in high.iter_rows(named=True):
         referral = "，建议移送审查（两法衔接）" if r["referral_review"] else ""
         where = region_name(r["region_code"]) or "省外"
+        since = r.get("new_since_checked")
         out.append(
             Action(
                 "lead",
-                f"核查 {r['entity_name']}（{where}，风险分 {r['score']:.3f}）{referral}",
+                f"核查 {r['entity_name']}（{where}，风险分 {r['score']:.3f}）{referral}"
+                + (f"（{since} 核查后有新证据）" if since else ""),
                 f"inspect lead #{r['rank']} {r['lead_id']}"
-                + (" and review it for criminal referral" if r["referral_review"] else ""),
+                + (" and review it for criminal referral" if r["referral_review"] else "")
+                + (f" (new since checked on {since})" if since else ""),
             )
         )
     active_from = as_of - dt.timedelta(days=active_days - 1)
