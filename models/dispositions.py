@@ -187,7 +187,10 @@ def disposition_labels_sql() -> str:
 def known_dispositions(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[tuple[object, ...]]:
     """The dispositions the lead model may learn from on `as_of` (none without the tables;
     read-only connections welcome)."""
-    if not has_table(con, "staging", "dispositions_history"):
+    if not (
+        has_table(con, "staging", "dispositions_history")
+        and has_table(con, "scores", "lead_history")
+    ):
         return []
     return con.execute(disposition_labels_sql(), {"as_of": as_of}).fetchall()
 
