@@ -319,6 +319,19 @@ def quality_rows(data_quality: pl.DataFrame) -> tuple[list[dict[str, Any]], list
     return feeds, files
 
 
+def data_line(summary: Summary) -> tuple[str, str]:
+    """The one line about the data that an officer needs (the detail is the steward's):
+    feeds late and files rejected, and that the data steward has been told."""
+    if not summary.stale_feeds and not summary.rejected_files:
+        return "今日数据已按时载入", "today's data arrived and loaded"
+    return (
+        f"{summary.stale_feeds} 个数据源超期未报；{summary.rejected_files} 个文件被拒收 —— "
+        "已通知数据管理员",
+        f"{summary.stale_feeds} feeds late; {summary.rejected_files} files rejected — "
+        "the data steward has been told",
+    )
+
+
 def render_report(
     scope: str,
     part: Exports,
@@ -368,4 +381,5 @@ def render_report(
         feeds=feeds,
         problem_files=problem_files,
         deliveries=delivery_rows,
+        data_line=data_line(summary),
     )

@@ -318,7 +318,8 @@ def write_workbook(
     _sheet(wb.create_sheet("热点"), HOTSPOT_COLUMNS, part.hotspots)
     alerts = part.alerts.sort(["alert_date", "region_code", "product_category", "signal"])
     _sheet(wb.create_sheet("预警"), ALERT_COLUMNS, alerts)
-    _sheet(wb.create_sheet("数据质量"), QUALITY_COLUMNS, part.data_quality)
+    if team == "province":  # file-level detail is the steward's, not a prefecture team's
+        _sheet(wb.create_sheet("数据质量"), QUALITY_COLUMNS, part.data_quality)
 
     when = dt.datetime.combine(as_of, dt.time())
     wb.properties.title = f"假冒侵权预警 {title} {as_of.isoformat()}"

@@ -356,3 +356,20 @@ def test_without_a_mail_server_the_nightly_run_mails_nothing(tiny: Path) -> None
     from flows.nightly import mail_reports_task
 
     assert mail_reports_task.fn(tiny) == 0
+
+
+def test_officers_see_one_line_about_the_data(reported: ReportedRun) -> None:
+    """Issue 23 part 4: file-level data quality is the steward's (the province report, the
+    data_quality export); a prefecture's report and workbook say it in one line."""
+    run_dir = reported.run.out_dir
+    rejected = exports(run_dir, "data_quality").filter(pl.col("status") == "rejected")
+    assert rejected.height
+    for team in sorted(prefectures()):
+        html = (run_dir / "reports" / team / "report.html").read_text(encoding="utf-8")
+        assert f"{rejected.height} files rejected — the data steward has been told" in html
+        assert not [f for f in rejected["file"] if f in html], team
+        assert "files to look at" not in html
+        wb = openpyxl.load_workbook(run_dir / "reports" / team / "report.xlsx", read_only=True)
+        assert wb.sheetnames == ["线索", "热点", "预警"], team
+    province = (run_dir / "reports" / "province" / "report.html").read_text(encoding="utf-8")
+    assert "files to look at" in province
