@@ -74,7 +74,9 @@ def _region(code: str | None) -> str:
     return f"{region_name(code)} {code}" if code else "省外 / 未定 out of province"
 
 
-def lead_rows(leads: pl.DataFrame, limit: int) -> tuple[list[dict[str, Any]], int]:
+def lead_rows(
+    leads: pl.DataFrame, limit: int, dossiers: dict[str, str] | None = None
+) -> tuple[list[dict[str, Any]], int]:
     """The leads shown in the page (every high and medium lead, then low ones up to `limit`)
     and how many were left for the workbook."""
     serious = leads.filter(pl.col("risk_level").is_in(["high", "medium"]))
@@ -103,6 +105,7 @@ def lead_rows(leads: pl.DataFrame, limit: int) -> tuple[list[dict[str, Any]], in
                 "referral": bool(r["referral_review"]),
                 "handoff": handoff_label(r["handoff_region_code"]),
                 "is_new": bool(r.get("is_new", False)),
+                "dossier": (dossiers or {}).get(r["lead_id"], ""),
             }
         )
     return rows, leads.height - shown.height
@@ -200,6 +203,8 @@ class Action:
     kind: str
     zh: str
     en: str
+    href: str = ""  # the lead's row in the page (and its dossier, see `dossier`)
+    dossier: str = ""
 
 
 def actions(
@@ -208,11 +213,13 @@ def actions(
     as_of: dt.date,
     active_days: int,
     freshness: pl.DataFrame | None = None,
+    dossiers: dict[str, str] | None = None,
 ) -> list[Action]:
     """What to do first: the top high-risk leads, the newest severe surge, the hottest rising
     pair, hand-offs to other provinces, and (province) files to ask for again and feeds gone
     quiet."""
     out: list[Action] = []
+    dossiers = dossiers or {}
     to_do = pl.col("risk_level") == "high"
     if "status" in part.leads.columns:  # checked-and-held, in-progress, not-ours: not to do
         to_do &= ~pl.col("status").is_in(HELD_OUT).fill_null(False)
@@ -229,6 +236,8 @@ def actions(
                 f"inspect lead #{r['rank']} {r['lead_id']}"
                 + (" and review it for criminal referral" if r["referral_review"] else "")
                 + (f" (new since checked on {since})" if since else ""),
+                href=f"#lead-{r['lead_id']}",
+                dossier=dossiers.get(r["lead_id"], ""),
             )
         )
     active_from = as_of - dt.timedelta(days=active_days - 1)
@@ -342,9 +351,11 @@ def render_report(
     freshness: pl.DataFrame | None,
     max_leads: int,
     active_days: int,
+    dossiers: dict[str, str] | None = None,
 ) -> str:
-    """The report page as text (same inputs, same text)."""
-    leads, leads_not_shown = lead_rows(part.leads, max_leads)
+    """The report page as text (same inputs, same text); `dossiers` maps lead ids to their
+    dossier pages (relative links)."""
+    leads, leads_not_shown = lead_rows(part.leads, max_leads, dossiers)
     feeds, problem_files = quality_rows(part.data_quality)
     delivery_rows = []
     if freshness is not None:
@@ -365,7 +376,7 @@ def render_report(
         title=scope_title(scope),
         as_of=as_of.isoformat(),
         summary=summary,
-        actions=actions(part, scope, as_of, active_days, freshness),
+        actions=actions(part, scope, as_of, active_days, freshness, dossiers),
         panels=panels,
         score_classes=SCORE_CLASSES,
         areas=area_rows(part, scope),

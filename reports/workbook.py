@@ -215,6 +215,8 @@ def _cell(ws: WriteOnlyWorksheet, column: Column, row: Row) -> Any:
         return value
     else:
         cell = WriteOnlyCell(ws, value=value)
+    if column.header == "档案 dossier" and value:
+        cell.hyperlink = value  # relative to the workbook: the team folder's leads/ pages
     if fill is not None:
         cell.fill = fill
     if column.number_format is not None:
@@ -301,7 +303,12 @@ def _input_validations(ws: WriteOnlyWorksheet, rows: int) -> None:
 
 
 def write_workbook(
-    path: Path, part: Exports, as_of: dt.date, title: str, team: str = "province"
+    path: Path,
+    part: Exports,
+    as_of: dt.date,
+    title: str,
+    team: str = "province",
+    dossiers: dict[str, str] | None = None,
 ) -> Path:
     """Write the report's workbook to `path`; same exports and as-of date, same bytes. Its
     properties name the `team`, so that a returned copy's dispositions are checked against it."""
@@ -312,6 +319,14 @@ def write_workbook(
         + LEAD_COLUMNS[IDENTITY_COLUMNS:]
         + [c for k, c in OPTIONAL_LEAD_COLUMNS.items() if k in part.leads.columns]
     )
+    if dossiers:
+        lead_columns.append(
+            Column(
+                "档案 dossier",
+                lambda r: dossiers.get(r["lead_id"], ""),
+                22,
+            )
+        )
     leads_sheet = wb.create_sheet("线索")
     _input_validations(leads_sheet, part.leads.height)
     _sheet(leads_sheet, lead_columns, part.leads)
