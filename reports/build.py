@@ -19,6 +19,7 @@ from reports.data import alert_trends, feed_freshness, read_exports, scoped, sum
 from reports.dossier import DOSSIER_LEADS, dossier_href, write_dossiers
 from reports.html import render_report
 from reports.labels import PROVINCE, scope_title
+from reports.task_sheet import write_task_sheets
 from reports.workbook import write_workbook
 from transforms.explore import LeadRecords
 
@@ -69,6 +70,10 @@ def build_reports(
             ids = write_dossiers(con, folder, part.leads, team, as_of, dossier_leads, cache)
             dossiers = {lead_id: dossier_href(lead_id) for lead_id in ids}
             written += [folder / href for href in dossiers.values()]
+        sheets: dict[str, str] = {}
+        if team != PROVINCE:
+            sheets = write_task_sheets(folder, part, team, as_of, active_days, dossiers)
+            written += [folder / href for href in sheets.values()]
         html = render_report(
             scope=team,
             part=part,
@@ -80,6 +85,7 @@ def build_reports(
             max_leads=max_html_leads,
             active_days=active_days,
             dossiers=dossiers,
+            task_sheets=sheets,
         )
         html_path = folder / "report.html"
         html_path.write_bytes(html.encode("utf-8"))

@@ -352,9 +352,10 @@ def render_report(
     max_leads: int,
     active_days: int,
     dossiers: dict[str, str] | None = None,
+    task_sheets: dict[str, str] | None = None,
 ) -> str:
     """The report page as text (same inputs, same text); `dossiers` maps lead ids to their
-    dossier pages (relative links)."""
+    dossier pages and `task_sheets` county codes to their task sheets (relative links)."""
     leads, leads_not_shown = lead_rows(part.leads, max_leads, dossiers)
     feeds, problem_files = quality_rows(part.data_quality)
     delivery_rows = []
@@ -379,7 +380,9 @@ def render_report(
         actions=actions(part, scope, as_of, active_days, freshness, dossiers),
         panels=panels,
         score_classes=SCORE_CLASSES,
-        areas=area_rows(part, scope),
+        areas=[
+            a | {"sheet": (task_sheets or {}).get(a["code"], "")} for a in area_rows(part, scope)
+        ],
         hotspots=hotspot_rows(part.hotspots),
         hotspots_total=part.hotspots.height,
         alerts=alert_cards(part.alerts, trends),
