@@ -417,3 +417,7 @@ def test_every_link_in_the_reports_resolves(reported: ReportedRun) -> None:
     ):
         assert section in dossier
     assert "@page" in dossier and "counter(page)" in dossier
+    sheets = sorted((run_dir / "reports" / team / "counties").glob("*.html"))
+    assert sheets and 'href="counties/' in html
+    busiest = max(sheets, key=lambda p: p.stat().st_size).read_text(encoding="utf-8")
+    assert "优先核查线索" in busiest and "预警" in busiest and "热点" in busiest
