@@ -23,6 +23,7 @@ from models.train import load_model_config, training_cases
 from reports.data import read_exports, scoped
 from reports.html import actions
 from tests.report_world import ReportedRun, reported_run
+from transforms.landing import scan_landing
 
 
 @pytest.fixture(scope="module")
@@ -169,11 +170,40 @@ def test_returned_workbook_changes_the_next_run(reported: ReportedRun, tmp_path:
     )
     assert "duplicate" in again.output
 
-    # The next night, with a later correction delivered through the landing's dispositions/.
+    # The next night reads another team's workbook from the landing's dispositions/ folder
+    # (with a file that is no workbook): both in data_quality, counts adding up.
+    used = {checked, opened, evidence_lead, late, unlisted}
+    xining = leads.filter(
+        pl.col("region_code").str.starts_with("6301") & ~pl.col("lead_id").is_in(list(used))
+    )["lead_id"][0]
     landing = tmp_path / "landing"
-    (landing / "dispositions").mkdir(parents=True)
+    folder = landing / "dispositions" / "630100"
+    folder.mkdir(parents=True)
+    _fill(
+        run_dir / "reports" / "630100" / "report.xlsx",
+        folder / "returned.xlsx",
+        {
+            xining: ("已移送公安", as_of.isoformat(), "王警官", ""),
+            "CR-NOSUCHLEAD": ("已立案", "", "", ""),
+        },
+    )
+    (folder / "notes.xlsx").write_bytes(b"not a workbook")
+    scan = scan_landing(landing)
+    assert scan.outside_feeds == [] and len(scan.dispositions) == 2
     next_day = as_of + dt.timedelta(days=1)
     nxt = nightly(landing=landing, warehouse=warehouse, as_of=next_day, out=tmp_path / "out")
+    dq = pl.read_csv(nxt.out_dir / "data_quality.csv", infer_schema=False)
+    files = {
+        r["file"]: r for r in dq.filter(pl.col("feed") == "dispositions").iter_rows(named=True)
+    }
+    good = files["dispositions/630100/returned.xlsx"]
+    counts = (good["status"], good["rows_read"], good["rows_accepted"], good["rows_quarantined"])
+    assert counts == ("loaded", "2", "1", "1")
+    assert "unknown:线索编号" in good["issues"] and "required:核查日期" in good["issues"]
+    bad = files["dispositions/630100/notes.xlsx"]
+    assert bad["status"] == "rejected" and "xlsx" in bad["issues"]
+    assert nxt.leads.filter(pl.col("lead_id") == xining)["status"][0] == "in_progress"
+
     after = nxt.leads.filter(pl.col("lead_id").is_in([checked, opened, evidence_lead]))
     status = dict(zip(after["lead_id"], after["status"], strict=True))
     assert status[checked] == "held" and status[opened] == "in_progress"
@@ -208,44 +238,23 @@ def test_returned_workbook_changes_the_next_run(reported: ReportedRun, tmp_path:
         con.close()
 
 
-def test_landing_dispositions_folder_is_read_and_shown_in_data_quality(
-    reported: ReportedRun, tmp_path: Path
-) -> None:
-    as_of = reported.run.as_of
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(reported.warehouse, warehouse)
-    lead = read_exports(reported.run.out_dir).leads.filter(
-        pl.col("region_code").str.starts_with("6301")
-    )["lead_id"][0]
-    landing = tmp_path / "landing"
-    folder = landing / "dispositions" / "630100"
-    folder.mkdir(parents=True)
-    _fill(
-        reported.run.out_dir / "reports" / "630100" / "report.xlsx",
-        folder / "returned.xlsx",
-        {
-            lead: ("已移送公安", as_of.isoformat(), "王警官", ""),
-            "CR-NOSUCHLEAD": ("已立案", "", "", ""),
-        },
-    )
-    (folder / "notes.xlsx").write_bytes(b"not a workbook")
-    from transforms.landing import scan_landing
+def test_a_row_is_checked_against_status_date_lead_and_team() -> None:
+    from data_contracts.dispositions import DispositionRow, check_row
 
-    scan = scan_landing(landing)
-    assert scan.outside_feeds == [] and len(scan.dispositions) == 2
-    next_day = as_of + dt.timedelta(days=1)
-    run = nightly(landing=landing, warehouse=warehouse, as_of=next_day, out=tmp_path / "out")
-    dq = pl.read_csv(run.out_dir / "data_quality.csv", infer_schema=False)
-    rows = {r["file"]: r for r in dq.filter(pl.col("feed") == "dispositions").iter_rows(named=True)}
-    good = rows["dispositions/630100/returned.xlsx"]
-    assert (good["status"], good["rows_read"], good["rows_accepted"], good["rows_quarantined"]) == (
-        "loaded",
-        "2",
-        "1",
-        "1",
-    )
-    assert "unknown:线索编号" in good["issues"] and "required:核查日期" in good["issues"]
-    bad = rows["dispositions/630100/notes.xlsx"]
-    assert bad["status"] == "rejected" and "xlsx" in bad["issues"]
-    status = run.leads.filter(pl.col("lead_id") == lead)["status"][0]
-    assert status == "in_progress"
+    today = dt.date(2026, 6, 30)
+    known = {"CR-A": "630100", "CR-B": "632800", "CR-OUT": None}
+
+    def reasons(lead: str, status: str, day: str, team: str = "630100") -> list[str]:
+        row = DispositionRow(2, lead, status, day, "王", "")
+        return [r.split(" ")[0] for r in check_row(row, team, today, known).reasons]
+
+    assert reasons("CR-A", "已核查未发现问题", "2026-06-30") == []
+    assert reasons("CR-A", "核查中", "") == []  # an undated status needs no date
+    assert reasons("CR-A", "已立案", "") == ["required:核查日期"]
+    assert reasons("CR-A", "已立案", "2026/06/29") == []
+    assert reasons("CR-A", "已立案", "昨天") == ["type:核查日期"]
+    assert reasons("CR-A", "已立案", "2026-07-01") == ["range:核查日期"]
+    assert reasons("CR-B", "已立案", "2026-06-01") == ["scope:线索编号"]
+    assert reasons("CR-OUT", "已立案", "2026-06-01") == ["scope:线索编号"]
+    assert reasons("CR-B", "已立案", "2026-06-01", team="province") == []  # the province: all
+    assert reasons("", "", "") == ["required:处置状态", "required:线索编号"]
