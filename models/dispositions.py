@@ -230,3 +230,49 @@ def disposition_cases(
             )
         )
     return rows
+
+
+def disposition_outcomes_sql() -> str:
+    """Each lead of each past run in _history with the dispositions checked in the $horizon
+    days after that run (the version in force now), in `models.explore.lead_outcomes` form."""
+    return """
+        with
+
+        history as (
+            select as_of, lead_id, rank from _history
+        ),
+        dispositions as (
+            select lead_id, status, checked_on
+            from staging.dispositions_history
+            where checked_on is not null
+            qualify row_number() over (
+                partition by lead_id order by imported_at desc, file desc, row_number desc
+            ) = 1
+        ),
+
+        final as (
+            select h.as_of, h.lead_id, h.rank, 'disposition:' || h.lead_id as outcome_id,
+                   d.checked_on as closed_on, d.status as outcome
+            from history h
+            join dispositions d
+              on d.lead_id = h.lead_id
+             and d.checked_on > h.as_of
+             and d.checked_on <= h.as_of + cast($horizon as integer)
+        )
+
+        select * from final
+    """
+
+
+def disposition_outcomes(
+    con: duckdb.DuckDBPyConnection, horizon_days: int, config: DispositionConfig | None = None
+) -> pl.DataFrame:
+    """The dispositions that answer the leads of `_history` (registered by the caller), with
+    their label (1 case opened or referred, 0 checked and nothing found, null otherwise)."""
+    config = config or load_disposition_config()
+    if not has_table(con, "staging", "dispositions_history"):
+        return pl.DataFrame()
+    found = con.sql(disposition_outcomes_sql(), params={"horizon": horizon_days}).pl()
+    labels = {k: v[0] for k, v in config.labels.items()}
+    label = pl.col("outcome").replace_strict(labels, default=None, return_dtype=pl.Int64)
+    return found.with_columns(label.alias("label"))

@@ -258,3 +258,47 @@ def test_a_row_is_checked_against_status_date_lead_and_team() -> None:
     assert reasons("CR-OUT", "已立案", "2026-06-01") == ["scope:线索编号"]
     assert reasons("CR-B", "已立案", "2026-06-01", team="province") == []  # the province: all
     assert reasons("", "", "") == ["required:处置状态", "required:线索编号"]
+
+
+def test_dispositions_count_in_the_precision_of_past_lead_lists(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """A lead list's precision by week counts the dispositions checked within the horizon
+    after it (已立案 a hit, checked-nothing-found a miss), next to the outcomes."""
+    from models.explore import lead_outcomes, precision_at_k
+    from transforms.dispositions import ensure_disposition_tables
+
+    ensure_disposition_tables(con)
+    con.execute("create schema core")
+    con.execute(
+        "create table staging.outcomes (outcome_id VARCHAR, closed_on DATE, "
+        "outcome VARCHAR, lead_id VARCHAR)"
+    )
+    con.execute(
+        "create table core.record_entities (feed VARCHAR, record_id VARCHAR, entity_id VARCHAR)"
+    )
+    con.execute("insert into staging.outcomes values ('O1', '2026-06-10', 'confirmed', 'CR-3')")
+    rows = [
+        ("CR-1", "case_opened", "2026-06-05"),
+        ("CR-2", "checked_nothing_found", "2026-06-06"),
+        ("CR-4", "case_opened", "2026-05-20"),  # checked before the list: not an answer
+    ]
+    for lead, status, day in rows:
+        con.execute(
+            "insert into staging.dispositions_history values ('i', 'f.xlsx', 2, '630100', ?, ?, "
+            "?, '王', null, timestamp '2026-06-20 08:00', date '2026-06-20')",
+            [lead, status, day],
+        )
+    history = pl.DataFrame(
+        {
+            "as_of": [dt.date(2026, 6, 1)] * 4,
+            "lead_id": ["CR-1", "CR-2", "CR-3", "CR-4"],
+            "rank": [1, 2, 3, 4],
+        }
+    )
+    outcomes = lead_outcomes(con, history, horizon_days=30)
+    labels = dict(zip(outcomes["lead_id"], outcomes["label"], strict=True))
+    assert labels == {"CR-1": 1, "CR-2": 0, "CR-3": 1, "CR-4": None}
+    table = precision_at_k(outcomes, [2, 4]).rows_by_key("k", named=True, unique=True)
+    assert (table[2]["positives"], table[2]["decided"]) == (1, 2)
+    assert (table[4]["positives"], table[4]["decided"], table[4]["precision"]) == (2, 3, 0.5)
