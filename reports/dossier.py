@@ -29,11 +29,17 @@ from reports.labels import (
     scope_title,
     shop_label,
 )
-from transforms.explore import LeadRecords, lead_records
+from transforms.explore import LeadRecords, lead_credit, lead_records
 from transforms.warehouse import has_table
 
 DOSSIER_LEADS = 10  # per team: the top of its list
 DOSSIER_DIR = "leads"
+CREDIT_TYPES = {
+    "admin_penalty": "行政处罚 penalty",
+    "serious_dishonesty_list": "严重违法失信名单 serious dishonesty list",
+    "abnormal_operation": "经营异常名录 abnormal operation",
+    "red_list": "守信激励 red list",
+}
 
 
 def dossier_href(lead_id: str) -> str:
@@ -64,6 +70,7 @@ def _history(con: duckdb.DuckDBPyConnection, lead_id: str) -> tuple[list[Any], l
 
 def render_dossier(
     records: LeadRecords,
+    credit: pl.DataFrame,
     ranks: list[Any],
     dispositions: list[Any],
     scope: str,
@@ -93,6 +100,8 @@ def render_dossier(
             complaints=_rows(records.complaints.sort("received_on", descending=True).head(40)),
             complaints_total=records.complaints.height,
             inspections=_rows(records.inspections.sort("inspected_on", descending=True)),
+            credit=_rows(credit),
+            credit_types=CREDIT_TYPES,
             keys=_rows(records.keys),
             category=category_label,
             ranks=ranks,
@@ -122,7 +131,8 @@ def write_dossiers(
             except LookupError:  # not in the warehouse's list (exports of another run)
                 continue
         ranks, dispositions = _history(con, lead_id)
-        page = render_dossier(cache[lead_id], ranks, dispositions, scope, as_of)
+        credit = lead_credit(con, lead_id, as_of)
+        page = render_dossier(cache[lead_id], credit, ranks, dispositions, scope, as_of)
         path = folder / dossier_href(lead_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(page.encode("utf-8"))

@@ -411,6 +411,7 @@ def test_every_link_in_the_reports_resolves(reported: ReportedRun) -> None:
         "在售商品",
         "投诉举报",
         "检查记录",
+        "信用记录",
         "关联依据",
         "处置记录",
         "排名历史",
