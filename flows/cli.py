@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from flows.dispositions import dispositions_app
 from flows.plan_commands import register as register_plan_commands
 from flows.settings import Settings, today_in_china
 from flows.steward import steward_app
@@ -23,6 +24,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Counterfeit Radar 假冒侵权预警")
 app.add_typer(steward_app, name="steward")
+app.add_typer(dispositions_app, name="dispositions")
 register_plan_commands(app)
 
 AsOf = Annotated[str | None, typer.Option(help="YYYY-MM-DD; default: today in China time")]

@@ -84,6 +84,24 @@ def validate_task(warehouse: Path, report: IngestReport, run_id: str) -> list[Fe
 
 
 @task(cache_policy=NO_CACHE)
+def dispositions_task(warehouse: Path, report: IngestReport, as_of: dt.date) -> int:
+    """Import the returned team workbooks new in the landing's dispositions/ folder."""
+    with connect(warehouse) as con:
+        imports = stages.import_dispositions(con, report.scan, as_of)
+    logger = get_run_logger()
+    for i in imports:
+        logger.info(
+            "dispositions %s: %s, %d rows accepted, %d quarantined %s",
+            i.file,
+            i.status,
+            i.rows_accepted,
+            i.rows_quarantined,
+            i.issues,
+        )
+    return len(imports)
+
+
+@task(cache_policy=NO_CACHE)
 def retention_task(warehouse: Path, retention_days: int) -> int:
     """Purge complainant phones and complaint texts older than the retention period."""
     with connect(warehouse) as con:
@@ -263,6 +281,7 @@ def _run_stages(
     validations = validate_task(warehouse, report, run_id)
     retention_task(warehouse, retention_days)  # also what this run loaded, before it is used
     freshness_task(warehouse, as_of)
+    dispositions_task(warehouse, report, as_of)
     train_task(warehouse, as_of)
     resolve_task(warehouse, as_of)
     features_task(warehouse, as_of)

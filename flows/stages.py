@@ -16,6 +16,7 @@ import polars as pl
 from data_contracts.contract import contracts
 from data_contracts.expectations import FeedValidation, build_data_docs, gx_context, validate_typed
 from flows.steward import supersede_corrected
+from models.dispositions import apply_dispositions
 from models.episodes import regional_episodes
 from models.hotspots import rank_hotspots
 from models.lead_history import follow_up_columns, record_history
@@ -28,6 +29,12 @@ from models.train import (
     load_model_config,
     outcome_set,
     train_lead_model,
+)
+from transforms.dispositions import (
+    DispositionImport,
+    disposition_quality,
+    import_landing_dispositions,
+    record_lead_regions,
 )
 from transforms.exports import data_quality, write_export
 from transforms.ingest import IngestReport, ingest_landing, spooled_builder
@@ -55,6 +62,14 @@ def ingest(
     supersede_corrected(con)
     snapshot_volume_warnings(con, run_id)
     return report
+
+
+def import_dispositions(
+    con: duckdb.DuckDBPyConnection, scan: LandingScan, as_of: dt.date
+) -> list[DispositionImport]:
+    """Import the returned team workbooks new in the landing's dispositions/ folder (a
+    disposition dated after `as_of` is quarantined)."""
+    return import_landing_dispositions(con, scan.dispositions, as_of)
 
 
 def check_freshness(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[str]:
@@ -232,7 +247,9 @@ def score_leads(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:
         episodes=regional_episodes(con, as_of, baseline.episodes),
     )
     leads = follow_up_columns(con, as_of, leads, config.evidence_ids, config.status_lookback_days)
+    leads = apply_dispositions(con, as_of, leads)
     record_history(con, as_of, leads)
+    record_lead_regions(con, leads.select("lead_id", "region_code").to_arrow())
     replace_table(con, "scores.entity_leads", leads)
     return leads
 
@@ -270,5 +287,8 @@ def export_all(
     paths += write_export(leads, out_dir, "entity_leads")
     paths += write_export(hotspots, out_dir, "hotspots")
     paths += write_export(alerts, out_dir, "alerts")
-    paths += write_export(data_quality(con, scan), out_dir, "data_quality")
+    quality = pl.concat(
+        [data_quality(con, scan), disposition_quality(con, scan)], how="vertical_relaxed"
+    )
+    paths += write_export(quality, out_dir, "data_quality")
     return paths

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from data_contracts.contract import regions
+from models.dispositions import disposition_outcomes
 from models.episodes import regional_episodes
 from models.registry import model_of_version
 from models.scan import fit_scan, scan_days
@@ -264,6 +265,8 @@ def lead_outcomes(
         matched = con.sql(
             sql_file("explore/lead_outcomes.sql"), params={"horizon": horizon_days}
         ).pl()
+        # Officers' dispositions answer leads too (已立案 / 已移送 1, checked-nothing-found 0).
+        dispositions = disposition_outcomes(con, horizon_days)
     finally:
         con.unregister("_history")
     labels = {
@@ -272,7 +275,17 @@ def lead_outcomes(
         if (labelled := config.label(outcome)) is not None
     }
     label = pl.col("outcome").replace_strict(labels, default=None, return_dtype=pl.Int64)
-    return matched.with_columns(label.alias("label"))
+    matched = matched.with_columns(label.alias("label"))
+    if dispositions.is_empty():
+        return matched
+    answered = dispositions.select("as_of", "lead_id").unique()
+    unanswered = matched.filter(pl.col("outcome_id").is_null()).join(
+        answered, on=["as_of", "lead_id"], how="anti"
+    )
+    return pl.concat(
+        [matched.filter(pl.col("outcome_id").is_not_null()), unanswered, dispositions],
+        how="vertical_relaxed",
+    ).sort("as_of", "rank", "closed_on", "outcome_id", nulls_last=True)
 
 
 def precision_at_k(outcomes: pl.DataFrame, ks: Sequence[int]) -> pl.DataFrame:

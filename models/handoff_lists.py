@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from data_contracts.contract import provinces, regions
+from data_contracts.contract import categories, platforms, provinces, regions
 from models.sheets import write_list
 
 EVIDENCE_COLUMNS = [
@@ -170,6 +170,34 @@ def handoff_list(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
+RISK_LEVELS_ZH = {"high": "高", "medium": "中", "low": "低"}
+
+
+def _shops_zh(keys: str) -> str:
+    """`淘宝 TB00123；快手 KS9` for `taobao:TB00123;kuaishou:KS9`."""
+    out = []
+    for key in keys.split(";"):
+        platform, _, shop_id = key.partition(":")
+        row = platforms().get(platform)
+        out.append(f"{row['name_zh'] if row else platform} {shop_id}".strip())
+    return "；".join(k for k in out if k)
+
+
+def _categories_zh(codes: str) -> str:
+    return "、".join(
+        categories()[c]["name_zh"] if c in categories() else c for c in codes.split(";") if c
+    )
+
+
+# The workbook shows words where the CSV keeps codes (issue 23 part 5).
+VALUE_LABELS = {
+    "risk_level": lambda v: RISK_LEVELS_ZH.get(v, v),
+    "shop_keys": _shops_zh,
+    "product_categories": _categories_zh,
+    "usccs": lambda v: v.replace(";", "；"),
+}
+
+
 def write_referral_review_list(frame: pl.DataFrame, out_dir: Path) -> list[Path]:
     """referral_review.csv and .xlsx (两法衔接审查清单)."""
     notes = [
@@ -181,7 +209,13 @@ def write_referral_review_list(frame: pl.DataFrame, out_dir: Path) -> list[Path]
         ),
     ]
     return write_list(
-        frame, out_dir, "referral_review", HEADERS_ZH, "两法衔接审查清单", notes=notes
+        frame,
+        out_dir,
+        "referral_review",
+        HEADERS_ZH,
+        "两法衔接审查清单",
+        notes=notes,
+        value_labels=VALUE_LABELS,
     )
 
 
@@ -198,4 +232,5 @@ def write_handoff_list(frame: pl.DataFrame, out_dir: Path) -> list[Path]:
         "线索通报（全部）",
         group_sheets="province_name",
         notes=notes,
+        value_labels=VALUE_LABELS,
     )

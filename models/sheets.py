@@ -4,6 +4,7 @@ No text is a formula in either (transforms/exports.py): text cells are string ce
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -27,6 +28,20 @@ def _cell(ws: Worksheet, value: object) -> object:
     return value
 
 
+ValueLabels = dict[str, Callable[[str], str]]
+
+
+def labelled(frame: pl.DataFrame, value_labels: ValueLabels | None) -> pl.DataFrame:
+    """`frame` with the codes of the `value_labels` columns in words (for the workbook: the
+    CSV keeps the codes, what other systems read)."""
+    for column, label in (value_labels or {}).items():
+        if column in frame.columns:
+            frame = frame.with_columns(
+                pl.col(column).map_elements(label, return_dtype=pl.String, skip_nulls=True)
+            )
+    return frame
+
+
 def _fill_sheet(ws: Worksheet, frame: pl.DataFrame, headers_zh: dict[str, str]) -> None:
     ws.append([_cell(ws, headers_zh.get(c, c)) for c in frame.columns])
     for cell in ws[1]:
@@ -44,6 +59,7 @@ def _fill_sheet(ws: Worksheet, frame: pl.DataFrame, headers_zh: dict[str, str]) 
         width = max(len(t) + sum(1 for ch in t if ord(ch) > 0x2E80) for t in texts)
         ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, width + 2))
     ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(1, frame.width))}{max(1, frame.height + 1)}"
 
 
 def sheet_title(text: str) -> str:
@@ -59,15 +75,18 @@ def write_list(
     title: str,
     group_sheets: str | None = None,
     notes: list[tuple[str, str]] | None = None,
+    value_labels: ValueLabels | None = None,
 ) -> list[Path]:
     """Write NAME.csv and NAME.xlsx; returns both paths.
 
     `group_sheets` names a column whose values title one extra sheet each (rows in their
-    order of first appearance); `notes` become a last sheet of label/value pairs.
+    order of first appearance); `notes` become a last sheet of label/value pairs;
+    `value_labels` put the codes of some columns in words in the workbook (not the CSV).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = out_dir / f"{name}.csv", out_dir / f"{name}.xlsx"
     write_csv(frame, csv_path)
+    frame = labelled(frame, value_labels)
     book = Workbook()
     ws = book.active
     assert ws is not None

@@ -45,6 +45,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.model_selection import StratifiedGroupKFold
 
 from data_contracts.contract import contracts
+from models.dispositions import disposition_cases, known_dispositions
 from models.episodes import regional_episodes
 from models.lead_history import ensure_lead_history
 from models.scoring import CONFIG_DIR, TERMS, BaselineConfig, load_baseline_config, term_inputs
@@ -216,10 +217,11 @@ def outcome_set_sql() -> str:
 
 
 def outcome_set(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> OutcomeSet:
-    """What the model for `as_of` may learn from (the outcomes known on that day); a new or
-    corrected outcome changes the digest."""
+    """What the model for `as_of` may learn from (the outcomes and dispositions known on that
+    day); a new or corrected outcome or disposition changes the digest."""
     rows = con.execute(outcome_set_sql(), _known_on(as_of)).fetchall()
-    digest = hashlib.sha256(json.dumps([list(map(str, r)) for r in rows]).encode()).hexdigest()
+    labels = rows + known_dispositions(con, as_of)  # dispositions are labels too
+    digest = hashlib.sha256(json.dumps([list(map(str, r)) for r in labels]).encode()).hexdigest()
     return OutcomeSet(len(rows), max((r[1] for r in rows), default=None), digest[:16])
 
 
@@ -300,6 +302,13 @@ def training_cases(
             continue
         opened = first_flagged or closed_on - dt.timedelta(days=config.open_lag_days)
         rows.append((*r, labelled[0], labelled[1], opened, features_day(opened, config)))
+    # Officers' dispositions (models/dispositions.py), as known on `as_of`; an outcome filed
+    # under the same lead says more, so it wins.
+    answered = {r[3] for r in rows if r[3]}
+    dispositions = disposition_cases(
+        con, as_of, config.open_lag_days, lambda day: features_day(day, config)
+    )
+    rows += [d for d in dispositions if d[3] not in answered]
     return pl.DataFrame(rows, schema=CASE_SCHEMA, orient="row")
 
 

@@ -16,9 +16,12 @@ import duckdb
 from data_contracts.contract import prefectures
 from reports.charts import county_map
 from reports.data import alert_trends, feed_freshness, read_exports, scoped, summarize
+from reports.dossier import DOSSIER_LEADS, dossier_href, write_dossiers
 from reports.html import render_report
 from reports.labels import PROVINCE, scope_title
+from reports.task_sheet import write_task_sheets
 from reports.workbook import write_workbook
+from transforms.explore import LeadRecords
 
 MAX_HTML_LEADS = 200  # every high and medium lead is shown whatever this says
 ACTIVE_DAYS = 30  # an alert raised in the last 30 days counts as an active surge
@@ -44,10 +47,12 @@ def build_reports(
     *,
     max_html_leads: int = MAX_HTML_LEADS,
     active_days: int = ACTIVE_DAYS,
+    dossier_leads: int = DOSSIER_LEADS,
 ) -> list[Path]:
     """Write every team's report.html and report.xlsx from the exports; return their paths.
 
-    `con` (the warehouse, read only) adds the alerts' trend charts and the feeds' freshness;
+    `con` (the warehouse, read only) adds the alerts' trend charts, the feeds' freshness and
+    the evidence dossiers of each team's top `dossier_leads` leads (leads/<lead_id>.html);
     without it the reports are built from the exports alone.
     """
     run_dir = _run_dir(out_dir, as_of)
@@ -55,10 +60,20 @@ def build_reports(
     trends = alert_trends(con, exports.alerts, as_of) if con is not None else None
     freshness = feed_freshness(con) if con is not None else None
     written: list[Path] = []
+    cache: dict[str, LeadRecords] = {}
     for team in teams():
         part = scoped(exports, team)
         folder = run_dir / "reports" / team
         folder.mkdir(parents=True, exist_ok=True)
+        dossiers: dict[str, str] = {}
+        if con is not None and dossier_leads:
+            ids = write_dossiers(con, folder, part.leads, team, as_of, dossier_leads, cache)
+            dossiers = {lead_id: dossier_href(lead_id) for lead_id in ids}
+            written += [folder / href for href in dossiers.values()]
+        sheets: dict[str, str] = {}
+        if team != PROVINCE:
+            sheets = write_task_sheets(folder, part, team, as_of, active_days, dossiers)
+            written += [folder / href for href in sheets.values()]
         html = render_report(
             scope=team,
             part=part,
@@ -69,9 +84,13 @@ def build_reports(
             freshness=freshness,
             max_leads=max_html_leads,
             active_days=active_days,
+            dossiers=dossiers,
+            task_sheets=sheets,
         )
         html_path = folder / "report.html"
         html_path.write_bytes(html.encode("utf-8"))
         written.append(html_path)
-        written.append(write_workbook(folder / "report.xlsx", part, as_of, scope_title(team)))
+        written.append(
+            write_workbook(folder / "report.xlsx", part, as_of, scope_title(team), team, dossiers)
+        )
     return written

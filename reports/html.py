@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from data_contracts.contract import prefectures, regions
+from models.dispositions import HELD_OUT
 from reports.charts import SCORE_CLASSES, MapPanel, Sparkline, score_colour, sparkline
 from reports.data import TREND_DAYS, Exports, Summary
 from reports.labels import (
@@ -73,7 +74,9 @@ def _region(code: str | None) -> str:
     return f"{region_name(code)} {code}" if code else "省外 / 未定 out of province"
 
 
-def lead_rows(leads: pl.DataFrame, limit: int) -> tuple[list[dict[str, Any]], int]:
+def lead_rows(
+    leads: pl.DataFrame, limit: int, dossiers: dict[str, str] | None = None
+) -> tuple[list[dict[str, Any]], int]:
     """The leads shown in the page (every high and medium lead, then low ones up to `limit`)
     and how many were left for the workbook."""
     serious = leads.filter(pl.col("risk_level").is_in(["high", "medium"]))
@@ -102,6 +105,7 @@ def lead_rows(leads: pl.DataFrame, limit: int) -> tuple[list[dict[str, Any]], in
                 "referral": bool(r["referral_review"]),
                 "handoff": handoff_label(r["handoff_region_code"]),
                 "is_new": bool(r.get("is_new", False)),
+                "dossier": (dossiers or {}).get(r["lead_id"], ""),
             }
         )
     return rows, leads.height - shown.height
@@ -208,6 +212,8 @@ class Action:
     kind: str
     zh: str
     en: str
+    href: str = ""  # the lead's row in the page (and its dossier, see `dossier`)
+    dossier: str = ""
 
 
 def actions(
@@ -216,21 +222,31 @@ def actions(
     as_of: dt.date,
     active_days: int,
     freshness: pl.DataFrame | None = None,
+    dossiers: dict[str, str] | None = None,
 ) -> list[Action]:
     """What to do first: the top high-risk leads, the newest severe surge, the hottest rising
     pair, hand-offs to other provinces, and (province) files to ask for again and feeds gone
     quiet."""
     out: list[Action] = []
-    high = part.leads.filter(pl.col("risk_level") == "high").head(3)
+    dossiers = dossiers or {}
+    to_do = pl.col("risk_level") == "high"
+    if "status" in part.leads.columns:  # checked-and-held, in-progress, not-ours: not to do
+        to_do &= ~pl.col("status").is_in(HELD_OUT).fill_null(False)
+    high = part.leads.filter(to_do).head(3)
     for r in high.iter_rows(named=True):
         referral = "，建议移送审查（两法衔接）" if r["referral_review"] else ""
         where = region_name(r["region_code"]) or "省外"
+        since = r.get("new_since_checked")
         out.append(
             Action(
                 "lead",
-                f"核查 {r['entity_name']}（{where}，风险分 {r['score']:.3f}）{referral}",
+                f"核查 {r['entity_name']}（{where}，风险分 {r['score']:.3f}）{referral}"
+                + (f"（{since} 核查后有新证据）" if since else ""),
                 f"inspect lead #{r['rank']} {r['lead_id']}"
-                + (" and review it for criminal referral" if r["referral_review"] else ""),
+                + (" and review it for criminal referral" if r["referral_review"] else "")
+                + (f" (new since checked on {since})" if since else ""),
+                href=f"#lead-{r['lead_id']}",
+                dossier=dossiers.get(r["lead_id"], ""),
             )
         )
     active_from = as_of - dt.timedelta(days=active_days - 1)
@@ -321,6 +337,19 @@ def quality_rows(data_quality: pl.DataFrame) -> tuple[list[dict[str, Any]], list
     return feeds, files
 
 
+def data_line(summary: Summary) -> tuple[str, str]:
+    """The one line about the data that an officer needs (the detail is the steward's):
+    feeds late and files rejected, and that the data steward has been told."""
+    if not summary.stale_feeds and not summary.rejected_files:
+        return "今日数据已按时载入", "today's data arrived and loaded"
+    return (
+        f"{summary.stale_feeds} 个数据源超期未报；{summary.rejected_files} 个文件被拒收 —— "
+        "已通知数据管理员",
+        f"{summary.stale_feeds} feeds late; {summary.rejected_files} files rejected — "
+        "the data steward has been told",
+    )
+
+
 def render_report(
     scope: str,
     part: Exports,
@@ -331,9 +360,12 @@ def render_report(
     freshness: pl.DataFrame | None,
     max_leads: int,
     active_days: int,
+    dossiers: dict[str, str] | None = None,
+    task_sheets: dict[str, str] | None = None,
 ) -> str:
-    """The report page as text (same inputs, same text)."""
-    leads, leads_not_shown = lead_rows(part.leads, max_leads)
+    """The report page as text (same inputs, same text); `dossiers` maps lead ids to their
+    dossier pages and `task_sheets` county codes to their task sheets (relative links)."""
+    leads, leads_not_shown = lead_rows(part.leads, max_leads, dossiers)
     feeds, problem_files = quality_rows(part.data_quality)
     delivery_rows = []
     if freshness is not None:
@@ -354,10 +386,12 @@ def render_report(
         title=scope_title(scope),
         as_of=as_of.isoformat(),
         summary=summary,
-        actions=actions(part, scope, as_of, active_days, freshness),
+        actions=actions(part, scope, as_of, active_days, freshness, dossiers),
         panels=panels,
         score_classes=SCORE_CLASSES,
-        areas=area_rows(part, scope),
+        areas=[
+            a | {"sheet": (task_sheets or {}).get(a["code"], "")} for a in area_rows(part, scope)
+        ],
         hotspots=hotspot_rows(part.hotspots),
         hotspots_total=part.hotspots.height,
         alerts=alert_cards(part.alerts, trends),
@@ -370,4 +404,5 @@ def render_report(
         feeds=feeds,
         problem_files=problem_files,
         deliveries=delivery_rows,
+        data_line=data_line(summary),
     )

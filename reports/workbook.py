@@ -24,8 +24,18 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
+from data_contracts.dispositions import (
+    CHECKED_BY_HEADER,
+    CHECKED_ON_HEADER,
+    NOTE_HEADER,
+    STATUS_HEADER,
+    STATUS_LABELS,
+    STATUSES,
+    TEAM_SUBJECT_PREFIX,
+)
 from reports.data import Exports
 from reports.labels import (
     FILE_STATUSES,
@@ -71,6 +81,19 @@ def _prefecture(code: str | None) -> str:
     return region_name(prefecture).replace("（全市州）", "") if prefecture else ""
 
 
+def _disposition(r: Row) -> str:
+    """The disposition in force, in words, with what it does to the lead."""
+    label = STATUS_LABELS.get(r["disposition"] or "", "")
+    if not label:
+        return ""
+    text = f"{label} {r['disposition_on'] or ''}".strip()
+    if r.get("held_until"):
+        text += f"（暂缓至 held until {r['held_until']}）"
+    if r.get("new_since_checked"):
+        text += f"（核查后有新证据 new since checked on {r['new_since_checked']}）"
+    return text
+
+
 LEAD_COLUMNS = [
     Column("排名 rank", lambda r: r["rank"], 8, "0"),
     Column("线索编号 lead_id", lambda r: r["lead_id"], 18),
@@ -109,7 +132,28 @@ OPTIONAL_LEAD_COLUMNS = {
     "names": Column(
         "关联名称 names", lambda r: (r["names"] or "").replace(";", "；"), 40, wrap=True
     ),
+    "disposition": Column("当前处置 disposition in force", _disposition, 30, wrap=True),
 }
+# The team's input columns (data_contracts/dispositions.py): an officer records what was done,
+# and the returned workbook is imported (`radar dispositions import`, or the landing's
+# dispositions/ folder). Drop-downs keep the status a known label and the date a date.
+INPUT_FILL = PatternFill("solid", fgColor="FFF7D6")
+INPUT_HEADER_FILL = PatternFill("solid", fgColor="B7791F")
+INPUT_COLUMNS = [
+    Column(f"{STATUS_HEADER} status（请选择 choose）", lambda r: "", 18, fill=lambda r: INPUT_FILL),
+    Column(
+        f"{CHECKED_ON_HEADER} checked on（YYYY-MM-DD）",
+        lambda r: None,
+        14,
+        "yyyy-mm-dd",
+        fill=lambda r: INPUT_FILL,
+    ),
+    Column(f"{CHECKED_BY_HEADER} checked by", lambda r: "", 12, fill=lambda r: INPUT_FILL),
+    Column(f"{NOTE_HEADER} note", lambda r: "", 30, wrap=True, fill=lambda r: INPUT_FILL),
+]
+IDENTITY_COLUMNS = 4  # rank, lead id, name, USCC: the input columns follow them
+
+
 HOTSPOT_COLUMNS = [
     Column("排名 rank", lambda r: r["rank"], 8, "0"),
     Column("区划代码 region_code", lambda r: r["region_code"], 12),
@@ -167,10 +211,10 @@ WRAPPED = Alignment(wrap_text=True, vertical="top")
 HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
 
 
-def _header_cell(ws: WriteOnlyWorksheet, text: str) -> Cell:
+def _header_cell(ws: WriteOnlyWorksheet, text: str, fill: PatternFill = HEADER_FILL) -> Cell:
     cell = string_cell(ws, text)
     cell.font = HEADER_FONT
-    cell.fill = HEADER_FILL
+    cell.fill = fill
     cell.alignment = HEADER_ALIGNMENT
     return cell
 
@@ -180,12 +224,16 @@ def _cell(ws: WriteOnlyWorksheet, column: Column, row: Row) -> Any:
     always in a string cell (a plain str appended could become a formula or an error value)."""
     value = column.value(row)
     fill = column.fill(row) if column.fill else None
-    if isinstance(value, str):
+    if isinstance(value, str) and value == "" and column in INPUT_COLUMNS:
+        cell = WriteOnlyCell(ws, value=None)  # left for the officer to fill
+    elif isinstance(value, str):
         cell = string_cell(ws, value)
     elif fill is None and column.number_format is None and not column.wrap:
         return value
     else:
         cell = WriteOnlyCell(ws, value=value)
+    if column.header == "档案 dossier" and value:
+        cell.hyperlink = value  # relative to the workbook: the team folder's leads/ pages
     if fill is not None:
         cell.fill = fill
     if column.number_format is not None:
@@ -204,7 +252,12 @@ def _sheet(ws: WriteOnlyWorksheet, columns: list[Column], frame: pl.DataFrame) -
     ws.row_dimensions[1].height = 32
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(1, frame.height + 1)}"
-    ws.append([_header_cell(ws, c.header) for c in columns])
+    ws.append(
+        [
+            _header_cell(ws, c.header, INPUT_HEADER_FILL if c in INPUT_COLUMNS else HEADER_FILL)
+            for c in columns
+        ]
+    )
     for r in frame.iter_rows(named=True):
         ws.append([_cell(ws, c, r) for c in columns])
 
@@ -225,21 +278,85 @@ def _reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
     return out.getvalue()
 
 
-def write_workbook(path: Path, part: Exports, as_of: dt.date, title: str) -> Path:
-    """Write the report's workbook to `path`; same exports and as-of date, same bytes."""
+def _input_validations(ws: WriteOnlyWorksheet, rows: int) -> None:
+    """Drop-down validation of the input columns on the lead rows: the status one of the
+    contract's labels, the date a date from 2000 on, the texts at most 2000 characters."""
+    last = max(2, rows + 1)
+    first_col = IDENTITY_COLUMNS + 1
+
+    def span(offset: int) -> str:
+        letter = get_column_letter(first_col + offset)
+        return f"{letter}2:{letter}{last}"
+
+    status = DataValidation(
+        type="list",
+        formula1='"' + ",".join(STATUSES) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="处置状态",
+        error="请从下拉列表中选择 choose a status from the list",
+        promptTitle="处置状态",
+        prompt="选择处置状态 choose the status",
+        showInputMessage=True,
+    )
+    status.add(span(0))
+    date = DataValidation(
+        type="date",
+        operator="greaterThanOrEqual",
+        formula1="DATE(2000,1,1)",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="核查日期",
+        error="请输入日期 YYYY-MM-DD enter a date",
+    )
+    date.add(span(1))
+    text = DataValidation(
+        type="textLength", operator="lessThanOrEqual", formula1="2000", allow_blank=True
+    )
+    text.add(span(2))
+    text.add(span(3))
+    for validation in (status, date, text):
+        ws.data_validations.append(validation)
+
+
+def write_workbook(
+    path: Path,
+    part: Exports,
+    as_of: dt.date,
+    title: str,
+    team: str = "province",
+    dossiers: dict[str, str] | None = None,
+) -> Path:
+    """Write the report's workbook to `path`; same exports and as-of date, same bytes. Its
+    properties name the `team`, so that a returned copy's dispositions are checked against it."""
     wb = Workbook(write_only=True)
-    lead_columns = LEAD_COLUMNS + [
-        c for k, c in OPTIONAL_LEAD_COLUMNS.items() if k in part.leads.columns
-    ]
-    _sheet(wb.create_sheet("线索"), lead_columns, part.leads)
+    lead_columns = (
+        LEAD_COLUMNS[:IDENTITY_COLUMNS]
+        + INPUT_COLUMNS
+        + LEAD_COLUMNS[IDENTITY_COLUMNS:]
+        + [c for k, c in OPTIONAL_LEAD_COLUMNS.items() if k in part.leads.columns]
+    )
+    if dossiers:
+        lead_columns.append(
+            Column(
+                "档案 dossier",
+                lambda r: dossiers.get(r["lead_id"], ""),
+                22,
+            )
+        )
+    leads_sheet = wb.create_sheet("线索")
+    _input_validations(leads_sheet, part.leads.height)
+    _sheet(leads_sheet, lead_columns, part.leads)
     _sheet(wb.create_sheet("热点"), HOTSPOT_COLUMNS, part.hotspots)
     alerts = part.alerts.sort(["alert_date", "region_code", "product_category", "signal"])
     _sheet(wb.create_sheet("预警"), ALERT_COLUMNS, alerts)
-    _sheet(wb.create_sheet("数据质量"), QUALITY_COLUMNS, part.data_quality)
+    if team == "province":  # file-level detail is the steward's, not a prefecture team's
+        _sheet(wb.create_sheet("数据质量"), QUALITY_COLUMNS, part.data_quality)
 
     when = dt.datetime.combine(as_of, dt.time())
     wb.properties.title = f"假冒侵权预警 {title} {as_of.isoformat()}"
     wb.properties.creator = "Counterfeit Radar 假冒侵权预警"
+    wb.properties.subject = f"{TEAM_SUBJECT_PREFIX}{team}"
     wb.properties.created = when
     wb.properties.modified = when
     buffer = io.BytesIO()

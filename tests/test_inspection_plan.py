@@ -547,6 +547,26 @@ def test_the_handoff_list_is_grouped_by_province_of_registration(
     assert guangdong == ["L6", "L2", "L3"]
 
 
+def test_the_lists_workbooks_speak_chinese_and_filter(
+    leads_con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Issue 23 part 5: risk levels, shops and categories in words in the workbook (the CSV
+    keeps the codes other systems read), and a filter on every list sheet."""
+    frame = referral_review_list(leads_con)
+    csv_path, xlsx_path = write_referral_review_list(frame, tmp_path)
+    book = openpyxl.load_workbook(xlsx_path)
+    ws = book.worksheets[0]
+    headers = [c.value for c in ws[1]]
+    first = dict(zip(headers, [c.value for c in ws[2]], strict=True))
+    assert first["风险等级"] in {"高", "中", "低"}
+    assert frame["risk_level"][0] in {"high", "medium", "low"}
+    assert ws.auto_filter.ref == f"A1:{ws.cell(1, len(headers)).column_letter}{frame.height + 1}"
+    assert "risk_level" in csv_path.read_text(encoding="utf-8-sig").splitlines()[0]
+    _, handoff_xlsx = write_handoff_list(handoff_list(leads_con), tmp_path)
+    for sheet in openpyxl.load_workbook(handoff_xlsx).worksheets[:-1]:  # not the notes
+        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), sheet.title
+
+
 def test_the_province_table_covers_every_province() -> None:
     table = provinces()
     assert len([c for c in table if c < "70"]) == 31

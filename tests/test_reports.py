@@ -69,7 +69,8 @@ def test_every_team_gets_an_html_page_and_a_workbook(reported: ReportedRun) -> N
         for team in teams()
         for name in ("report.html", "report.xlsx")
     }
-    assert set(reported.reports) == expected
+    reports = {p for p in reported.reports if p.name in ("report.html", "report.xlsx")}
+    assert reports == expected
     assert len(teams()) == 9 and teams()[:2] == ["630100", "630200"]
     assert all(p.stat().st_size > 1000 for p in reported.reports)
 
@@ -356,3 +357,68 @@ def test_without_a_mail_server_the_nightly_run_mails_nothing(tiny: Path) -> None
     from flows.nightly import mail_reports_task
 
     assert mail_reports_task.fn(tiny) == 0
+
+
+def test_officers_see_one_line_about_the_data(reported: ReportedRun) -> None:
+    """Issue 23 part 4: file-level data quality is the steward's (the province report, the
+    data_quality export); a prefecture's report and workbook say it in one line."""
+    run_dir = reported.run.out_dir
+    rejected = exports(run_dir, "data_quality").filter(pl.col("status") == "rejected")
+    assert rejected.height
+    for team in sorted(prefectures()):
+        html = (run_dir / "reports" / team / "report.html").read_text(encoding="utf-8")
+        assert f"{rejected.height} files rejected — the data steward has been told" in html
+        assert not [f for f in rejected["file"] if f in html], team
+        assert "files to look at" not in html
+        wb = openpyxl.load_workbook(run_dir / "reports" / team / "report.xlsx", read_only=True)
+        assert wb.sheetnames == ["线索", "热点", "预警"], team
+    province = (run_dir / "reports" / "province" / "report.html").read_text(encoding="utf-8")
+    assert "files to look at" in province
+
+
+def test_every_link_in_the_reports_resolves(reported: ReportedRun) -> None:
+    """Issue 23 part 3: the report, its to-do list and the workbook link each of the team's top
+    leads to its dossier; every link of every page leads to an existing file or anchor."""
+    run_dir = reported.run.out_dir
+    pages = sorted((run_dir / "reports").rglob("*.html"))
+    dossiers = [p for p in pages if p.parent.name == "leads"]
+    assert len(dossiers) >= 10
+    checked = 0
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        for href in re.findall(r'href="([^"]*)"', html):
+            assert "://" not in href, (page, href)  # self-contained: nothing from the network
+            target, _, anchor = href.partition("#")
+            file = (page.parent / target).resolve() if target else page
+            assert file.is_file(), (page, href)
+            if anchor:
+                assert f'id="{anchor}"' in file.read_text(encoding="utf-8"), (page, href)
+            checked += 1
+    assert checked > len(dossiers)
+    team = "630100"
+    html = (run_dir / "reports" / team / "report.html").read_text(encoding="utf-8")
+    todo = html.split('id="actions"', 1)[1].split("</section>", 1)[0]
+    assert 'href="#lead-' in todo and 'href="leads/' in todo
+    ws = openpyxl.load_workbook(run_dir / "reports" / team / "report.xlsx")["线索"]
+    links = [c.hyperlink.target for row in ws.iter_rows(min_row=2) for c in row if c.hyperlink]
+    assert links and all((run_dir / "reports" / team / t).is_file() for t in links)
+    leads = exports(run_dir, "entity_leads")
+    first = leads.filter(pl.col("region_code").str.starts_with("6301"))["lead_id"][0]
+    dossier = (run_dir / "reports" / team / "leads" / f"{first}.html").read_text(encoding="utf-8")
+    for section in (
+        "主体信息",
+        "风险理由",
+        "在售商品",
+        "投诉举报",
+        "检查记录",
+        "信用记录",
+        "关联依据",
+        "处置记录",
+        "排名历史",
+    ):
+        assert section in dossier
+    assert "@page" in dossier and "counter(page)" in dossier
+    sheets = sorted((run_dir / "reports" / team / "counties").glob("*.html"))
+    assert sheets and 'href="counties/' in html
+    busiest = max(sheets, key=lambda p: p.stat().st_size).read_text(encoding="utf-8")
+    assert "优先核查线索" in busiest and "预警" in busiest and "热点" in busiest

@@ -94,3 +94,29 @@ def test_province_report_renders_in_chromium(reported: ReportedRun, tmp_path: Pa
         target = Path(os.environ["RADAR_SCREENSHOT_DIR"])
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, target / "province_report.png")
+
+
+def pdf_pages(path: Path) -> int:
+    """Pages of a PDF as Chromium (Skia) writes it: one uncompressed /Type /Page object each."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", path.read_bytes()))
+
+
+def test_the_county_task_sheet_prints_on_one_a4_page_and_the_dossier_renders(
+    reported: ReportedRun, tmp_path: Path
+) -> None:
+    """Issue 23: the busiest county's task sheet is one A4 page; a dossier prints with no
+    console error."""
+    folder = reported.run.out_dir / "reports" / "630100"
+    sheets = sorted((folder / "counties").glob("*.html"), key=lambda p: -p.stat().st_size)
+    assert sheets
+    pdf = tmp_path / "sheet.pdf"
+    done = chromium(
+        tmp_path / "p1", sheets[0].as_uri(), f"--print-to-pdf={pdf}", "--no-pdf-header-footer"
+    )
+    assert pdf.exists(), done.stderr[-2000:]
+    assert pdf_pages(pdf) == 1
+    dossier = sorted((folder / "leads").glob("*.html"))[0]
+    out = tmp_path / "dossier.pdf"
+    done = chromium(tmp_path / "p2", dossier.as_uri(), f"--print-to-pdf={out}")
+    assert out.exists() and pdf_pages(out) >= 1
+    assert not [m for m in console_messages(done.stderr) if "Uncaught" in m]

@@ -128,6 +128,11 @@ def lead_records(con: duckdb.DuckDBPyConnection, lead_id: str) -> LeadRecords:
     )
 
 
+def lead_credit(con: duckdb.DuckDBPyConnection, lead_id: str, as_of: dt.date) -> pl.DataFrame:
+    """The penalties and credit-list records attributed to lead `lead_id` up to `as_of`."""
+    return _query(con, "lead_credit.sql", {"lead_id": lead_id, "as_of": as_of})
+
+
 # --- data quality -------------------------------------------------------------------------
 
 

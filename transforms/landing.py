@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from data_contracts.batch import DeliveredFile
 from data_contracts.contract import FEEDS
 from data_contracts.readers import file_format, is_ignored
+
+DISPOSITIONS_FOLDER = "dispositions"  # returned team workbooks, beside the six feeds
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class LandingScan:
     files: list[DeliveredFile]
     ignored: list[str]  # lock and hidden files
     outside_feeds: list[str]  # files not under one of the six feed folders
+    # Returned team workbooks (dispositions/, transforms/dispositions.py): not a feed, read
+    # apart by the nightly run, so neither loaded as one nor "outside the feeds".
+    dispositions: list[DeliveredFile] = field(default_factory=list)
 
 
 def scan_landing(landing: Path) -> LandingScan:
@@ -39,6 +44,7 @@ def scan_landing(landing: Path) -> LandingScan:
     files: list[DeliveredFile] = []
     ignored: list[str] = []
     outside: list[str] = []
+    dispositions: list[DeliveredFile] = []
     entries: list[Path] = []
     for folder, dirs, names in os.walk(landing):  # followlinks=False: folder links not walked
         dirs.sort()
@@ -52,13 +58,18 @@ def scan_landing(landing: Path) -> LandingScan:
         if problem == "":  # a plain folder: walked, not listed
             continue
         top = rel.split("/", 1)[0].lower()
+        if top == DISPOSITIONS_FOLDER and "/" in rel:
+            info = path.lstat() if problem else path.stat()
+            dispositions.append(DeliveredFile(top, path, rel, info.st_mtime, info.st_size, problem))
+            continue
         if top not in FEEDS or "/" not in rel:
             outside.append(rel)
             continue
         info = path.lstat() if problem else path.stat()
         files.append(DeliveredFile(top, path, rel, info.st_mtime, info.st_size, problem))
     files.sort(key=lambda f: (f.mtime, f.rel))
-    return LandingScan(files, ignored, outside)
+    dispositions.sort(key=lambda f: (f.mtime, f.rel))
+    return LandingScan(files, ignored, outside, dispositions)
 
 
 def _problem(path: Path, root: Path) -> str | None:

@@ -1,0 +1,278 @@
+"""What an officer's disposition does to a lead, and dispositions as training labels.
+
+The disposition in force for a lead on a day is the latest one imported by that day
+(`staging.dispositions_history`, transforms/dispositions.py). On the lead list it sets:
+
+- 已核查未发现问题 (checked, nothing found): `status` = `held` until `held_until` (checked_on
+  + `hold_days`), out of the to-do list and never `is_new`, unless new evidence arrives (a
+  complaint, a failed inspection or a suspicious listing first seen after the check): then
+  the lead is listed as usual with `new_since_checked` = the day it was checked;
+- 已立案 / 已移送公安: `status` = `in_progress`: out of the to-do list, never `is_new` again;
+- 核查中: `under_investigation`; 非本辖区: `not_our_area` (out of the team's to-do list);
+- 待核查: nothing (the lead is listed as if no disposition had been recorded).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import yaml
+
+from models.scoring import CONFIG_DIR
+from transforms.dispositions import ensure_disposition_tables
+from transforms.warehouse import has_table
+
+HELD_OUT = ("held", "in_progress", "not_our_area")  # statuses kept out of the to-do list
+DISPOSITION_COLUMNS = ["disposition", "disposition_on", "held_until", "new_since_checked"]
+
+
+@dataclass(frozen=True)
+class DispositionConfig:
+    hold_days: int
+    labels: dict[str, tuple[int, float]]
+
+
+def load_disposition_config(path: Path | None = None) -> DispositionConfig:
+    raw = yaml.safe_load((path or CONFIG_DIR / "dispositions.yaml").read_text(encoding="utf-8"))
+    return DispositionConfig(
+        hold_days=int(raw["hold_days"]),
+        labels={k: (int(v[0]), float(v[1])) for k, v in (raw.get("labels") or {}).items()},
+    )
+
+
+def in_force_sql() -> str:
+    """Per lead: the disposition in force on $as_of (the latest imported by then)."""
+    return """
+        with
+
+        history as (
+            select * from staging.dispositions_history
+            where imported_on <= cast($as_of as date)
+        ),
+
+        final as (
+            select lead_id, status, checked_on, imported_on
+            from history
+            qualify row_number() over (
+                partition by lead_id order by imported_at desc, file desc, row_number desc
+            ) = 1
+        )
+
+        select * from final
+    """
+
+
+def last_evidence_sql() -> str:
+    """Per lead of _leads: the day of its newest evidence up to $as_of (a complaint, a failed
+    inspection, or the first snapshot of a suspicious listing)."""
+    return """
+        with
+
+        leads as (
+            select lead_id from _leads
+        ),
+        complaints as (
+            select entity_id, max(received_on) as day
+            from features.complaint_signals where entity_id is not null group by entity_id
+        ),
+        failures as (
+            select e.entity_id, max(i.inspected_on) as day
+            from staging.inspections i
+            join core.record_entities e
+              on e.feed = 'inspections' and e.record_id = i.inspection_id
+            where i.result = 'fail' and i.inspected_on <= cast($as_of as date)
+            group by e.entity_id
+        ),
+        first_seen as (
+            select platform, listing_id, min(snapshot_date) as day
+            from staging.listings where snapshot_date <= cast($as_of as date)
+            group by all
+        ),
+        listings as (
+            select s.entity_id, max(f.day) as day
+            from features.listing_signals s
+            join first_seen f using (platform, listing_id)
+            where s.has_slang or (s.price_ratio < 0.6 and not s.has_honest_wording)
+            group by s.entity_id
+        ),
+
+        final as (
+            select l.lead_id, greatest(c.day, f.day, s.day) as last_evidence_on
+            from leads l
+            left join complaints c on c.entity_id = l.lead_id
+            left join failures f on f.entity_id = l.lead_id
+            left join listings s on s.entity_id = l.lead_id
+        )
+
+        select * from final
+    """
+
+
+def apply_dispositions(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    leads: pl.DataFrame,
+    config: DispositionConfig | None = None,
+) -> pl.DataFrame:
+    """The leads (with their follow-up columns) with the disposition columns added and
+    `status` / `is_new` as the dispositions in force on `as_of` say."""
+    config = config or load_disposition_config()
+    ensure_disposition_tables(con)
+    in_force = con.sql(in_force_sql(), params={"as_of": as_of}).pl()
+    con.register("_leads", leads.select("lead_id").to_arrow())
+    try:
+        evidence = con.sql(last_evidence_sql(), params={"as_of": as_of}).pl()
+    finally:
+        con.unregister("_leads")
+    marked = (
+        leads.join(in_force.rename({"status": "disposition"}), on="lead_id", how="left")
+        .join(evidence, on="lead_id", how="left")
+        .with_columns(pl.col("checked_on").alias("disposition_on"))
+    )
+    checked = pl.col("disposition") == "checked_nothing_found"
+    new_evidence = pl.col("last_evidence_on") > pl.col("checked_on")
+    until = pl.col("checked_on") + pl.duration(days=config.hold_days)
+    held = checked & ~new_evidence.fill_null(False) & (pl.lit(as_of) < until)
+    status = (
+        pl.when(held)
+        .then(pl.lit("held"))
+        .when(pl.col("disposition").is_in(["case_opened", "referred_to_police"]))
+        .then(pl.lit("in_progress"))
+        .when(pl.col("disposition") == "checking")
+        .then(pl.lit("under_investigation"))
+        .when(pl.col("disposition") == "not_our_area")
+        .then(pl.lit("not_our_area"))
+        .otherwise(pl.col("status"))
+    )
+    return marked.with_columns(
+        status.alias("status"),
+        (pl.col("is_new") & ~status.is_in(HELD_OUT)).alias("is_new"),
+        pl.when(held).then(until).alias("held_until"),
+        pl.when(checked & new_evidence.fill_null(False))
+        .then(pl.col("checked_on"))
+        .alias("new_since_checked"),
+        pl.col("disposition").replace({"pending": None}),
+    ).select([*leads.columns, *DISPOSITION_COLUMNS])
+
+
+def disposition_labels_sql() -> str:
+    """The dispositions known on $as_of (imported by then, checked on or before it) with the
+    first day their lead was listed before the check."""
+    return f"""
+        with
+
+        in_force as ({in_force_sql()}),
+        history as (
+            select lead_id, as_of from scores.lead_history where as_of <= cast($as_of as date)
+        ),
+
+        final as (
+            select d.lead_id, d.status, d.checked_on, d.imported_on,
+                   min(h.as_of) as first_flagged
+            from in_force d
+            left join history h on h.lead_id = d.lead_id and h.as_of <= d.checked_on
+            where d.checked_on <= cast($as_of as date)
+            group by all
+        )
+
+        select * from final order by lead_id
+    """
+
+
+def known_dispositions(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[tuple[object, ...]]:
+    """The dispositions the lead model may learn from on `as_of` (none without the tables;
+    read-only connections welcome)."""
+    if not (
+        has_table(con, "staging", "dispositions_history")
+        and has_table(con, "scores", "lead_history")
+    ):
+        return []
+    return con.execute(disposition_labels_sql(), {"as_of": as_of}).fetchall()
+
+
+def disposition_cases(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    open_lag_days: int,
+    features_day: Callable[[dt.date], dt.date],
+    config: DispositionConfig | None = None,
+) -> list[tuple[object, ...]]:
+    """Training cases from dispositions, in the lead model's case form (models/train.py
+    CASE_SCHEMA): id `disposition:<lead_id>`, closed on the day it was checked, opened on the
+    lead's first-flagged day; only dispositions imported by `as_of` count (no leak)."""
+    config = config or load_disposition_config()
+    rows: list[tuple[object, ...]] = []
+    for lead_id, status, checked_on, _imported_on, first_flagged in known_dispositions(con, as_of):
+        if status not in config.labels:
+            continue
+        label, weight = config.labels[str(status)]
+        assert isinstance(checked_on, dt.date)  # a labelled status always has its date
+        opened = first_flagged or checked_on - dt.timedelta(days=open_lag_days)
+        assert isinstance(opened, dt.date)
+        rows.append(
+            (
+                f"disposition:{lead_id}",
+                checked_on,
+                f"disposition:{status}",
+                lead_id,
+                None,
+                None,
+                first_flagged,
+                label,
+                weight,
+                opened,
+                features_day(opened),
+            )
+        )
+    return rows
+
+
+def disposition_outcomes_sql() -> str:
+    """Each lead of each past run in _history with the dispositions checked in the $horizon
+    days after that run (the version in force now), in `models.explore.lead_outcomes` form."""
+    return """
+        with
+
+        history as (
+            select as_of, lead_id, rank from _history
+        ),
+        dispositions as (
+            select lead_id, status, checked_on
+            from staging.dispositions_history
+            where checked_on is not null
+            qualify row_number() over (
+                partition by lead_id order by imported_at desc, file desc, row_number desc
+            ) = 1
+        ),
+
+        final as (
+            select h.as_of, h.lead_id, h.rank, 'disposition:' || h.lead_id as outcome_id,
+                   d.checked_on as closed_on, d.status as outcome
+            from history h
+            join dispositions d
+              on d.lead_id = h.lead_id
+             and d.checked_on > h.as_of
+             and d.checked_on <= h.as_of + cast($horizon as integer)
+        )
+
+        select * from final
+    """
+
+
+def disposition_outcomes(
+    con: duckdb.DuckDBPyConnection, horizon_days: int, config: DispositionConfig | None = None
+) -> pl.DataFrame:
+    """The dispositions that answer the leads of `_history` (registered by the caller), with
+    their label (1 case opened or referred, 0 checked and nothing found, null otherwise)."""
+    config = config or load_disposition_config()
+    if not has_table(con, "staging", "dispositions_history"):
+        return pl.DataFrame()
+    found = con.sql(disposition_outcomes_sql(), params={"horizon": horizon_days}).pl()
+    labels = {k: v[0] for k, v in config.labels.items()}
+    label = pl.col("outcome").replace_strict(labels, default=None, return_dtype=pl.Int64)
+    return found.with_columns(label.alias("label"))
