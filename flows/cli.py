@@ -10,13 +10,16 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from flows.plan_commands import register as register_plan_commands
-from flows.settings import Settings, today_in_china
+from flows.settings import Settings, SettingsError, load_settings, today_in_china
 from flows.steward import steward_app
+
+if TYPE_CHECKING:
+    from demo_world.config import WorldConfig
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -24,6 +27,18 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Counterfeit Radar 假冒侵权预警")
 app.add_typer(steward_app, name="steward")
 register_plan_commands(app)
+
+
+@app.callback()
+def check_settings() -> None:
+    """Counterfeit Radar 假冒侵权预警"""
+    # Before any command: a RADAR_ variable Settings cannot take is one line, not a traceback.
+    try:
+        load_settings()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
 
 AsOf = Annotated[str | None, typer.Option(help="YYYY-MM-DD; default: today in China time")]
 
@@ -74,14 +89,15 @@ def start_temporary_server() -> threading.Thread | None:
 
 
 def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, settings: Settings) -> object:
-    server = start_temporary_server() if landing.is_dir() else None
+    if not landing.is_dir():
+        typer.echo(f"error: landing directory not found: {landing}{_demo_hint(settings)}", err=True)
+        raise typer.Exit(2)
+    _wait_for_warehouse(warehouse, settings.lock_wait_seconds)
+    server = start_temporary_server()
     from flows.nightly import with_task_runner
     from transforms.warehouse import WarehouseBusy
 
     nightly = with_task_runner(settings.task_runner, settings.dask_address)
-    if not landing.is_dir():
-        typer.echo(f"error: landing directory not found: {landing}", err=True)
-        raise typer.Exit(2)
     if server is not None:
         server.join()  # if it failed, the flow's client starts the server itself
     try:
@@ -95,12 +111,35 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, settings: Se
             distributed=settings.task_runner != "local",
             retention_days=settings.retention_days,
         )
-    except WarehouseBusy as exc:
+    except WarehouseBusy as exc:  # taken between the check and the flow
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(3) from exc
     except Exception as exc:  # the flow already logged the traceback
         typer.echo(f"error: the nightly run failed: {exc}", err=True)
         raise typer.Exit(1) from exc
+
+
+def _wait_for_warehouse(warehouse: Path, wait_seconds: float) -> None:
+    """Exit 3 with one line naming the holder when another run holds the warehouse, before
+    Prefect starts (the flow takes the lock itself; inside it a refusal is a traceback)."""
+    from transforms.warehouse import WarehouseBusy, warehouse_lock
+
+    try:
+        with warehouse_lock(warehouse, wait_seconds, "radar run (starting)"):
+            pass
+    except WarehouseBusy as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from None
+
+
+def _demo_hint(settings: Settings) -> str:
+    """How to run the demo's world again, when the landing is missing and a demo world exists."""
+    if not (settings.world / "landing").is_dir():
+        return ""
+    return (
+        f" (the demo's landing is {settings.world / 'landing'}: `radar demo --rerun` or "
+        "`make rerun` runs it again, or set RADAR_LANDING)"
+    )
 
 
 @app.command()
@@ -149,22 +188,52 @@ def generate(
 
 
 @app.command()
-def demo(seed: int = 7, scale: float = 1.0) -> None:
+def demo(
+    seed: int = 7,
+    scale: float = 1.0,
+    rerun: Annotated[
+        bool,
+        typer.Option(
+            "--rerun", help="run again on the demo world already generated, keeping the warehouse"
+        ),
+    ] = False,
+) -> None:
     """Generate a demo world, run the nightly pipeline on it and print the top leads."""
     from demo_world.generate import WorldConfig, generate_world
 
     s = Settings()
-    config = WorldConfig(seed=seed, scale=scale)
-    typer.echo(f"generating demo world (seed {seed}, scale {scale}) in {s.world} …")
-    generate_world(s.world, config)
-    if s.warehouse.exists():
-        s.warehouse.unlink()  # the demo always starts from an empty warehouse
+    if rerun:
+        config = _demo_world_config(s.world)
+    else:
+        config = WorldConfig(seed=seed, scale=scale)
+        typer.echo(f"generating demo world (seed {seed}, scale {scale}) in {s.world} …")
+        generate_world(s.world, config)
+        if s.warehouse.exists():
+            s.warehouse.unlink()  # the demo always starts from an empty warehouse
     result = _run(s.world / "landing", s.warehouse, config.as_of, s.out, s)
     _print_leads(result)
     typer.echo(
         f"\nScore it against the ground truth: radar evaluate --world {s.world} "
         f"--out {s.out / config.as_of.isoformat()}"
     )
+
+
+def _demo_world_config(world: Path) -> WorldConfig:
+    """The configuration (seed, scale, as-of) of the demo world in `world`, or exit 2 in one
+    line when there is none."""
+    import json
+
+    from demo_world.name_truth import world_config
+
+    truth = world / "truth.json"
+    if not truth.is_file() or not (world / "landing").is_dir():
+        typer.echo(
+            f"error: no demo world in {world} (no truth.json and landing/): "
+            "create one with `radar demo` or `radar generate --out DIR`",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return world_config(json.loads(truth.read_text(encoding="utf-8")))
 
 
 @app.command()
@@ -181,12 +250,16 @@ def evaluate(
 
     s = Settings()
     world = world or s.world
+    _demo_world_config(world)
     if out is None:
         runs = sorted(p for p in s.out.glob("*") if p.is_dir())
         if not runs:
             typer.echo("error: no run found; give --out OUT/<as-of>", err=True)
             raise typer.Exit(2)
         out = runs[-1]
+    if not (out / "entity_leads.csv").is_file():
+        typer.echo(f"error: no run's exports in {out}: give --out OUT/<as-of>", err=True)
+        raise typer.Exit(2)
     metrics = evaluate_run(world, out, warehouse or s.warehouse)
     typer.echo(format_report(metrics))
     from demo_world.evaluate_model import evaluate_model, format_model_report
@@ -289,7 +362,7 @@ def erase(
     if not path.exists():
         typer.echo(f"error: warehouse not found: {path}", err=True)
         raise typer.Exit(2)
-    with warehouse_lock(path, s.lock_wait_seconds):
+    with warehouse_lock(path, s.lock_wait_seconds, "radar erase"):
         files: dict[Path, int] = {}
         if number is not None:
             files = blank_in_written_files(
@@ -339,7 +412,7 @@ def retention(
 
     s = Settings()
     path = warehouse or s.warehouse
-    with warehouse_lock(path, s.lock_wait_seconds):
+    with warehouse_lock(path, s.lock_wait_seconds, "radar retention"):
         con = connect(path)
         try:
             count = apply_retention(

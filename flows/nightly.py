@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 from prefect import Flow, flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from data_contracts.batch import DeliveredFile, build_batch, spool_batch
 from data_contracts.expectations import FeedValidation
@@ -222,7 +223,8 @@ def nightly(
         raise FileNotFoundError(f"landing directory not found: {landing}")
     run_id = uuid.uuid4().hex
     as_of = as_of or today_in_china()
-    with warehouse_lock(warehouse, lock_wait_seconds), held_open(warehouse):
+    holder = f"the nightly run {flow_run.get_name()} as of {as_of}"
+    with warehouse_lock(warehouse, lock_wait_seconds, holder), held_open(warehouse):
         record_run_task(warehouse, run_id, as_of, "running", {})
         try:
             result = _run_stages(

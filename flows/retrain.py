@@ -40,7 +40,7 @@ def weekly_retrain(
     lock_wait_seconds: float = 600.0,
 ) -> dict[str, object]:
     """Retrain the lead model once, holding the warehouse lock (waits for a nightly run)."""
-    with warehouse_lock(warehouse, lock_wait_seconds):
+    with warehouse_lock(warehouse, lock_wait_seconds, "the lead model's retrain"):
         return retrain_task(warehouse, as_of or today_in_china(), artifacts_dir)
 
 
