@@ -21,6 +21,7 @@ from prefect.runtime import flow_run
 from data_contracts.batch import DeliveredFile, build_batch, spool_batch
 from data_contracts.expectations import FeedValidation
 from flows import stages
+from flows.logs import send_pipeline_logs_to_prefect
 from flows.notify import notify_failure
 from flows.settings import Settings, today_in_china
 from reports.artifacts import publish_run_artifacts
@@ -67,10 +68,9 @@ def ingest_task(
     """Load new landing files into the warehouse (the single writer)."""
     with connect(warehouse) as con:
         report = stages.ingest(con, landing, run_id, spooled)
-    logger = get_run_logger()
-    logger.info("ingested %d new files: %s", report.new_files, report.statuses)
-    for rel in report.scan.outside_feeds:
-        logger.warning("ignored, not under one of the six feed folders: %s", rel)
+    # Each rejected file and each file outside the feed folders is a WARNING of its own,
+    # logged by transforms.ingest (flows/logs.py brings it to this run's log).
+    get_run_logger().info("ingested %d new files: %s", report.new_files, report.statuses)
     return report
 
 
@@ -219,6 +219,7 @@ def nightly(
     With `distributed`, files are read and validated as tasks of the flow's task runner
     (e.g. Dask workers, see `with_task_runner`), which spool Parquet for the single writer.
     """
+    send_pipeline_logs_to_prefect()
     if not landing.is_dir():  # fail at once: retrying cannot make it appear
         raise FileNotFoundError(f"landing directory not found: {landing}")
     run_id = uuid.uuid4().hex
