@@ -431,9 +431,13 @@ def serve() -> None:
 
     Start a server first (`make server`) and set PREFECT_API_URL=http://127.0.0.1:4200/api.
     """
-    from flows.serve import serve_deployments
+    from flows.serve import NoPrefectServer, serve_deployments
 
-    serve_deployments()
+    try:
+        serve_deployments()
+    except NoPrefectServer as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:
