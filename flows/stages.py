@@ -35,7 +35,7 @@ from transforms.landing import LandingScan
 from transforms.load import ensure_warehouse, freeze_staging_views
 from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
 from transforms.resolve import refresh_normalized_names, resolve_entities
-from transforms.warehouse import materialize, replace_table, scalar
+from transforms.warehouse import has_table, materialize, replace_table, scalar
 from transforms.wording import wording_params
 
 
@@ -82,6 +82,14 @@ def finish_run(
         "update ops.runs set finished_at = ?, status = ?, counts = ? where run_id = ?",
         [_utc_now(), status, json.dumps(counts, sort_keys=True), run_id],
     )
+
+
+def succeeded_days(con: duckdb.DuckDBPyConnection) -> set[dt.date]:
+    """The as-of dates with a succeeded run in ops.runs (read-only connections will do)."""
+    if not has_table(con, "ops", "runs"):
+        return set()
+    rows = con.execute("select as_of from ops.runs where status = 'succeeded'").fetchall()
+    return {r[0] for r in rows}
 
 
 def _utc_now() -> dt.datetime:
