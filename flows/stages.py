@@ -143,24 +143,29 @@ def validate_with_gx(
 ) -> list[FeedValidation]:
     """Run each feed's Great Expectations suite on the rows loaded in this run; store the results.
 
-    Rows are numbered across the feed's files and validated in batches of whole files
-    (`MAX_GX_ROWS`). Each feed's typed rows leave the report once validated: the rest of the
-    run does not need them, and at national scale they are gigabytes."""
+    The accepted rows keep their file and in-file row number, and are validated in batches
+    of whole files (`MAX_GX_ROWS`); the first batch of a feed carries the feed's rows read
+    and quarantined in this run, for the contract's limit on the share quarantined. Each
+    feed's typed rows leave the report once validated: the rest of the run does not need
+    them, and at national scale they are gigabytes."""
     if not report.typed_rows:
         return []
     context = gx_context()
-    results = []
+    results: list[FeedValidation] = []
     for feed in sorted(report.typed_rows):
         batches = gx_batches(report.typed_rows.pop(feed), MAX_GX_ROWS)
-        count, first_row = len(batches), 1
+        count, first = len(batches), True
         while batches:
             batch = batches.pop(0)  # released once validated
-            rows = pl.concat(batch, how="vertical_relaxed").with_row_index("_seq", first_row)
-            rows = rows.with_columns(pl.col("_seq").cast(pl.Int64).alias("_row_number"))
+            rows = pl.concat(batch, how="vertical_relaxed")
             label = _gx_label(batch, count)
             del batch
-            results.append(validate_typed(contracts()[feed], rows, context, file=label))
-            first_row += rows.height
+            read = report.rows_read.get(feed, rows.height) if first else rows.height
+            quarantined = report.rows_quarantined.get(feed, 0) if first else 0
+            results.append(
+                validate_typed(contracts()[feed], rows, context, label, read, quarantined)
+            )
+            first = False
             del rows
     con.execute(
         "create table if not exists ops.validation_results (run_id VARCHAR, feed VARCHAR, "

@@ -327,3 +327,24 @@ def test_a_back_filled_night_leaves_later_exports_byte_identical(
         ).read_bytes(), name
     leads = pl.read_csv(again.out_dir / "entity_leads.csv", infer_schema=False)
     assert set(leads["first_flagged"]) <= {str(day_1), str(day_3)}
+
+
+def test_great_expectations_passes_every_feed_of_a_clean_night(first_run: RunResult) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(first_run.out_dir.parent.parent / "first.duckdb"), read_only=True)
+    try:
+        results = con.execute(
+            "select feed, success, result from ops.validation_results order by feed"
+        ).fetchall()
+    finally:
+        con.close()
+    # The demo world plants bad rows in every feed: they are quarantined, not GX failures.
+    assert [(feed, success) for feed, success, _ in results] == [
+        (feed, True)
+        for feed in ("complaints", "credit", "entities", "inspections", "listings", "outcomes")
+    ]
+    metas = [json.loads(result)["meta"] for _, _, result in results]
+    assert all(0 < m["radar_rows_quarantined"] < m["radar_rows_read"] / 10 for m in metas), metas
+    index = (first_run.out_dir / "data_docs" / "index.html").read_text(encoding="utf-8")
+    assert "✗" not in index and index.count("✓ 通过 passed") == 6
