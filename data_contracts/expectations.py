@@ -335,6 +335,20 @@ def _batch_definition(context: AbstractDataContext, feed: str) -> BatchDefinitio
     return source.get_asset(feed).get_batch_definition("typed_rows")
 
 
+def feed_checkpoint(context: AbstractDataContext, feed: str) -> gx.Checkpoint:
+    """The feed's Checkpoint: one ValidationDefinition of its committed suite on the batch of
+    its accepted typed rows (created in the context on first use)."""
+    if feed in {c.name for c in context.checkpoints.all()}:
+        return context.checkpoints.get(feed)
+    suite = context.suites.add_or_update(committed_suite(feed))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=feed, data=_batch_definition(context, feed), suite=suite)
+    )
+    return context.checkpoints.add(
+        gx.Checkpoint(name=feed, validation_definitions=[definition], result_format=RESULT_FORMAT)
+    )
+
+
 def _sanitise(contract: FeedContract, result: ExpectationSuiteValidationResult) -> None:
     """Keep only row numbers for text columns; drop full value lists everywhere."""
     for r in result.results:
@@ -375,15 +389,12 @@ def validate_typed(
     none quarantined); above the contract's share quarantined the result fails. Personal
     columns are dropped before GX sees the rows.
     """
-    suite = committed_suite(contract.name)
     if FILE not in frame.columns:
         frame = frame.with_columns(pl.lit(file).alias(FILE))
     rows = frame.select(FILE, ROW_NUMBER, *checked_columns(contract)).to_pandas()
-    batch = _batch_definition(context, contract.name).get_batch(
-        batch_parameters={"dataframe": rows}
-    )
-    result = batch.validate(suite, result_format=RESULT_FORMAT)
-    del rows, batch
+    run = feed_checkpoint(context, contract.name).run(batch_parameters={"dataframe": rows})
+    (result,) = run.run_results.values()
+    del rows, run
     _sanitise(contract, result)
     meta = cast(dict[str, Any], result.meta)
     meta["radar_file"] = file

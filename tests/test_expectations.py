@@ -346,3 +346,30 @@ def test_a_feed_fails_only_when_accepted_rows_break_a_rule_or_too_many_were_quar
         assert not result.failed  # the accepted rows meet every rule
         verdicts.append((result.success, result.too_much_quarantined))
     assert verdicts == [(True, False), (True, False), (False, True)]  # 4 of 30 > 10 %
+
+
+def test_each_feed_runs_its_committed_suite_through_its_checkpoint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from data_contracts import expectations
+
+    suite = json.loads((SUITE_DIR / "inspections.json").read_text(encoding="utf-8"))
+    suite["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "product_category", "value_set": ["seeds"]},
+            "meta": {"reason": "enum:product_category"},
+        }
+    )
+    (tmp_path / "inspections.json").write_text(json.dumps(suite), encoding="utf-8")
+    monkeypatch.setattr(expectations, "SUITE_DIR", tmp_path)
+    context = gx_context()
+    result = validate_typed(
+        contracts()["inspections"], inspections(), context, file="inspections/a.csv"
+    )
+    # The edited committed suite is what ran: the rows pass the contract, not the extra rule.
+    assert [o.reason for o in result.failed] == ["enum:product_category"]
+    assert [c.name for c in context.checkpoints.all()] == ["inspections"]
+    meta = result.result.meta
+    assert meta["checkpoint_id"] and meta["validation_id"]
+    assert meta["active_batch_definition"]["data_asset_name"] == "inspections"
