@@ -397,6 +397,10 @@ def validate_typed(
     del rows, run
     _sanitise(contract, result)
     meta = cast(dict[str, Any], result.meta)
+    # GX's validation page names the data asset from the batch spec, which a dataframe batch
+    # leaves without one ("Data asset: None"): the feed's asset and the file.
+    asset = meta["active_batch_definition"]["data_asset_name"]
+    meta["batch_spec"] = {**meta.get("batch_spec", {}), "data_asset_name": f"{asset}: {file}"}
     meta["radar_file"] = file
     meta["radar_rows"] = frame.height
     meta["radar_rows_read"] = frame.height if rows_read is None else rows_read

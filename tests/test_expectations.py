@@ -288,6 +288,9 @@ def test_data_docs_store_each_result_as_json(docs: tuple[Path, list[FeedValidati
     ]
     assert (out / "results" / "inspections" / "inspections__2026-05__好.csv.json").is_file()
     assert len(list((out / "validations").rglob("*.html"))) == len(results)
+    (page,) = (out / "validations" / "inspections").rglob("inspections__2026-06__b.csv.html")
+    text = re.sub(r"<[^>]+>|\s+", " ", page.read_text(encoding="utf-8"))
+    assert "Data asset: inspections: inspections/2026-06/b.csv" in re.sub(r" +", " ", text)
 
 
 def test_data_docs_rebuild_shows_only_the_last_results(context: Any, tmp_path: Path) -> None:
@@ -373,3 +376,4 @@ def test_each_feed_runs_its_committed_suite_through_its_checkpoint(
     meta = result.result.meta
     assert meta["checkpoint_id"] and meta["validation_id"]
     assert meta["active_batch_definition"]["data_asset_name"] == "inspections"
+    assert meta["batch_spec"]["data_asset_name"] == "inspections: inspections/a.csv"
