@@ -29,6 +29,7 @@ import datetime as dt
 import html
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -494,9 +495,37 @@ def build_data_docs(results: list[FeedValidation], out_dir: Path, run_name: str 
         )
     context.build_data_docs(site_names=[SITE])
     (out_dir / "index.html").replace(out_dir / "gx_index.html")
+    for page in out_dir.rglob("*.html"):
+        page.write_text(offline_page(page.read_text(encoding="utf-8")), encoding="utf-8")
     index = out_dir / "index.html"
     index.write_text(_index_html(suites, pages, run_name), encoding="utf-8")
     return index
+
+
+# GX's pages load Bootstrap, jQuery, Vega and fonts from CDNs, and its logo from S3: offline
+# they render unstyled. Those references are removed and this stylesheet put in their place
+# (a plain rendering of the same HTML; the charts and the table filters, which need the
+# scripts, are not shown).
+_EXTERNAL = re.compile(
+    r"<link\b[^>]*href=\"https?://[^>]*>"
+    r"|<script\b[^>]*src=\"https?://[^>]*>\s*</script>"
+    r"|<img\b[^>]*src=\"https?://[^>]*>",
+    re.IGNORECASE,
+)
+_GX_OFFLINE_CSS = """
+body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.2em}th,td{border:1px solid #ccc;padding:3px 8px;
+text-align:left;vertical-align:top}th{background:#f0f0f0}.text-danger{color:#b00020}
+.text-success{color:#176317}.d-none,.modal{display:none}.card{border:1px solid #ddd;margin:1em 0;
+padding:.5em 1em}.card-header{font-weight:bold}nav,.navbar{margin-bottom:1em}code{font-size:90%}
+ul.nav{list-style:none;padding-left:0}.badge{padding:0 .4em;border:1px solid #999;border-radius:3px}
+"""
+
+
+def offline_page(page: str) -> str:
+    """A GX Data Docs page without references to the network, with a stylesheet of its own."""
+    page = _EXTERNAL.sub("", page)
+    return page.replace("</head>", f"<style>{_GX_OFFLINE_CSS}</style></head>", 1)
 
 
 def _site_page(context: AbstractDataContext, key: ValidationResultIdentifier, root: Path) -> str:
@@ -533,7 +562,7 @@ def _index_html(
         "accepted rows of each delivered file (rows that break a rule are quarantined before); "
         "a feed also fails when more of its rows than the contract's limit were quarantined. "
         "行号 = 文件中的记录序号 row numbers are 1-based record positions in their file. "
-        '<a href="gx_index.html">GX index</a> (needs a network for its styles).</p>',
+        '<a href="gx_index.html">GX index</a>.</p>',
         "<h2>校验结果 Validation results</h2>",
     ]
     if pages:

@@ -276,6 +276,20 @@ def test_data_docs_index_opens_without_network(docs: tuple[Path, list[FeedValida
     assert "range:seized_value_cny" in index and "inspections/2026-06/b.csv" in index
 
 
+def test_gx_pages_need_no_network(docs: tuple[Path, list[FeedValidation]]) -> None:
+    out, _ = docs
+    pages = list(out.rglob("*.html"))
+    assert len(pages) >= 1 + len(contracts()) + 1  # our index, the suites, GX's index, results
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        external = re.findall(r'<(?:link|script|img)\b[^>]*(?:href|src)="https?://', text)
+        assert not external, (page, external)
+        if page.name != "index.html":
+            assert "<style>" in text, page
+    suite_page = (out / "expectations" / "inspections.html").read_text(encoding="utf-8")
+    assert "seized_value_cny" in suite_page
+
+
 def test_data_docs_store_each_result_as_json(docs: tuple[Path, list[FeedValidation]]) -> None:
     out, results = docs
     stored = out / "results" / "inspections" / "inspections__2026-06__b.csv.json"
