@@ -225,6 +225,7 @@ class Limits:
     free_text_chars: int
     earliest_date: dt.date
     latest_date: dt.date
+    quarantined_share: float  # of a feed's rows read in a run; more fails its validation
 
     def chars(self, column: Column) -> int:
         """The longest text a column may hold."""

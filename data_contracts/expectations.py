@@ -5,10 +5,12 @@ column, a type or an allowed value. Every expectation carries the quarantine rea
 code it mirrors (`meta.reason`, e.g. `range:price_cny`) and a Chinese + English
 description that the Data Docs show.
 
-The suite runs on TYPED rows (`validate_typed`), so values are already canonical
-codes and unparseable cells are nulls: on the accepted rows of a batch it is an
-independent second check of the Polars validation in `validate.py`, and any failure
-names the `_row_number`s it disagrees on. A few rules cannot be written as GX
+The committed suites (`gx_suites/<feed>.json`, what `committed_suite` loads) run on the
+ACCEPTED typed rows of a run (`validate_typed`), so values are already canonical codes: it
+is an independent second check of the Polars validation in `validate.py`, which has already
+quarantined every row that breaks a rule, and any failure names the file and the in-file
+`_row_number` it disagrees on. A feed's result also fails when more of its rows read in the
+run were quarantined than the contract's `limits.quarantined_share`. A few rules cannot be written as GX
 expectations and are checked only in `validate.py`: the USCC check digit (the suite
 checks the GB 32100 shape), "does not parse" (`type:*`, a typed cell is then null)
 and malformed records. The compound key is not expected unique: a batch may repeat a
@@ -27,6 +29,7 @@ import datetime as dt
 import html
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +56,7 @@ from data_contracts.contract import (
     Column,
     FeedContract,
     contracts,
+    limits,
     provinces,
     regions,
 )
@@ -62,6 +66,7 @@ from data_contracts.uscc import _FORMAT as USCC_FORMAT
 SUITE_DIR = CONTRACT_DIR / "gx_suites"
 DATASOURCE = "radar_typed_rows"
 ROW_NUMBER = "_row_number"
+FILE = "_file"
 SITE = "radar"
 
 # Types whose unexpected values may be shown in results: codes and numbers, never text.
@@ -70,7 +75,7 @@ SHOWN_VALUE_TYPES = frozenset(
 )
 RESULT_FORMAT = {
     "result_format": "COMPLETE",
-    "unexpected_index_column_names": [ROW_NUMBER],
+    "unexpected_index_column_names": [FILE, ROW_NUMBER],
     "return_unexpected_index_query": False,
 }
 
@@ -216,6 +221,12 @@ def suite_for(contract: FeedContract) -> gx.ExpectationSuite:
     return suite
 
 
+def committed_suite(feed: str) -> gx.ExpectationSuite:
+    """The feed's committed suite, `gx_suites/<feed>.json` (a test keeps it equal to what
+    the contract derives): what a run validates with."""
+    return gx.ExpectationSuite(**json.loads((SUITE_DIR / f"{feed}.json").read_text("utf-8")))
+
+
 def checked_columns(contract: FeedContract) -> list[str]:
     """The columns the suite reads, in contract order (never a personal column)."""
     needed = set()
@@ -265,7 +276,8 @@ class ExpectationOutcome:
     column: str
     success: bool
     unexpected_count: int
-    unexpected_rows: tuple[int, ...]
+    unexpected_rows: tuple[int, ...]  # in-file row numbers
+    unexpected_files: tuple[str, ...] = ()  # the file of each of them
 
 
 @dataclass
@@ -278,10 +290,22 @@ class FeedValidation:
     outcomes: list[ExpectationOutcome]
     result: ExpectationSuiteValidationResult  # sanitised: no text values, no personal columns
     validated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    rows_read: int = 0  # accepted and quarantined rows of the files validated
+    rows_quarantined: int = 0
+    max_quarantined_share: float = 1.0
+
+    @property
+    def quarantined_share(self) -> float:
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def too_much_quarantined(self) -> bool:
+        return self.quarantined_share > self.max_quarantined_share
 
     @property
     def success(self) -> bool:
-        return all(o.success for o in self.outcomes)
+        """Passed: the accepted rows meet every expectation and few enough were quarantined."""
+        return all(o.success for o in self.outcomes) and not self.too_much_quarantined
 
     @property
     def failed(self) -> list[ExpectationOutcome]:
@@ -312,6 +336,20 @@ def _batch_definition(context: AbstractDataContext, feed: str) -> BatchDefinitio
     return source.get_asset(feed).get_batch_definition("typed_rows")
 
 
+def feed_checkpoint(context: AbstractDataContext, feed: str) -> gx.Checkpoint:
+    """The feed's Checkpoint: one ValidationDefinition of its committed suite on the batch of
+    its accepted typed rows (created in the context on first use)."""
+    if feed in {c.name for c in context.checkpoints.all()}:
+        return context.checkpoints.get(feed)
+    suite = context.suites.add_or_update(committed_suite(feed))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=feed, data=_batch_definition(context, feed), suite=suite)
+    )
+    return context.checkpoints.add(
+        gx.Checkpoint(name=feed, validation_definitions=[definition], result_format=RESULT_FORMAT)
+    )
+
+
 def _sanitise(contract: FeedContract, result: ExpectationSuiteValidationResult) -> None:
     """Keep only row numbers for text columns; drop full value lists everywhere."""
     for r in result.results:
@@ -331,7 +369,9 @@ def _sanitise(contract: FeedContract, result: ExpectationSuiteValidationResult) 
             details.pop("partial_unexpected_counts", None)
         for key in ("unexpected_index_list", "partial_unexpected_index_list"):
             if key in details:
-                details[key] = [{ROW_NUMBER: int(d[ROW_NUMBER])} for d in details[key]]
+                details[key] = [
+                    {FILE: str(d[FILE]), ROW_NUMBER: int(d[ROW_NUMBER])} for d in details[key]
+                ]
 
 
 def validate_typed(
@@ -339,23 +379,33 @@ def validate_typed(
     frame: pl.DataFrame,
     context: AbstractDataContext,
     file: str = "",
+    rows_read: int | None = None,
+    rows_quarantined: int = 0,
 ) -> FeedValidation:
-    """Run the feed's suite on one batch of typed rows (contract columns and `_row_number`).
+    """Run the feed's committed suite on one batch of accepted typed rows (contract columns,
+    `_row_number` in its file and `_file`, else `file` for every row).
 
-    `file` labels the batch (the delivered path relative to landing). Personal columns are
-    dropped before GX sees the rows.
+    `file` labels the batch (the delivered path relative to landing, or how many files).
+    `rows_read` and `rows_quarantined` count the batch's files' rows (default: the frame's,
+    none quarantined); above the contract's share quarantined the result fails. Personal
+    columns are dropped before GX sees the rows.
     """
-    suite = suite_for(contract)
-    rows = frame.select(ROW_NUMBER, *checked_columns(contract)).to_pandas()
-    batch = _batch_definition(context, contract.name).get_batch(
-        batch_parameters={"dataframe": rows}
-    )
-    result = batch.validate(suite, result_format=RESULT_FORMAT)
-    del rows, batch
+    if FILE not in frame.columns:
+        frame = frame.with_columns(pl.lit(file).alias(FILE))
+    rows = frame.select(FILE, ROW_NUMBER, *checked_columns(contract)).to_pandas()
+    run = feed_checkpoint(context, contract.name).run(batch_parameters={"dataframe": rows})
+    (result,) = run.run_results.values()
+    del rows, run
     _sanitise(contract, result)
     meta = cast(dict[str, Any], result.meta)
+    # GX's validation page names the data asset from the batch spec, which a dataframe batch
+    # leaves without one ("Data asset: None"): the feed's asset and the file.
+    asset = meta["active_batch_definition"]["data_asset_name"]
+    meta["batch_spec"] = {**meta.get("batch_spec", {}), "data_asset_name": f"{asset}: {file}"}
     meta["radar_file"] = file
     meta["radar_rows"] = frame.height
+    meta["radar_rows_read"] = frame.height if rows_read is None else rows_read
+    meta["radar_rows_quarantined"] = rows_quarantined
     outcomes = []
     for r in result.results:
         config = r.expectation_config
@@ -374,9 +424,19 @@ def validate_typed(
                 success=bool(r.success),
                 unexpected_count=int(r.result.get("unexpected_count") or 0),
                 unexpected_rows=tuple(d[ROW_NUMBER] for d in index),
+                unexpected_files=tuple(d[FILE] for d in index),
             )
         )
-    return FeedValidation(contract.name, file, frame.height, outcomes, result)
+    return FeedValidation(
+        contract.name,
+        file,
+        frame.height,
+        outcomes,
+        result,
+        rows_read=frame.height if rows_read is None else rows_read,
+        rows_quarantined=rows_quarantined,
+        max_quarantined_share=limits().quarantined_share,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -435,9 +495,37 @@ def build_data_docs(results: list[FeedValidation], out_dir: Path, run_name: str 
         )
     context.build_data_docs(site_names=[SITE])
     (out_dir / "index.html").replace(out_dir / "gx_index.html")
+    for page in out_dir.rglob("*.html"):
+        page.write_text(offline_page(page.read_text(encoding="utf-8")), encoding="utf-8")
     index = out_dir / "index.html"
     index.write_text(_index_html(suites, pages, run_name), encoding="utf-8")
     return index
+
+
+# GX's pages load Bootstrap, jQuery, Vega and fonts from CDNs, and its logo from S3: offline
+# they render unstyled. Those references are removed and this stylesheet put in their place
+# (a plain rendering of the same HTML; the charts and the table filters, which need the
+# scripts, are not shown).
+_EXTERNAL = re.compile(
+    r"<link\b[^>]*href=\"https?://[^>]*>"
+    r"|<script\b[^>]*src=\"https?://[^>]*>\s*</script>"
+    r"|<img\b[^>]*src=\"https?://[^>]*>",
+    re.IGNORECASE,
+)
+_GX_OFFLINE_CSS = """
+body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.2em}th,td{border:1px solid #ccc;padding:3px 8px;
+text-align:left;vertical-align:top}th{background:#f0f0f0}.text-danger{color:#b00020}
+.text-success{color:#176317}.d-none,.modal{display:none}.card{border:1px solid #ddd;margin:1em 0;
+padding:.5em 1em}.card-header{font-weight:bold}nav,.navbar{margin-bottom:1em}code{font-size:90%}
+ul.nav{list-style:none;padding-left:0}.badge{padding:0 .4em;border:1px solid #999;border-radius:3px}
+"""
+
+
+def offline_page(page: str) -> str:
+    """A GX Data Docs page without references to the network, with a stylesheet of its own."""
+    page = _EXTERNAL.sub("", page)
+    return page.replace("</head>", f"<style>{_GX_OFFLINE_CSS}</style></head>", 1)
 
 
 def _site_page(context: AbstractDataContext, key: ValidationResultIdentifier, root: Path) -> str:
@@ -471,15 +559,16 @@ def _index_html(
         f"<h1>Counterfeit Radar 数据质量 Data Docs — {e(run_name)}</h1>",
         "<p>每个数据源的校验规则（由 feeds.yaml 生成）及本次运行的校验结果。"
         "Each feed's expectation suite (derived from feeds.yaml) and this run's results on the "
-        "typed rows of each delivered file. 行号 = 文件中的记录序号 row numbers are 1-based "
-        'record positions in the file. <a href="gx_index.html">GX index</a> (needs a network '
-        "for its styles).</p>",
+        "accepted rows of each delivered file (rows that break a rule are quarantined before); "
+        "a feed also fails when more of its rows than the contract's limit were quarantined. "
+        "行号 = 文件中的记录序号 row numbers are 1-based record positions in their file. "
+        '<a href="gx_index.html">GX index</a>.</p>',
         "<h2>校验结果 Validation results</h2>",
     ]
     if pages:
         out.append(
-            "<table><tr><th>feed</th><th>file</th><th>rows</th><th>result</th>"
-            "<th>failed expectations</th><th>pages</th></tr>"
+            "<table><tr><th>feed</th><th>file</th><th>rows accepted</th>"
+            "<th>quarantined 隔离</th><th>result</th><th>failed expectations</th><th>pages</th></tr>"
         )
         for v, page, json_path in pages:
             status = (
@@ -487,8 +576,15 @@ def _index_html(
                 if v.success
                 else ('<span class="bad">✗ 未通过 failed</span>')
             )
+            share = f"{v.rows_quarantined} ({v.quarantined_share:.1%})"
+            if v.too_much_quarantined:
+                share = (
+                    f'<span class="bad">{share} &gt; {v.max_quarantined_share:.0%} 超过上限 '
+                    "over the limit</span>"
+                )
             out.append(
-                f"<tr><td>{e(v.feed)}</td><td>{e(v.file)}</td><td>{v.rows}</td><td>{status}</td>"
+                f"<tr><td>{e(v.feed)}</td><td>{e(v.file)}</td><td>{v.rows}</td><td>{share}</td>"
+                f"<td>{status}</td>"
                 f'<td>{len(v.failed)}</td><td><a href="{e(quote(page))}">GX page</a> · '
                 f'<a href="{e(quote(json_path))}">JSON</a></td></tr>'
             )
@@ -510,15 +606,18 @@ def _index_html(
             )
         out.append("</table>")
         for v, _page, _json in pages:
-            if v.feed != feed or v.success:
+            if v.feed != feed or not v.failed:
                 continue
             out.append(f"<h3>{e(v.file)}: 未通过的规则 failed expectations</h3>")
             out.append(
                 "<table><tr><th>reason code</th><th>expectation</th><th>rows failing</th>"
-                "<th>row numbers (first 50)</th></tr>"
+                "<th>file: row numbers (first 50)</th></tr>"
             )
             for o in v.failed:
-                shown = ", ".join(str(n) for n in o.unexpected_rows[:50])
+                shown = "; ".join(
+                    f"{f}: {n}"
+                    for f, n in zip(o.unexpected_files[:50], o.unexpected_rows[:50], strict=False)
+                )
                 out.append(
                     f"<tr><td><code>{e(o.reason)}</code></td><td><code>{e(o.expectation)}</code></td>"
                     f"<td>{o.unexpected_count}</td><td>{e(shown)}</td></tr>"

@@ -10,14 +10,17 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from flows.dispositions import dispositions_app
 from flows.plan_commands import register as register_plan_commands
-from flows.settings import Settings, today_in_china
+from flows.settings import Settings, SettingsError, load_settings, today_in_china
 from flows.steward import steward_app
+
+if TYPE_CHECKING:
+    from demo_world.config import WorldConfig
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -26,6 +29,18 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Counterfeit 
 app.add_typer(steward_app, name="steward")
 app.add_typer(dispositions_app, name="dispositions")
 register_plan_commands(app)
+
+
+@app.callback()
+def check_settings() -> None:
+    """Counterfeit Radar 假冒侵权预警"""
+    # Before any command: a RADAR_ variable Settings cannot take is one line, not a traceback.
+    try:
+        load_settings()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
 
 AsOf = Annotated[str | None, typer.Option(help="YYYY-MM-DD; default: today in China time")]
 
@@ -76,14 +91,15 @@ def start_temporary_server() -> threading.Thread | None:
 
 
 def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, settings: Settings) -> object:
-    server = start_temporary_server() if landing.is_dir() else None
+    if not landing.is_dir():
+        typer.echo(f"error: landing directory not found: {landing}{_demo_hint(settings)}", err=True)
+        raise typer.Exit(2)
+    _wait_for_warehouse(warehouse, settings.lock_wait_seconds)
+    server = start_temporary_server()
     from flows.nightly import with_task_runner
     from transforms.warehouse import WarehouseBusy
 
     nightly = with_task_runner(settings.task_runner, settings.dask_address)
-    if not landing.is_dir():
-        typer.echo(f"error: landing directory not found: {landing}", err=True)
-        raise typer.Exit(2)
     if server is not None:
         server.join()  # if it failed, the flow's client starts the server itself
     try:
@@ -97,12 +113,35 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, settings: Se
             distributed=settings.task_runner != "local",
             retention_days=settings.retention_days,
         )
-    except WarehouseBusy as exc:
+    except WarehouseBusy as exc:  # taken between the check and the flow
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(3) from exc
     except Exception as exc:  # the flow already logged the traceback
         typer.echo(f"error: the nightly run failed: {exc}", err=True)
         raise typer.Exit(1) from exc
+
+
+def _wait_for_warehouse(warehouse: Path, wait_seconds: float) -> None:
+    """Exit 3 with one line naming the holder when another run holds the warehouse, before
+    Prefect starts (the flow takes the lock itself; inside it a refusal is a traceback)."""
+    from transforms.warehouse import WarehouseBusy, warehouse_lock
+
+    try:
+        with warehouse_lock(warehouse, wait_seconds, "radar run (starting)"):
+            pass
+    except WarehouseBusy as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from None
+
+
+def _demo_hint(settings: Settings) -> str:
+    """How to run the demo's world again, when the landing is missing and a demo world exists."""
+    if not (settings.world / "landing").is_dir():
+        return ""
+    return (
+        f" (the demo's landing is {settings.world / 'landing'}: `radar demo --rerun` or "
+        "`make rerun` runs it again, or set RADAR_LANDING)"
+    )
 
 
 @app.command()
@@ -135,6 +174,52 @@ def run(
 
 
 @app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--from", help="first as-of date, YYYY-MM-DD")],
+    end: Annotated[
+        str | None, typer.Option("--to", help="last as-of date (default: today)")
+    ] = None,
+    landing: Annotated[Path | None, typer.Option(help="landing directory of the six feeds")] = None,
+    warehouse: Annotated[Path | None, typer.Option(help="DuckDB warehouse file")] = None,
+    out: Annotated[Path | None, typer.Option(help="exports go to OUT/<as-of>/")] = None,
+    again: Annotated[
+        bool, typer.Option("--again", help="also run the dates that already have a run")
+    ] = False,
+) -> None:
+    """Run the nightly pipeline for each missed as-of date from --from to --to, in date order
+    (dates with a succeeded run are skipped). Later dates' exports do not change: each date's
+    lead history is the one it had at its first run."""
+    from flows.nightly import RunResult
+
+    s = Settings()
+    first, last = _date(start, today_in_china()), _date(end, s.as_of or today_in_china())
+    if last < first:
+        raise typer.BadParameter(f"--to {last} is before --from {first}")
+    path = warehouse or s.warehouse
+    done = set() if again or not path.exists() else _succeeded_days(path)
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    for day in days:
+        if day in done:
+            typer.echo(f"{day}: already run, skipped")
+            continue
+        result = _run(landing or s.landing, path, day, out or s.out, s)
+        assert isinstance(result, RunResult)
+        typer.echo(f"{day}: {result.leads.height} leads, exports in {result.out_dir}")
+
+
+def _succeeded_days(warehouse: Path) -> set[dt.date]:
+    import duckdb
+
+    from flows.stages import succeeded_days
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return succeeded_days(con)
+    finally:
+        con.close()
+
+
+@app.command()
 def generate(
     out: Annotated[
         Path | None, typer.Option(help="world directory (landing/ and truth.json)")
@@ -156,22 +241,52 @@ def generate(
 
 
 @app.command()
-def demo(seed: int = 7, scale: float = 1.0) -> None:
+def demo(
+    seed: int = 7,
+    scale: float = 1.0,
+    rerun: Annotated[
+        bool,
+        typer.Option(
+            "--rerun", help="run again on the demo world already generated, keeping the warehouse"
+        ),
+    ] = False,
+) -> None:
     """Generate a demo world, run the nightly pipeline on it and print the top leads."""
     from demo_world.generate import WorldConfig, generate_world
 
     s = Settings()
-    config = WorldConfig(seed=seed, scale=scale)
-    typer.echo(f"generating demo world (seed {seed}, scale {scale}) in {s.world} …")
-    generate_world(s.world, config)
-    if s.warehouse.exists():
-        s.warehouse.unlink()  # the demo always starts from an empty warehouse
+    if rerun:
+        config = _demo_world_config(s.world)
+    else:
+        config = WorldConfig(seed=seed, scale=scale)
+        typer.echo(f"generating demo world (seed {seed}, scale {scale}) in {s.world} …")
+        generate_world(s.world, config)
+        if s.warehouse.exists():
+            s.warehouse.unlink()  # the demo always starts from an empty warehouse
     result = _run(s.world / "landing", s.warehouse, config.as_of, s.out, s)
     _print_leads(result)
     typer.echo(
         f"\nScore it against the ground truth: radar evaluate --world {s.world} "
         f"--out {s.out / config.as_of.isoformat()}"
     )
+
+
+def _demo_world_config(world: Path) -> WorldConfig:
+    """The configuration (seed, scale, as-of) of the demo world in `world`, or exit 2 in one
+    line when there is none."""
+    import json
+
+    from demo_world.name_truth import world_config
+
+    truth = world / "truth.json"
+    if not truth.is_file() or not (world / "landing").is_dir():
+        typer.echo(
+            f"error: no demo world in {world} (no truth.json and landing/): "
+            "create one with `radar demo` or `radar generate --out DIR`",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return world_config(json.loads(truth.read_text(encoding="utf-8")))
 
 
 @app.command()
@@ -188,12 +303,16 @@ def evaluate(
 
     s = Settings()
     world = world or s.world
+    _demo_world_config(world)
     if out is None:
         runs = sorted(p for p in s.out.glob("*") if p.is_dir())
         if not runs:
             typer.echo("error: no run found; give --out OUT/<as-of>", err=True)
             raise typer.Exit(2)
         out = runs[-1]
+    if not (out / "entity_leads.csv").is_file():
+        typer.echo(f"error: no run's exports in {out}: give --out OUT/<as-of>", err=True)
+        raise typer.Exit(2)
     metrics = evaluate_run(world, out, warehouse or s.warehouse)
     typer.echo(format_report(metrics))
     from demo_world.evaluate_model import evaluate_model, format_model_report
@@ -296,7 +415,7 @@ def erase(
     if not path.exists():
         typer.echo(f"error: warehouse not found: {path}", err=True)
         raise typer.Exit(2)
-    with warehouse_lock(path, s.lock_wait_seconds):
+    with warehouse_lock(path, s.lock_wait_seconds, "radar erase"):
         files: dict[Path, int] = {}
         if number is not None:
             files = blank_in_written_files(
@@ -346,7 +465,7 @@ def retention(
 
     s = Settings()
     path = warehouse or s.warehouse
-    with warehouse_lock(path, s.lock_wait_seconds):
+    with warehouse_lock(path, s.lock_wait_seconds, "radar retention"):
         con = connect(path)
         try:
             count = apply_retention(
@@ -365,9 +484,13 @@ def serve() -> None:
 
     Start a server first (`make server`) and set PREFECT_API_URL=http://127.0.0.1:4200/api.
     """
-    from flows.serve import serve_deployments
+    from flows.serve import NoPrefectServer, serve_deployments
 
-    serve_deployments()
+    try:
+        serve_deployments()
+    except NoPrefectServer as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

@@ -16,10 +16,12 @@ from pathlib import Path
 import polars as pl
 from prefect import Flow, flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from data_contracts.batch import DeliveredFile, build_batch, spool_batch
 from data_contracts.expectations import FeedValidation
 from flows import stages
+from flows.logs import send_pipeline_logs_to_prefect
 from flows.notify import notify_failure
 from flows.settings import Settings, today_in_china
 from reports.artifacts import publish_run_artifacts
@@ -66,10 +68,9 @@ def ingest_task(
     """Load new landing files into the warehouse (the single writer)."""
     with connect(warehouse) as con:
         report = stages.ingest(con, landing, run_id, spooled)
-    logger = get_run_logger()
-    logger.info("ingested %d new files: %s", report.new_files, report.statuses)
-    for rel in report.scan.outside_feeds:
-        logger.warning("ignored, not under one of the six feed folders: %s", rel)
+    # Each rejected file and each file outside the feed folders is a WARNING of its own,
+    # logged by transforms.ingest (flows/logs.py brings it to this run's log).
+    get_run_logger().info("ingested %d new files: %s", report.new_files, report.statuses)
     return report
 
 
@@ -236,11 +237,13 @@ def nightly(
     With `distributed`, files are read and validated as tasks of the flow's task runner
     (e.g. Dask workers, see `with_task_runner`), which spool Parquet for the single writer.
     """
+    send_pipeline_logs_to_prefect()
     if not landing.is_dir():  # fail at once: retrying cannot make it appear
         raise FileNotFoundError(f"landing directory not found: {landing}")
     run_id = uuid.uuid4().hex
     as_of = as_of or today_in_china()
-    with warehouse_lock(warehouse, lock_wait_seconds), held_open(warehouse):
+    holder = f"the nightly run {flow_run.get_name()} as of {as_of}"
+    with warehouse_lock(warehouse, lock_wait_seconds, holder), held_open(warehouse):
         record_run_task(warehouse, run_id, as_of, "running", {})
         try:
             result = _run_stages(

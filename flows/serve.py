@@ -55,6 +55,37 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
     return out
 
 
+class NoPrefectServer(RuntimeError):
+    """No Prefect server to serve on; the message says how to start one, in one line."""
+
+
+START_A_SERVER = (
+    "start one with `make server`, then `make serve` "
+    "(or set PREFECT_API_URL=http://127.0.0.1:4200/api)"
+)
+
+
+def check_prefect_server() -> None:
+    """Raise NoPrefectServer unless PREFECT_API_URL names a server that answers. Without one,
+    Prefect would serve on a temporary server, which has no scheduler: no run would start."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        raise NoPrefectServer(
+            "radar serve needs a Prefect server (a temporary one has no scheduler): "
+            + START_A_SERVER
+        )
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()
+    if problem is not None:
+        raise NoPrefectServer(
+            f"no Prefect server answers at {url} ({type(problem).__name__}): {START_A_SERVER}"
+        )
+
+
 def serve_deployments(settings: Settings | None = None) -> None:
     """Register the deployments and run their scheduled (and triggered) runs until stopped."""
+    check_prefect_server()
     serve(*deployments(settings or Settings()), pause_on_shutdown=False)

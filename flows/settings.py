@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as EnvParseError
 
 from reports.delivery import SmtpServer
 
@@ -58,6 +60,30 @@ class Settings(BaseSettings):
             sender=self.smtp_sender,
             timeout_seconds=self.smtp_timeout_seconds,
         )
+
+
+class SettingsError(ValueError):
+    """An environment variable (or .env line) that Settings cannot take; the message is one line."""
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or SettingsError naming each RADAR_ variable that is wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_problem(error) for error in exc.errors())) from None
+    except EnvParseError as exc:  # a JSON value (RADAR_SMTP_RECIPIENTS) that does not parse
+        raise SettingsError(f"{exc}: write it as JSON") from None
+
+
+def _problem(error: Any) -> str:
+    field = str(error["loc"][0])
+    name = f"RADAR_{field.upper()}"
+    secret = Settings.model_fields[field].annotation in (SecretStr, SecretStr | None)
+    given = "" if secret else f"={error['input']!r}"
+    if Settings.model_fields[field].annotation in (dt.date, dt.date | None):
+        return f"{name}{given} is not a date: write it as YYYY-MM-DD, e.g. 2026-06-30"
+    return f"{name}{given} is not valid: {error['msg']}"
 
 
 def today_in_china() -> dt.date:

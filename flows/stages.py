@@ -42,7 +42,7 @@ from transforms.landing import LandingScan
 from transforms.load import ensure_warehouse
 from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
 from transforms.resolve import refresh_normalized_names, resolve_entities
-from transforms.warehouse import materialize, replace_table, scalar
+from transforms.warehouse import has_table, materialize, replace_table, scalar
 from transforms.wording import wording_params
 
 
@@ -99,6 +99,14 @@ def finish_run(
     )
 
 
+def succeeded_days(con: duckdb.DuckDBPyConnection) -> set[dt.date]:
+    """The as-of dates with a succeeded run in ops.runs (read-only connections will do)."""
+    if not has_table(con, "ops", "runs"):
+        return set()
+    rows = con.execute("select as_of from ops.runs where status = 'succeeded'").fetchall()
+    return {r[0] for r in rows}
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -150,24 +158,29 @@ def validate_with_gx(
 ) -> list[FeedValidation]:
     """Run each feed's Great Expectations suite on the rows loaded in this run; store the results.
 
-    Rows are numbered across the feed's files and validated in batches of whole files
-    (`MAX_GX_ROWS`). Each feed's typed rows leave the report once validated: the rest of the
-    run does not need them, and at national scale they are gigabytes."""
+    The accepted rows keep their file and in-file row number, and are validated in batches
+    of whole files (`MAX_GX_ROWS`); the first batch of a feed carries the feed's rows read
+    and quarantined in this run, for the contract's limit on the share quarantined. Each
+    feed's typed rows leave the report once validated: the rest of the run does not need
+    them, and at national scale they are gigabytes."""
     if not report.typed_rows:
         return []
     context = gx_context()
-    results = []
+    results: list[FeedValidation] = []
     for feed in sorted(report.typed_rows):
         batches = gx_batches(report.typed_rows.pop(feed), MAX_GX_ROWS)
-        count, first_row = len(batches), 1
+        count, first = len(batches), True
         while batches:
             batch = batches.pop(0)  # released once validated
-            rows = pl.concat(batch, how="vertical_relaxed").with_row_index("_seq", first_row)
-            rows = rows.with_columns(pl.col("_seq").cast(pl.Int64).alias("_row_number"))
+            rows = pl.concat(batch, how="vertical_relaxed")
             label = _gx_label(batch, count)
             del batch
-            results.append(validate_typed(contracts()[feed], rows, context, file=label))
-            first_row += rows.height
+            read = report.rows_read.get(feed, rows.height) if first else rows.height
+            quarantined = report.rows_quarantined.get(feed, 0) if first else 0
+            results.append(
+                validate_typed(contracts()[feed], rows, context, label, read, quarantined)
+            )
+            first = False
             del rows
     con.execute(
         "create table if not exists ops.validation_results (run_id VARCHAR, feed VARCHAR, "

@@ -376,6 +376,16 @@ def _open(warehouse: Path | None) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path))
 
 
+def _known_feed(feed: str | None) -> None:
+    """Exit 2 with one line listing the feeds when `feed` is not one of them (a typo would
+    otherwise read as "no open quarantined rows")."""
+    from data_contracts.contract import FEEDS
+
+    if feed is not None and feed not in FEEDS:
+        typer.echo(f"error: unknown feed {feed!r}: use one of {', '.join(FEEDS)}", err=True)
+        raise typer.Exit(2)
+
+
 @steward_app.command("list")
 def list_quarantine(
     feed: Annotated[str | None, typer.Option(help="only this feed")] = None,
@@ -386,6 +396,7 @@ def list_quarantine(
     warehouse: Warehouse = None,
 ) -> None:
     """Count open quarantined rows by feed, file and reason."""
+    _known_feed(feed)
     con = _open(warehouse)
     try:
         counts = quarantine_summary(con, feed, file, reason)
@@ -429,6 +440,7 @@ def accept(
     warehouse: Warehouse = None,
 ) -> None:
     """Accept a quarantined row (recorded with who, when and why)."""
+    _known_feed(feed)
     con = _open(warehouse)
     try:
         accept_row(con, feed, file, row, by, note)

@@ -1,8 +1,11 @@
 """The lead list's follow-up columns and the lead history.
 
-scores.lead_history keeps (as_of, lead_id, rank, score, risk_level) of every run; a run
-replaces the rows of its own as-of date, so running a day again changes nothing. A run reads
-only history dated before its own as-of date (replaying an earlier day never sees later runs):
+scores.lead_history keeps (as_of, lead_id, rank, score, risk_level) of the first run of every
+as-of date: the list officers were told that day; running a day again keeps it. A run reads
+only history dated before its own as-of date (replaying an earlier day never sees later runs),
+and only of the dates first run before its own date was (scores.lead_history_basis numbers the
+dates in the order they were first run): each date's basis is frozen at its first run, so
+back-filling or replaying an earlier date later changes nothing in a later date's list.
 
 - `is_new`: the lead was not in the previous run's list (every lead is new in the first run);
 - `rank_change`: previous rank − rank (positive: moved up), empty for a new lead;
@@ -38,19 +41,65 @@ FOLLOW_UP_COLUMNS = [
 ]
 
 
+BASIS_DDL = """
+create table if not exists scores.lead_history_basis (as_of DATE, first_run BIGINT)"""
+
+
 def ensure_lead_history(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists scores")
     con.execute(HISTORY_DDL)
+    con.execute(BASIS_DDL)
+    # History recorded before the basis existed: its dates were first run in date order.
+    con.execute(
+        """
+        insert into scores.lead_history_basis
+        select as_of,
+               (select coalesce(max(first_run), 0) from scores.lead_history_basis)
+               + row_number() over (order by as_of)
+        from (select distinct as_of from scores.lead_history) dates
+        where as_of not in (select as_of from scores.lead_history_basis)
+        """
+    )
+
+
+def register_first_run(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    """Number `as_of` after every date run so far, unless it has been run before."""
+    ensure_lead_history(con)
+    con.execute(
+        """
+        insert into scores.lead_history_basis
+        select cast($as_of as date),
+               (select coalesce(max(first_run), 0) + 1 from scores.lead_history_basis)
+        where not exists (
+            select 1 from scores.lead_history_basis where as_of = cast($as_of as date)
+        )
+        """,
+        {"as_of": as_of},
+    )
+
+
+def history_basis_sql() -> str:
+    """The lead history a run as of $as_of reads: the lists of earlier dates that were first
+    run before $as_of was (all earlier dates when $as_of has not been run)."""
+    return """
+        select h.*
+        from scores.lead_history h
+        join scores.lead_history_basis b using (as_of)
+        where h.as_of < cast($as_of as date)
+          and b.first_run < coalesce(
+              (select first_run from scores.lead_history_basis
+               where as_of = cast($as_of as date)),
+              (select max(first_run) + 1 from scores.lead_history_basis)
+          )
+    """
 
 
 def previous_runs_sql() -> str:
     """Per lead: its rank in the last run before $as_of, and the first run that listed it."""
-    return """
+    return f"""
         with
 
-        history as (
-            select * from scores.lead_history where as_of < cast($as_of as date)
-        ),
+        history as ({history_basis_sql()}),
 
         previous as (
             select lead_id, rank as previous_rank
@@ -213,7 +262,7 @@ def follow_up_columns(
 
     Needs the warehouse's core and features tables built as of `as_of`.
     """
-    ensure_lead_history(con)
+    register_first_run(con, as_of)
     previous = con.sql(previous_runs_sql(), params={"as_of": as_of}).pl()
     has_previous_run = previous.height > 0
     actions = _query(
@@ -253,10 +302,11 @@ def _with_follow_up(columns: list[str]) -> list[str]:
 
 
 def record_history(con: duckdb.DuckDBPyConnection, as_of: dt.date, leads: pl.DataFrame) -> None:
-    """Replace the history rows of `as_of` with this run's leads."""
+    """Record this run's leads as the history of `as_of`, unless a run of that date did."""
     ensure_lead_history(con)
+    if con.execute("select 1 from scores.lead_history where as_of = ? limit 1", [as_of]).fetchall():
+        return  # what officers were told that day stays what the later days compare with
     rows = leads.select(pl.lit(as_of).alias("as_of"), "lead_id", "rank", "score", "risk_level")
-    con.execute("delete from scores.lead_history where as_of = ?", [as_of])
     con.register("_history", rows.to_arrow())
     try:
         con.execute("insert into scores.lead_history select * from _history")

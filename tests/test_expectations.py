@@ -207,8 +207,9 @@ def test_a_large_feed_is_validated_in_batches_of_whole_files(
         ("inspections/c.csv", 3),
     ]
     assert results[0].success and not results[1].success
-    # rows are numbered across the feed's files, as when they were validated at once
-    assert results[1].reasons_by_row() == {9: ["enum:product_category"]}
+    # a failing row is named by its file and its row number in that file
+    (failed,) = results[1].failed
+    assert (failed.unexpected_files, failed.unexpected_rows) == (("inspections/c.csv",), (3,))
     assert report.typed_rows == {}  # released once validated
     stored = con.execute("select files, rows from ops.validation_results").fetchall()
     assert [f for f, _ in stored] == [r.file for r in results]
@@ -275,6 +276,20 @@ def test_data_docs_index_opens_without_network(docs: tuple[Path, list[FeedValida
     assert "range:seized_value_cny" in index and "inspections/2026-06/b.csv" in index
 
 
+def test_gx_pages_need_no_network(docs: tuple[Path, list[FeedValidation]]) -> None:
+    out, _ = docs
+    pages = list(out.rglob("*.html"))
+    assert len(pages) >= 1 + len(contracts()) + 1  # our index, the suites, GX's index, results
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        external = re.findall(r'<(?:link|script|img)\b[^>]*(?:href|src)="https?://', text)
+        assert not external, (page, external)
+        if page.name != "index.html":
+            assert "<style>" in text, page
+    suite_page = (out / "expectations" / "inspections.html").read_text(encoding="utf-8")
+    assert "seized_value_cny" in suite_page
+
+
 def test_data_docs_store_each_result_as_json(docs: tuple[Path, list[FeedValidation]]) -> None:
     out, results = docs
     stored = out / "results" / "inspections" / "inspections__2026-06__b.csv.json"
@@ -282,9 +297,14 @@ def test_data_docs_store_each_result_as_json(docs: tuple[Path, list[FeedValidati
     assert data["success"] is False and data["meta"]["radar_file"] == "inspections/2026-06/b.csv"
     failed = [r for r in data["results"] if not r["success"]]
     assert [r["expectation_config"]["meta"]["reason"] for r in failed] == ["range:seized_value_cny"]
-    assert failed[0]["result"]["unexpected_index_list"] == [{"_row_number": 1}]
+    assert failed[0]["result"]["unexpected_index_list"] == [
+        {"_file": "inspections/2026-06/b.csv", "_row_number": 1}
+    ]
     assert (out / "results" / "inspections" / "inspections__2026-05__好.csv.json").is_file()
     assert len(list((out / "validations").rglob("*.html"))) == len(results)
+    (page,) = (out / "validations" / "inspections").rglob("inspections__2026-06__b.csv.html")
+    text = re.sub(r"<[^>]+>|\s+", " ", page.read_text(encoding="utf-8"))
+    assert "Data asset: inspections: inspections/2026-06/b.csv" in re.sub(r" +", " ", text)
 
 
 def test_data_docs_rebuild_shows_only_the_last_results(context: Any, tmp_path: Path) -> None:
@@ -315,3 +335,59 @@ def test_steward_docs_cover_every_column_and_value_of_feeds_yaml() -> None:
     assert "双随机抽查" in text and "淘宝网" in text  # Chinese labels accepted for codes
     assert "`range:price_cny`" in text and "超出范围 value out of range" in text
     assert "`required_when:violation_type`" in text and "`malformed:record`" in text
+
+
+def test_a_feed_fails_only_when_accepted_rows_break_a_rule_or_too_many_were_quarantined(
+    tmp_path: Path,
+) -> None:
+    import duckdb
+
+    from data_contracts.contract import limits
+    from flows import stages
+    from transforms.ingest import IngestReport
+    from transforms.landing import LandingScan
+
+    assert limits().quarantined_share == 0.10
+    good = inspections().with_columns(pl.lit("inspections/a.csv").alias("_file"))
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema ops")
+    verdicts = []
+    for read, quarantined in [(3, 0), (30, 3), (30, 4)]:
+        report = IngestReport(
+            scan=LandingScan([], [], []),
+            typed_rows={"inspections": [good]},
+            rows_read={"inspections": read},
+            rows_quarantined={"inspections": quarantined},
+        )
+        (result,) = stages.validate_with_gx(con, report, "r1")
+        assert not result.failed  # the accepted rows meet every rule
+        verdicts.append((result.success, result.too_much_quarantined))
+    assert verdicts == [(True, False), (True, False), (False, True)]  # 4 of 30 > 10 %
+
+
+def test_each_feed_runs_its_committed_suite_through_its_checkpoint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from data_contracts import expectations
+
+    suite = json.loads((SUITE_DIR / "inspections.json").read_text(encoding="utf-8"))
+    suite["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "product_category", "value_set": ["seeds"]},
+            "meta": {"reason": "enum:product_category"},
+        }
+    )
+    (tmp_path / "inspections.json").write_text(json.dumps(suite), encoding="utf-8")
+    monkeypatch.setattr(expectations, "SUITE_DIR", tmp_path)
+    context = gx_context()
+    result = validate_typed(
+        contracts()["inspections"], inspections(), context, file="inspections/a.csv"
+    )
+    # The edited committed suite is what ran: the rows pass the contract, not the extra rule.
+    assert [o.reason for o in result.failed] == ["enum:product_category"]
+    assert [c.name for c in context.checkpoints.all()] == ["inspections"]
+    meta = result.result.meta
+    assert meta["checkpoint_id"] and meta["validation_id"]
+    assert meta["active_batch_definition"]["data_asset_name"] == "inspections"
+    assert meta["batch_spec"]["data_asset_name"] == "inspections: inspections/a.csv"

@@ -1,8 +1,10 @@
-"""`radar serve` registers the scheduled deployments on a real local Prefect server, and a
-triggered run completes. (Prefect's temporary server refuses schedules, so the test starts one.)"""
+"""`radar serve` refuses to start without a Prefect server, registers the scheduled deployments
+on a real local one, and the schedule's run completes. (Prefect's temporary server has no
+scheduler, so the test starts `prefect server start` on a free loopback port.)"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -11,12 +13,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
 def free_port() -> int:
@@ -88,14 +92,60 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stop(proc)
 
 
-def test_serve_registers_schedules_and_a_triggered_run_completes(
+def test_serve_refuses_to_start_without_a_prefect_server(tmp_path: Path) -> None:
+    """Prefect would serve on a temporary server, which has no scheduler: nothing would run."""
+    unset = base_env(tmp_path / "home")
+    nobody = unset | {"PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"}
+    for env, first_words in [
+        (unset, "error: radar serve needs a Prefect server"),
+        (nobody, f"error: no Prefect server answers at {nobody['PREFECT_API_URL']}"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "serve"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(first_words) and done.stderr.count("\n") == 1, done.stderr
+        assert "start one with `make server`" in done.stderr
+        assert "serving" not in done.stdout.lower()
+
+
+def test_the_deployments_run_nightly_at_two_and_weekly_in_china_time() -> None:
+    from flows.serve import deployments
+    from flows.settings import Settings
+
+    nightly, retrain = deployments(Settings())
+    schedules = [(d.name, d.schedules[0].schedule) for d in (nightly, retrain)]
+    assert [(name, s.cron, s.timezone) for name, s in schedules] == [  # type: ignore[union-attr]
+        ("nightly", "0 2 * * *", "Asia/Shanghai"),
+        ("weekly-retrain", "0 4 * * 1", "Asia/Shanghai"),
+    ]
+
+
+def cron_a_minute_away() -> str:
+    """A daily cron (China time) for the next minute at least 20 s away: the serving process
+    must be polling before it comes."""
+    from zoneinfo import ZoneInfo
+
+    now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    at = (now + dt.timedelta(seconds=80)).replace(second=0, microsecond=0)
+    return f"{at.minute} {at.hour} * * *"
+
+
+def test_serve_registers_the_schedule_and_the_scheduled_run_completes(
     prefect_server: str, small_world: Path, tmp_path: Path
 ) -> None:
+    cron = cron_a_minute_away()
     env = base_env(tmp_path / "home") | {
         "PREFECT_API_URL": prefect_server,
         "RADAR_LANDING": str(small_world / "landing"),
         "RADAR_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
         "RADAR_OUT": str(tmp_path / "out"),
+        "RADAR_NIGHTLY_CRON": cron,
     }
     serving = start([sys.executable, "-m", "flows.cli", "serve"], env, tmp_path / "serve.log")
     try:
@@ -106,29 +156,25 @@ def test_serve_registers_schedules_and_a_triggered_run_completes(
             "the nightly deployment",
         )
         schedule = deployment["schedules"][0]["schedule"]
-        assert (schedule["cron"], schedule["timezone"]) == ("0 2 * * *", "Asia/Shanghai")
+        assert (schedule["cron"], schedule["timezone"]) == (cron, "Asia/Shanghai")
         assert deployment["parameters"]["landing"] == str(small_world / "landing")
-        # A loaded server may answer 503 (its database busy) for a moment: ask again.
-        run = wait_for(
-            lambda: (
+
+        def scheduled_run_finished() -> dict[str, Any] | None:
+            # A loaded server may answer 503 (its database busy) for a moment: ask again.
+            runs = (
                 api.post(
-                    f"/deployments/{deployment['id']}/create_flow_run",
-                    json={"parameters": {"as_of": "2026-06-30"}},
+                    "/flow_runs/filter",
+                    json={"flow_runs": {"deployment_id": {"any_": [deployment["id"]]}}},
                 )
                 .raise_for_status()
                 .json()
-            ),
-            60,
-            "the triggered run to be created",
-        )
+            )
+            done = [r for r in runs if r["state"]["type"] in FINAL]
+            return done[0] if done else None
 
-        def finished() -> str | None:
-            state = api.get(f"/flow_runs/{run['id']}").raise_for_status().json()["state"]["type"]
-            return state if state in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
-
-        assert wait_for(finished, 300, "the triggered run") == "COMPLETED", (
-            tmp_path / "serve.log"
-        ).read_text()[-3000:]
-        assert (tmp_path / "out" / "2026-06-30" / "entity_leads.csv").exists()
+        run = wait_for(scheduled_run_finished, 120 + 300, "the scheduled run")
+        assert run["state"]["type"] == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
+        assert run["auto_scheduled"] and run["expected_start_time"]
+        assert list((tmp_path / "out").glob("*/entity_leads.csv"))
     finally:
         stop(serving)

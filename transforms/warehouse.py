@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import mmap
 import os
+import socket
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import duckdb
 import polars as pl
@@ -90,18 +92,21 @@ class WarehouseBusy(RuntimeError):
 
 
 @contextmanager
-def warehouse_lock(path: Path | str, wait_seconds: float = 0.0) -> Iterator[None]:
+def warehouse_lock(
+    path: Path | str, wait_seconds: float = 0.0, holder: str = "a radar command"
+) -> Iterator[None]:
     """Hold an exclusive lock on the warehouse for a whole run (a lock file beside it).
 
-    A second run waits up to `wait_seconds`, then raises WarehouseBusy with a clear message;
-    the lock is released by the operating system if the holder dies.
+    A second run waits up to `wait_seconds`, then raises WarehouseBusy with a clear message
+    that names the holder (`holder`, its process, host and start, written into the lock file
+    while it is held); the lock is released by the operating system if the holder dies.
     """
     if str(path) == ":memory:":
         yield
         return
     lock_path = Path(f"{path}.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a+") as handle:
+    with lock_path.open("a+", encoding="utf-8") as handle:
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
@@ -109,15 +114,29 @@ def warehouse_lock(path: Path | str, wait_seconds: float = 0.0) -> Iterator[None
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    held_by = handle.read().strip()
                     raise WarehouseBusy(
-                        f"another radar run is using the warehouse {path}; "
+                        f"another radar run is using the warehouse {path}"
+                        f"{f' ({held_by})' if held_by else ''}; "
                         "wait for it to finish (or raise RADAR_LOCK_WAIT_SECONDS)"
                     ) from None
                 time.sleep(0.5)
+        _write_holder(handle, holder)
         try:
             yield
         finally:
+            handle.truncate(0)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_holder(handle: IO[str], holder: str) -> None:
+    """Who holds the lock, for the message of a run that finds it taken. `holder` is a name
+    the caller chose (never a command line: `radar erase --phone` has a phone on it)."""
+    since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    handle.truncate(0)
+    handle.write(f"held by {holder}, process {os.getpid()} on {socket.gethostname()} since {since}")
+    handle.flush()
 
 
 def rewrite_file(path: Path | str) -> None:
