@@ -5,11 +5,14 @@ scheduler, so the test starts `prefect server start` on a free loopback port.)""
 from __future__ import annotations
 
 import datetime as dt
+import http.server
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,3 +181,74 @@ def test_serve_registers_the_schedule_and_the_scheduled_run_completes(
         assert list((tmp_path / "out").glob("*/entity_leads.csv"))
     finally:
         stop(serving)
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver on loopback: keeps every JSON body POSTed to it."""
+
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        length = int(self.headers.get("Content-Length") or 0)
+        Receiver.received.append(json.loads(self.rfile.read(length) or b"{}"))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_serve_creates_the_automations_once_and_a_failed_run_is_announced(
+    prefect_server: str, tmp_path: Path
+) -> None:
+    """Serving twice leaves one of each Automation and the warehouse's concurrency limit; a
+    nightly deployment run that fails (its landing directory is missing) reaches a local
+    webhook through the Automation's notification block, with no state message in it."""
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    env = base_env(tmp_path / "home") | {
+        "PREFECT_API_URL": prefect_server,
+        "RADAR_LANDING": str(tmp_path / "no-landing"),
+        "RADAR_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+        "RADAR_OUT": str(tmp_path / "out"),
+        "RADAR_ALERT_WEBHOOK_URL": hook,
+    }
+    api = httpx.Client(base_url=prefect_server, timeout=10)
+    register = (
+        "from flows.serve import deployments, register_alerts; from flows.settings import "
+        "Settings; s = Settings(); print(register_alerts(s, deployments(s)))"
+    )
+    # Once as a first serve would, then the serving process does it again.
+    subprocess.run([sys.executable, "-c", register], env=env, cwd=ROOT, check=True, timeout=180)
+    serving = start([sys.executable, "-m", "flows.cli", "serve"], env, tmp_path / "serve.log")
+    try:
+        deployment = wait_for(
+            lambda: api.get("/deployments/name/radar-nightly/nightly").raise_for_status().json(),
+            120,
+            "the nightly deployment",
+        )
+        assert deployment["global_concurrency_limit"]["limit"] == 1
+        assert deployment["concurrency_options"]["collision_strategy"] == "ENQUEUE"
+        time.sleep(5)  # the serving process registers the Automations before it serves
+        automations = api.post("/automations/filter", json={}).raise_for_status().json()
+        names = sorted(a["name"] for a in automations)
+        assert names == sorted(
+            [
+                "radar-nightly-failed-or-crashed",
+                "radar-nightly-late",
+                "radar-nightly-not-completed-by-deadline",
+            ]
+        ), names
+        limit = api.get("/v2/concurrency_limits/radar-warehouse").raise_for_status().json()
+        assert limit["limit"] == 1
+
+        api.post(f"/deployments/{deployment['id']}/create_flow_run", json={}).raise_for_status()
+        wait_for(lambda: Receiver.received, 240, "the Automation's webhook notification")
+        [message] = Receiver.received[:1]
+        assert "failed or crashed" in message["subject"], message
+        assert "radar-nightly" in message["body"] and "Failed" in message["body"], message
+        assert "landing directory not found" not in json.dumps(message)  # no state message
+    finally:
+        stop(serving)
+        receiver.shutdown()
