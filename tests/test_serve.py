@@ -204,6 +204,7 @@ def test_serve_creates_the_automations_once_and_a_failed_run_is_announced(
     """Serving twice leaves one of each Automation and the warehouse's concurrency limit; a
     nightly deployment run that fails (its landing directory is missing) reaches a local
     webhook through the Automation's notification block, with no state message in it."""
+    Receiver.received = []
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
@@ -249,6 +250,77 @@ def test_serve_creates_the_automations_once_and_a_failed_run_is_announced(
         assert "failed or crashed" in message["subject"], message
         assert "radar-nightly" in message["body"] and "Failed" in message["body"], message
         assert "landing directory not found" not in json.dumps(message)  # no state message
+    finally:
+        stop(serving)
+        receiver.shutdown()
+
+
+def processes_of_flow_run(run_id: str) -> list[int]:
+    """The processes whose environment names this flow run (the runner's child for it)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"PREFECT__FLOW_RUN_ID={run_id}".encode() in environ.split(b"\0"):
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the run by /proc")
+def test_a_killed_nightly_run_is_announced_as_crashed(
+    prefect_server: str, small_world: Path, tmp_path: Path
+) -> None:
+    """A nightly run killed while it waits for the warehouse (as an out-of-memory kill would)
+    cannot report itself: the server's Automation announces the crash."""
+    from transforms.warehouse import warehouse_lock
+
+    Receiver.received = []
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    warehouse = tmp_path / "warehouse.duckdb"
+    env = base_env(tmp_path / "home") | {
+        "PREFECT_API_URL": prefect_server,
+        "RADAR_LANDING": str(small_world / "landing"),
+        "RADAR_WAREHOUSE": str(warehouse),
+        "RADAR_OUT": str(tmp_path / "out"),
+        "RADAR_ALERT_WEBHOOK_URL": f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+    }
+    api = httpx.Client(base_url=prefect_server, timeout=10)
+    serving = start([sys.executable, "-m", "flows.cli", "serve"], env, tmp_path / "serve.log")
+    try:
+        with warehouse_lock(warehouse, 0, "the crash test"):
+            deployment = wait_for(
+                lambda: (
+                    api.get("/deployments/name/radar-nightly/nightly").raise_for_status().json()
+                ),
+                120,
+                "the nightly deployment",
+            )
+            time.sleep(5)  # the Automations are updated before serving starts
+            run = (
+                api.post(f"/deployments/{deployment['id']}/create_flow_run", json={})
+                .raise_for_status()
+                .json()
+            )
+            pids = wait_for(lambda: processes_of_flow_run(run["id"]), 180, "the run's process")
+            wait_for(
+                lambda: (
+                    api.get(f"/flow_runs/{run['id']}").raise_for_status().json()["state"]["type"]
+                    == "RUNNING"
+                ),
+                120,
+                "the run to start",
+            )
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: Receiver.received, 240, "the Automation's webhook notification")
+        [message] = Receiver.received[:1]
+        assert "failed or crashed" in message["subject"], message
+        assert "Crashed" in message["body"] and run["name"] in message["body"], message
     finally:
         stop(serving)
         receiver.shutdown()
