@@ -183,6 +183,28 @@ def test_serve_registers_the_schedule_and_the_scheduled_run_completes(
         stop(serving)
 
 
+def wait_until_registered(api: httpx.Client, hook: str) -> dict[str, Any]:
+    """The nightly deployment once the serving process has registered it and saved the alert
+    block with this test's webhook (it applies the deployments first, then the block, then
+    the Automations, which point at the block): a run created earlier would get an earlier
+    test's parameters."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    slug = CustomWebhookNotificationBlock.get_block_type_slug()
+    wait_for(
+        lambda: (
+            api.get(f"/block_types/slug/{slug}/block_documents/name/radar-alert-webhook")
+            .json()
+            .get("data", {})
+            .get("url")
+            == hook
+        ),
+        180,
+        "the alert block with this test's webhook",
+    )
+    return dict(api.get("/deployments/name/radar-nightly/nightly").raise_for_status().json())
+
+
 class Receiver(http.server.BaseHTTPRequestHandler):
     """A webhook receiver on loopback: keeps every JSON body POSTed to it."""
 
@@ -224,11 +246,10 @@ def test_serve_creates_the_automations_once_and_a_failed_run_is_announced(
     subprocess.run([sys.executable, "-c", register], env=env, cwd=ROOT, check=True, timeout=180)
     serving = start([sys.executable, "-m", "flows.cli", "serve"], env, tmp_path / "serve.log")
     try:
-        deployment = wait_for(
-            lambda: api.get("/deployments/name/radar-nightly/nightly").raise_for_status().json(),
-            120,
-            "the nightly deployment",
-        )
+        time.sleep(5)  # let the serving process start (the block already has this webhook)
+        deployment = wait_until_registered(api, hook)
+        time.sleep(5)  # the Automations are updated after the block
+        assert deployment["parameters"]["landing"] == str(tmp_path / "no-landing")
         assert deployment["global_concurrency_limit"]["limit"] == 1
         assert deployment["concurrency_options"]["collision_strategy"] == "ENQUEUE"
         time.sleep(5)  # the serving process registers the Automations before it serves
@@ -282,25 +303,21 @@ def test_a_killed_nightly_run_is_announced_as_crashed(
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     warehouse = tmp_path / "warehouse.duckdb"
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
     env = base_env(tmp_path / "home") | {
         "PREFECT_API_URL": prefect_server,
         "RADAR_LANDING": str(small_world / "landing"),
         "RADAR_WAREHOUSE": str(warehouse),
         "RADAR_OUT": str(tmp_path / "out"),
-        "RADAR_ALERT_WEBHOOK_URL": f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+        "RADAR_ALERT_WEBHOOK_URL": hook,
     }
     api = httpx.Client(base_url=prefect_server, timeout=10)
     serving = start([sys.executable, "-m", "flows.cli", "serve"], env, tmp_path / "serve.log")
     try:
         with warehouse_lock(warehouse, 0, "the crash test"):
-            deployment = wait_for(
-                lambda: (
-                    api.get("/deployments/name/radar-nightly/nightly").raise_for_status().json()
-                ),
-                120,
-                "the nightly deployment",
-            )
-            time.sleep(5)  # the Automations are updated before serving starts
+            deployment = wait_until_registered(api, hook)
+            time.sleep(5)  # the Automations are updated after the block
+            assert deployment["parameters"]["landing"] == str(small_world / "landing")
             run = (
                 api.post(f"/deployments/{deployment['id']}/create_flow_run", json={})
                 .raise_for_status()
