@@ -21,6 +21,7 @@ from prefect.runtime import flow_run
 from data_contracts.batch import DeliveredFile, build_batch, spool_batch
 from data_contracts.expectations import FeedValidation
 from flows import stages
+from flows.limits import warehouse_slot
 from flows.logs import send_pipeline_logs_to_prefect
 from flows.notify import notify_failure
 from flows.settings import Settings, today_in_china
@@ -243,7 +244,11 @@ def nightly(
     run_id = uuid.uuid4().hex
     as_of = as_of or today_in_china()
     holder = f"the nightly run {flow_run.get_name()} as of {as_of}"
-    with warehouse_lock(warehouse, lock_wait_seconds, holder), held_open(warehouse):
+    with (
+        warehouse_slot(),  # a deployment run: the warehouse's global concurrency limit
+        warehouse_lock(warehouse, lock_wait_seconds, holder),
+        held_open(warehouse),
+    ):
         record_run_task(warehouse, run_id, as_of, "running", {})
         try:
             result = _run_stages(

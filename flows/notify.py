@@ -24,10 +24,12 @@ def failure_message(
     }
 
 
-def send_notification(message: dict[str, str], settings: Settings) -> list[str]:
-    """Send to every configured channel; returns the channels used."""
+def send_notification(
+    message: dict[str, str], settings: Settings, webhook: bool = True
+) -> list[str]:
+    """Send to every configured channel (the webhook only if `webhook`); returns those used."""
     used = []
-    if settings.alert_webhook_url:
+    if webhook and settings.alert_webhook_url:
         request = urllib.request.Request(
             settings.alert_webhook_url,
             data=json.dumps(message, ensure_ascii=False).encode("utf-8"),
@@ -50,11 +52,15 @@ def send_notification(message: dict[str, str], settings: Settings) -> list[str]:
 
 
 def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
-    """Prefect on_failure hook of the nightly flow."""
+    """Prefect on_failure hook of the nightly flow, for what no Automation sees: a run not
+    started by a deployment (`radar run`, `radar backfill`, often on Prefect's temporary
+    server) goes to the webhook and e-mail; a deployment run only to e-mail, as the server's
+    Automations (`flows.automations`, created by `radar serve`) post its failure, crash or
+    lateness to the webhook even when this process died."""
     error = str(state.message or "")
     try:
         state.result(raise_on_failure=True)
     except Exception as exc:  # the exception that failed the run
         error = f"{type(exc).__name__}: {exc}"
     message = failure_message(flow.name, flow_run.name, dict(flow_run.parameters or {}), error)
-    send_notification(message, Settings())
+    send_notification(message, Settings(), webhook=flow_run.deployment_id is None)

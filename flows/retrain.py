@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import stages
+from flows.limits import warehouse_slot
 from flows.logs import send_pipeline_logs_to_prefect
 from flows.settings import Settings, today_in_china
 from transforms.warehouse import connect, warehouse_lock
@@ -42,7 +43,7 @@ def weekly_retrain(
 ) -> dict[str, object]:
     """Retrain the lead model once, holding the warehouse lock (waits for a nightly run)."""
     send_pipeline_logs_to_prefect()
-    with warehouse_lock(warehouse, lock_wait_seconds, "the lead model's retrain"):
+    with warehouse_slot(), warehouse_lock(warehouse, lock_wait_seconds, "the lead model's retrain"):
         return retrain_task(warehouse, as_of or today_in_china(), artifacts_dir)
 
 

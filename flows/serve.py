@@ -9,9 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
+from flows.automations import ensure_automations
+from flows.limits import ensure_warehouse_limit
 from flows.nightly import nightly
 from flows.settings import Settings
 
@@ -31,6 +34,9 @@ def nightly_parameters(settings: Settings) -> dict[str, Any]:
     }
 
 
+ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+
+
 def deployments(settings: Settings) -> list[RunnerDeployment]:
     """The nightly run (default 02:00 Asia/Shanghai) and the weekly retrain, when it exists."""
     out: list[RunnerDeployment] = [
@@ -39,6 +45,9 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
             schedule=Cron(settings.nightly_cron, timezone=settings.timezone),
             parameters=nightly_parameters(settings),
             description="假冒侵权预警 nightly run: ingest, validate, resolve, score, surges, exports",
+            # A second nightly run waits as Scheduled (AwaitingConcurrencySlot) until the first
+            # ends, instead of polling the file lock while shown Running.
+            concurrency_limit=ONE_AT_A_TIME,
         )
     ]
     try:
@@ -50,6 +59,7 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
             name="weekly-retrain",
             schedule=Cron(settings.retrain_cron, timezone=settings.timezone),
             parameters={"warehouse": str(settings.warehouse)},
+            concurrency_limit=ONE_AT_A_TIME,
         )
     )
     return out
@@ -88,4 +98,16 @@ def check_prefect_server() -> None:
 def serve_deployments(settings: Settings | None = None) -> None:
     """Register the deployments and run their scheduled (and triggered) runs until stopped."""
     check_prefect_server()
-    serve(*deployments(settings or Settings()), pause_on_shutdown=False)
+    settings = settings or Settings()
+    served = deployments(settings)
+    register_alerts(settings, served)
+    serve(*served, pause_on_shutdown=False)
+
+
+def register_alerts(settings: Settings, served: list[RunnerDeployment]) -> list[str]:
+    """Apply the deployments (serve applies them again, by name: same ids), then create or
+    update the warehouse's global concurrency limit and the nightly run's Automations.
+    Returns the Automations' names (none without RADAR_ALERT_WEBHOOK_URL)."""
+    ensure_warehouse_limit()
+    [nightly_id] = [d.apply() for d in served if d.name == "nightly"]
+    return [a.name for a in ensure_automations(settings, nightly_id)]  # type: ignore[arg-type]

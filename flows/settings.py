@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr, StringConstraints, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as EnvParseError
 
@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     nightly_cron: str = "0 2 * * *"
     retrain_cron: str = "0 4 * * 1"  # Mondays, after the nightly run
     timezone: str = "Asia/Shanghai"
+    # A served nightly run not completed by this time of day (HH:MM, in `timezone`) is announced.
+    nightly_deadline: Annotated[
+        str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    ] = "06:00"
     # Where a failed run is announced (both optional; secrets only from the environment).
     alert_webhook_url: str | None = None
     alert_email_to: str | None = None

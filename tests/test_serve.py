@@ -5,11 +5,14 @@ scheduler, so the test starts `prefect server start` on a free loopback port.)""
 from __future__ import annotations
 
 import datetime as dt
+import http.server
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,3 +181,163 @@ def test_serve_registers_the_schedule_and_the_scheduled_run_completes(
         assert list((tmp_path / "out").glob("*/entity_leads.csv"))
     finally:
         stop(serving)
+
+
+def wait_until_registered(api: httpx.Client, hook: str) -> dict[str, Any]:
+    """The nightly deployment once the serving process has registered it and saved the alert
+    block with this test's webhook (it applies the deployments first, then the block, then
+    the Automations, which point at the block): a run created earlier would get an earlier
+    test's parameters."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    slug = CustomWebhookNotificationBlock.get_block_type_slug()
+    wait_for(
+        lambda: (
+            api.get(f"/block_types/slug/{slug}/block_documents/name/radar-alert-webhook")
+            .json()
+            .get("data", {})
+            .get("url")
+            == hook
+        ),
+        180,
+        "the alert block with this test's webhook",
+    )
+    return dict(api.get("/deployments/name/radar-nightly/nightly").raise_for_status().json())
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver on loopback: keeps every JSON body POSTed to it."""
+
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        length = int(self.headers.get("Content-Length") or 0)
+        Receiver.received.append(json.loads(self.rfile.read(length) or b"{}"))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_serve_creates_the_automations_once_and_a_failed_run_is_announced(
+    prefect_server: str, tmp_path: Path
+) -> None:
+    """Serving twice leaves one of each Automation and the warehouse's concurrency limit; a
+    nightly deployment run that fails (its landing directory is missing) reaches a local
+    webhook through the Automation's notification block, with no state message in it."""
+    Receiver.received = []
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    env = base_env(tmp_path / "home") | {
+        "PREFECT_API_URL": prefect_server,
+        "RADAR_LANDING": str(tmp_path / "no-landing"),
+        "RADAR_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+        "RADAR_OUT": str(tmp_path / "out"),
+        "RADAR_ALERT_WEBHOOK_URL": hook,
+    }
+    api = httpx.Client(base_url=prefect_server, timeout=10)
+    register = (
+        "from flows.serve import deployments, register_alerts; from flows.settings import "
+        "Settings; s = Settings(); print(register_alerts(s, deployments(s)))"
+    )
+    # Once as a first serve would, then the serving process does it again.
+    subprocess.run([sys.executable, "-c", register], env=env, cwd=ROOT, check=True, timeout=180)
+    serving = start([sys.executable, "-m", "flows.cli", "serve"], env, tmp_path / "serve.log")
+    try:
+        time.sleep(5)  # let the serving process start (the block already has this webhook)
+        deployment = wait_until_registered(api, hook)
+        time.sleep(5)  # the Automations are updated after the block
+        assert deployment["parameters"]["landing"] == str(tmp_path / "no-landing")
+        assert deployment["global_concurrency_limit"]["limit"] == 1
+        assert deployment["concurrency_options"]["collision_strategy"] == "ENQUEUE"
+        time.sleep(5)  # the serving process registers the Automations before it serves
+        automations = api.post("/automations/filter", json={}).raise_for_status().json()
+        names = sorted(a["name"] for a in automations)
+        assert names == sorted(
+            [
+                "radar-nightly-failed-or-crashed",
+                "radar-nightly-late",
+                "radar-nightly-not-completed-by-deadline",
+            ]
+        ), names
+        limit = api.get("/v2/concurrency_limits/radar-warehouse").raise_for_status().json()
+        assert limit["limit"] == 1
+
+        api.post(f"/deployments/{deployment['id']}/create_flow_run", json={}).raise_for_status()
+        wait_for(lambda: Receiver.received, 240, "the Automation's webhook notification")
+        [message] = Receiver.received[:1]
+        assert "failed or crashed" in message["subject"], message
+        assert "radar-nightly" in message["body"] and "Failed" in message["body"], message
+        assert "landing directory not found" not in json.dumps(message)  # no state message
+    finally:
+        stop(serving)
+        receiver.shutdown()
+
+
+def processes_of_flow_run(run_id: str) -> list[int]:
+    """The processes whose environment names this flow run (the runner's child for it)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"PREFECT__FLOW_RUN_ID={run_id}".encode() in environ.split(b"\0"):
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the run by /proc")
+def test_a_killed_nightly_run_is_announced_as_crashed(
+    prefect_server: str, small_world: Path, tmp_path: Path
+) -> None:
+    """A nightly run killed while it waits for the warehouse (as an out-of-memory kill would)
+    cannot report itself: the server's Automation announces the crash."""
+    from transforms.warehouse import warehouse_lock
+
+    Receiver.received = []
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    warehouse = tmp_path / "warehouse.duckdb"
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    env = base_env(tmp_path / "home") | {
+        "PREFECT_API_URL": prefect_server,
+        "RADAR_LANDING": str(small_world / "landing"),
+        "RADAR_WAREHOUSE": str(warehouse),
+        "RADAR_OUT": str(tmp_path / "out"),
+        "RADAR_ALERT_WEBHOOK_URL": hook,
+    }
+    api = httpx.Client(base_url=prefect_server, timeout=10)
+    serving = start([sys.executable, "-m", "flows.cli", "serve"], env, tmp_path / "serve.log")
+    try:
+        with warehouse_lock(warehouse, 0, "the crash test"):
+            deployment = wait_until_registered(api, hook)
+            time.sleep(5)  # the Automations are updated after the block
+            assert deployment["parameters"]["landing"] == str(small_world / "landing")
+            run = (
+                api.post(f"/deployments/{deployment['id']}/create_flow_run", json={})
+                .raise_for_status()
+                .json()
+            )
+            pids = wait_for(lambda: processes_of_flow_run(run["id"]), 180, "the run's process")
+            wait_for(
+                lambda: (
+                    api.get(f"/flow_runs/{run['id']}").raise_for_status().json()["state"]["type"]
+                    == "RUNNING"
+                ),
+                120,
+                "the run to start",
+            )
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: Receiver.received, 240, "the Automation's webhook notification")
+        [message] = Receiver.received[:1]
+        assert "failed or crashed" in message["subject"], message
+        assert "Crashed" in message["body"] and run["name"] in message["body"], message
+    finally:
+        stop(serving)
+        receiver.shutdown()
