@@ -296,7 +296,7 @@ def test_run_artifacts_are_published(reported: ReportedRun, small_world: Path) -
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    from reports.artifacts import SUMMARY_KEY, TOP_LEADS_KEY, VALIDATION_KEY, publish_run_artifacts
+    from flows.artifacts import SUMMARY_KEY, TOP_LEADS_KEY, VALIDATION_KEY, publish_run_artifacts
 
     run_dir = reported.run.out_dir
     quality = pl.read_csv(run_dir / "data_quality.csv", infer_schema=False)
