@@ -19,7 +19,7 @@ from flows.steward import supersede_corrected
 from models.dispositions import apply_dispositions
 from models.episodes import regional_episodes
 from models.hotspots import rank_hotspots
-from models.lead_history import follow_up_columns, record_history
+from models.lead_history import follow_up_columns
 from models.registry import find_model, save_model
 from models.scan import detect
 from models.scoring import load_baseline_config, rank_leads
@@ -40,6 +40,7 @@ from transforms.exports import data_quality, write_export
 from transforms.features import build_entity_features, resolve_and_build
 from transforms.ingest import IngestReport, ingest_landing, spooled_builder
 from transforms.landing import LandingScan
+from transforms.lead_history import record_history
 from transforms.load import ensure_warehouse
 from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
 from transforms.resolve import refresh_normalized_names, resolve_entities
