@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from data_contracts.contract import prefectures, provinces, regions
 
 
@@ -14,6 +16,13 @@ def prefecture_of(code: str | None) -> str | None:
         return code
     region = regions().get(code)
     return region.prefecture_code if region else None
+
+
+def prefecture_of_column(column: str) -> pl.Expr:
+    """`prefecture_of` over a column of region codes (null elsewhere)."""
+    mapping = {code: r.prefecture_code for code, r in regions().items()}
+    mapping |= {code: code for code in prefectures()}
+    return pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
 def province_of(region_code: str | None) -> tuple[str, str]:
