@@ -52,19 +52,20 @@ screenshots: browser
 BENCH_NATIONAL ?= 1
 .PHONY: bench
 bench: setup
-	$(BIN)/python -m flows.bench --national $(BENCH_NATIONAL)
+	$(BIN)/python -m tools.bench --national $(BENCH_NATIONAL)
 
 # The surge detectors' thresholds (scan threshold, negbin alpha, EARS C2 threshold) swept over
 # the held-out demo worlds 31-33 (~10 min the first time; worlds under data/surge_eval/ are
 # reused); writes SURGES.md.
 .PHONY: surge-eval
 surge-eval: setup
-	$(BIN)/python -m flows.surge_eval
+	$(BIN)/python -m tools.surge_eval
 
 check: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # A local Prefect server with its own database under .prefect/ (UI at http://127.0.0.1:4200).
 server: setup

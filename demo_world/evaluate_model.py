@@ -36,6 +36,7 @@ from models.train import (
     load_model_config,
     training_cases,
 )
+from transforms.features import resolve_and_build
 
 RISK_LEVELS = ("high", "medium", "low")
 TOP_CASES = 10
@@ -152,13 +153,6 @@ def backtest_cases(
     }
 
 
-def _resolve_and_build(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
-    from flows import stages
-
-    stages.resolve(con, day)
-    stages.build_features(con, day)
-
-
 def backtest(warehouse: Path, as_of: dt.date, cut: dt.date | None = None) -> dict[str, Any]:
     """The time-split backtest on the outcomes closed by `as_of` (the warehouse is unchanged:
     the features of each week are built in a transaction that is rolled back). The model is
@@ -171,7 +165,7 @@ def backtest(warehouse: Path, as_of: dt.date, cut: dt.date | None = None) -> dic
             return {"skipped": "no labelled outcomes"}
         cut = cut or default_cut(cases)
         known = training_cases(con, cut - dt.timedelta(days=1), config)["outcome_id"]
-        cases = case_features(con, cases, _resolve_and_build)
+        cases = case_features(con, cases, resolve_and_build)
     finally:
         con.close()
     return backtest_cases(cases, cut, config, known=set(known.to_list()))

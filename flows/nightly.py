@@ -21,11 +21,11 @@ from prefect.runtime import flow_run
 from data_contracts.batch import DeliveredFile, build_batch, spool_batch
 from data_contracts.expectations import FeedValidation
 from flows import stages
+from flows.artifacts import publish_run_artifacts
 from flows.limits import warehouse_slot
 from flows.logs import send_pipeline_logs_to_prefect
 from flows.notify import notify_failure
 from flows.settings import Settings, today_in_china
-from reports.artifacts import publish_run_artifacts
 from reports.build import build_reports
 from reports.delivery import send_reports
 from transforms.ingest import IngestReport, new_files

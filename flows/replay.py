@@ -19,6 +19,7 @@ import polars as pl
 
 from flows import stages
 from models.explore import HISTORY_SCHEMA
+from transforms.features import resolve_and_build
 from transforms.load import freeze_staging_as_known_on
 
 
@@ -33,8 +34,7 @@ def replay_lead_history(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date])
     try:
         for day in sorted(set(days)):
             freeze_staging_as_known_on(con, day)
-            stages.resolve(con, day)
-            stages.build_features(con, day)
+            resolve_and_build(con, day)
             leads = stages.score_leads(con, day)
             frames.append(
                 leads.with_columns(pl.lit(day).alias("as_of")).select(list(HISTORY_SCHEMA))

@@ -19,7 +19,7 @@ from flows.steward import supersede_corrected
 from models.dispositions import apply_dispositions
 from models.episodes import regional_episodes
 from models.hotspots import rank_hotspots
-from models.lead_history import follow_up_columns, record_history
+from models.lead_history import follow_up_columns
 from models.registry import find_model, save_model
 from models.scan import detect
 from models.scoring import load_baseline_config, rank_leads
@@ -37,13 +37,14 @@ from transforms.dispositions import (
     record_lead_regions,
 )
 from transforms.exports import data_quality, write_export
+from transforms.features import build_entity_features, resolve_and_build
 from transforms.ingest import IngestReport, ingest_landing, spooled_builder
 from transforms.landing import LandingScan
+from transforms.lead_history import record_history
 from transforms.load import ensure_warehouse
 from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
 from transforms.resolve import refresh_normalized_names, resolve_entities
-from transforms.warehouse import has_table, materialize, replace_table, scalar
-from transforms.wording import wording_params
+from transforms.warehouse import has_table, materialize, replace_table
 
 
 def ingest(
@@ -208,12 +209,7 @@ def resolve(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
 
 def build_features(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
     """Complaint and listing signals, then per-entity features and profiles."""
-    params = {"as_of": as_of} | wording_params()
-    materialize(con, "features.complaint_signals", "features/complaint_signals.sql", params)
-    materialize(con, "features.listing_signals", "features/listing_signals.sql", params)
-    materialize(con, "features.entity_features", "features/entity_features.sql", params)
-    materialize(con, "features.entity_profile", "features/entity_profile.sql", params)
-    return int(scalar(con, "select count(*) from features.entity_features"))
+    return build_entity_features(con, as_of)
 
 
 def train_model(
@@ -234,16 +230,11 @@ def train_model(
     # Outside the rolled-back training transaction, so that the key names (the same on
     # every training day) are computed once and kept, not once per training day.
     refresh_normalized_names(con)
-    trained = train_lead_model(con, as_of, _resolve_and_build, config)
+    trained = train_lead_model(con, as_of, resolve_and_build, config)
     if trained is None:
         return summary | {"version": None, "reason": "too few labelled outcomes"}
     save_model(con, trained, artifacts_dir)
     return summary | {"trained": True, "version": trained.model.version} | trained.metrics
-
-
-def _resolve_and_build(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-    resolve(con, as_of)
-    build_features(con, as_of)
 
 
 def score_leads(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:

@@ -18,7 +18,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from data_contracts.contract import categories, platforms, provinces, regions
+from data_contracts.contract import categories, platforms, regions
+from data_contracts.geography import province_of
 from models.sheets import write_list
 
 EVIDENCE_COLUMNS = [
@@ -73,12 +74,6 @@ HEADERS_ZH = {
     "evidence_summary": "证据摘要",
     "reasons": "评分理由",
 }
-
-
-def province_of(region_code: str | None) -> tuple[str, str]:
-    """The province (code, name) of a six-digit region code or a USCC's region part."""
-    code = (region_code or "")[:2]
-    return code, provinces().get(code, f"未知省份（{code or '无代码'}）")
 
 
 def lead_evidence_sql(condition: str) -> str:

@@ -20,7 +20,7 @@ import polars as pl
 
 from models.scoring import TERMS
 from models.train import LeadModel, ModelConfig, OutcomeSet, TrainedModel
-from transforms.warehouse import has_table
+from transforms.warehouse import has_table, replace_table
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 
@@ -64,11 +64,7 @@ def save_model(
     )
     # The cases (with the inputs each was seen with) of the latest training, for audit.
     cases = trained.cases.with_columns(pl.lit(model.version).alias("version"))
-    con.register("_cases", cases.to_arrow())
-    try:
-        con.execute("create or replace table ops.training_cases as select * from _cases")
-    finally:
-        con.unregister("_cases")
+    replace_table(con, "ops.training_cases", cases)
     if artifacts_dir is not None:
         artifacts_dir.mkdir(parents=True, exist_ok=True)
         record = {

@@ -239,7 +239,9 @@ class Explanation:
     reasons: str
 
 
-def _sigmoid(z: float) -> float:
+def sigmoid(z: float) -> float:
+    """The logistic function, without overflow for large |z| (the baseline's and the lead
+    model's probabilities both go through it)."""
     return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
 
 
@@ -295,7 +297,7 @@ def explain_lead(f: Row, config: BaselineConfig, model: LeadModel | None = None)
     """The entity's score (baseline, or blended with the model) and its reasons."""
     x = term_inputs(f)
     c = contributions(x, config, model)
-    baseline = _sigmoid(config.intercept + sum(c.baseline.values()))
+    baseline = sigmoid(config.intercept + sum(c.baseline.values()))
     reasons = reasons_text(f, c.blended, config)
     if model is None or model.blend_weight <= 0:
         return Explanation(baseline, baseline, None, 0.0, reasons)

@@ -47,9 +47,16 @@ from sklearn.model_selection import StratifiedGroupKFold
 from data_contracts.contract import contracts
 from models.dispositions import disposition_cases, known_dispositions
 from models.episodes import regional_episodes
-from models.lead_history import ensure_lead_history
-from models.scoring import CONFIG_DIR, TERMS, BaselineConfig, load_baseline_config, term_inputs
+from models.scoring import (
+    CONFIG_DIR,
+    TERMS,
+    BaselineConfig,
+    load_baseline_config,
+    sigmoid,
+    term_inputs,
+)
 from models.scoring import with_episodes as _with_episodes
+from transforms.lead_history import ensure_lead_history
 from transforms.load import end_of_day, freeze_staging_as_known_on, in_force_sql
 
 BuildAsOf = Callable[[duckdb.DuckDBPyConnection, dt.date], None]
@@ -113,10 +120,6 @@ def load_model_config(path: Path | None = None) -> ModelConfig:
 # --- the model ----------------------------------------------------------------------------
 
 
-def _sigmoid(z: float) -> float:
-    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
-
-
 @dataclass(frozen=True)
 class LeadModel:
     """A trained model: p = sigmoid(a·(b0 + Σ βᵢ·xᵢ) + c) over the TERMS inputs x.
@@ -152,7 +155,7 @@ class LeadModel:
     def probability(self, x: dict[str, float]) -> float:
         """The calibrated probability that a case against this entity would be confirmed."""
         z = self.platt_slope * self.intercept + self.platt_intercept
-        return _sigmoid(z + sum(self.contributions(x).values()))
+        return sigmoid(z + sum(self.contributions(x).values()))
 
     def for_scoring(self, config: ModelConfig) -> LeadModel:
         """This model with the blend weight and risk thresholds of the configuration; a model

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from data_contracts.contract import prefectures, regions
+from data_contracts.geography import prefecture_of_column
 from data_contracts.personal import redact_personal
 from models.surges import daily_series
 from reports.labels import PROVINCE
@@ -122,13 +122,6 @@ def read_exports(run_dir: Path) -> Exports:
     )
 
 
-def _prefecture_of_region() -> pl.Expr:
-    """The prefecture code of `region_code` (a county or a prefecture), null elsewhere."""
-    mapping = {code: r.prefecture_code for code, r in regions().items()}
-    mapping |= {code: code for code in prefectures()}
-    return pl.col("region_code").replace_strict(mapping, default=None, return_dtype=pl.String)
-
-
 def scoped(exports: Exports, scope: str) -> Exports:
     """What one team may see: a prefecture's own leads, hotspots and alerts; all for the province.
 
@@ -137,7 +130,7 @@ def scoped(exports: Exports, scope: str) -> Exports:
     """
     if scope == PROVINCE:
         return exports
-    mine = _prefecture_of_region() == scope
+    mine = prefecture_of_column("region_code") == scope
     return Exports(
         leads=exports.leads.filter(mine.fill_null(False)),
         hotspots=exports.hotspots.filter(mine.fill_null(False)),

@@ -24,15 +24,15 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 
 @dataclass(frozen=True)
 class SmtpServer:
-    """Where and how to send mail (built by `Settings.smtp_server()`)."""
+    """Where and how to send mail (built by `Settings.smtp_server()`, which holds the defaults)."""
 
     host: str
-    port: int = 25
-    username: str | None = None
-    password: str | None = None
-    starttls: bool = False
-    sender: str = "counterfeit-radar@localhost"
-    timeout_seconds: float = 30.0
+    port: int
+    username: str | None
+    password: str | None
+    starttls: bool
+    sender: str
+    timeout_seconds: float
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from data_contracts.contract import prefectures, regions
+from data_contracts.geography import prefecture_of
 from models.dispositions import HELD_OUT
 from reports.charts import SCORE_CLASSES, MapPanel, Sparkline, score_colour, sparkline
 from reports.data import TREND_DAYS, Exports, Summary
@@ -29,7 +30,6 @@ from reports.labels import (
     category_list_label,
     feed_label,
     handoff_label,
-    prefecture_of,
     region_name,
     scope_title,
     shop_label,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from data_contracts.contract import categories, contracts, platforms, prefectures, regions
+from data_contracts.geography import province_name
 
 PROVINCE = "province"  # the report folder of the province office
 
@@ -19,44 +20,6 @@ FILE_STATUSES = {
     "loaded": "已载入 loaded",
     "duplicate": "重复 duplicate",
     "rejected": "拒收 rejected",
-}
-
-# GB/T 2260 province-level codes (first two digits), for leads handed off to another province.
-PROVINCES = {
-    "11": "北京市",
-    "12": "天津市",
-    "13": "河北省",
-    "14": "山西省",
-    "15": "内蒙古自治区",
-    "21": "辽宁省",
-    "22": "吉林省",
-    "23": "黑龙江省",
-    "31": "上海市",
-    "32": "江苏省",
-    "33": "浙江省",
-    "34": "安徽省",
-    "35": "福建省",
-    "36": "江西省",
-    "37": "山东省",
-    "41": "河南省",
-    "42": "湖北省",
-    "43": "湖南省",
-    "44": "广东省",
-    "45": "广西壮族自治区",
-    "46": "海南省",
-    "50": "重庆市",
-    "51": "四川省",
-    "52": "贵州省",
-    "53": "云南省",
-    "54": "西藏自治区",
-    "61": "陕西省",
-    "62": "甘肃省",
-    "63": "青海省",
-    "64": "宁夏回族自治区",
-    "65": "新疆维吾尔自治区",
-    "71": "台湾省",
-    "81": "香港特别行政区",
-    "82": "澳门特别行政区",
 }
 
 PREFECTURE_NAMES_EN = {
@@ -89,16 +52,6 @@ def region_name(code: str | None) -> str:
     return code
 
 
-def prefecture_of(code: str | None) -> str | None:
-    """The prefecture code of a Qinghai county or prefecture code; None elsewhere."""
-    if not code:
-        return None
-    if code in prefectures():
-        return code
-    region = regions().get(code)
-    return region.prefecture_code if region else None
-
-
 def category_label(code: str) -> str:
     """`籽种 seeds` for `seeds`."""
     row = categories().get(code)
@@ -125,7 +78,7 @@ def handoff_label(code: str | None) -> str:
     """`广东省 440300` for an out-of-province registered region."""
     if not code:
         return ""
-    return f"{PROVINCES.get(code[:2], '外省')} {code}"
+    return f"{province_name(code, '外省')} {code}"
 
 
 def feed_label(feed: str) -> str:

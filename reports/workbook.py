@@ -36,6 +36,7 @@ from data_contracts.dispositions import (
     STATUSES,
     TEAM_SUBJECT_PREFIX,
 )
+from data_contracts.geography import prefecture_of
 from reports.data import Exports
 from reports.labels import (
     FILE_STATUSES,
@@ -47,7 +48,6 @@ from reports.labels import (
     category_list_label,
     feed_label,
     handoff_label,
-    prefecture_of,
     region_name,
     shop_label,
 )

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from data_contracts.batch import DeliveredFile, build_batch
-from flows.bench import END, START, measure, next_day_files, write_benchmarks
 from tests.conftest import COMPLAINT_HEADER, write
+from tools.bench import END, START, measure, next_day_files, write_benchmarks
 
 AS_OF = dt.date(2026, 6, 30)
 CHINA = ZoneInfo("Asia/Shanghai")

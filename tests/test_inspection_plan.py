@@ -16,11 +16,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from data_contracts.contract import contracts
+from data_contracts.contract import contracts, provinces
 from flows.plan_commands import register
 from models.handoff_lists import (
     handoff_list,
-    provinces,
     referral_review_list,
     write_handoff_list,
     write_referral_review_list,

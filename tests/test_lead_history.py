@@ -7,7 +7,8 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from models.lead_history import previous_runs_sql, record_history, register_first_run
+from models.lead_history import previous_runs_sql
+from transforms.lead_history import record_history, register_first_run
 
 JUNE = {d: dt.date(2026, 6, d) for d in range(1, 31)}
 

@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from data_contracts.contract import prefectures, regions
+from data_contracts.geography import prefecture_of
 from flows.settings import Settings
 from reports.build import build_reports, teams
 from reports.data import read_exports, scoped
@@ -31,15 +32,6 @@ def reported(
     prefect_harness: None, small_world: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> ReportedRun:
     return reported_run(small_world, tmp_path_factory)
-
-
-def prefecture_of(code: str | None) -> str | None:
-    if not code:
-        return None
-    if code in prefectures():
-        return code
-    region = regions().get(code)
-    return region.prefecture_code if region else None
 
 
 def exports(run_dir: Path, name: str) -> pl.DataFrame:
@@ -296,7 +288,7 @@ def test_run_artifacts_are_published(reported: ReportedRun, small_world: Path) -
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    from reports.artifacts import SUMMARY_KEY, TOP_LEADS_KEY, VALIDATION_KEY, publish_run_artifacts
+    from flows.artifacts import SUMMARY_KEY, TOP_LEADS_KEY, VALIDATION_KEY, publish_run_artifacts
 
     run_dir = reported.run.out_dir
     quality = pl.read_csv(run_dir / "data_quality.csv", infer_schema=False)

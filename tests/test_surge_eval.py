@@ -30,8 +30,9 @@ from demo_world.evaluate_surges import (
     sweep_world,
     with_setting,
 )
-from flows import surge_eval
-from flows.surge_eval import (
+from models.surges import load_config
+from tools import surge_eval
+from tools.surge_eval import (
     END,
     START,
     World,
@@ -40,7 +41,6 @@ from flows.surge_eval import (
     worlds_of,
     write_between_markers,
 )
-from models.surges import load_config
 
 CONFIG = load_config()
 AS_OF = date(2026, 6, 30)

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from data_contracts.contract import FEEDS
-from transforms.warehouse import sql_file
+from transforms.warehouse import replace_table, sql_file
 
 
 def snapshot_volume_warnings(
@@ -49,11 +49,7 @@ def feed_freshness(
             {"feed": missing, "deliveries": [0] * len(missing), "stale": [True] * len(missing)}
         )
         fresh = pl.concat([fresh, never], how="diagonal_relaxed").sort("feed")
-    con.register("_fresh", fresh.to_arrow())
-    try:
-        con.execute("create or replace table ops.feed_freshness as select * from _fresh")
-    finally:
-        con.unregister("_fresh")
+    replace_table(con, "ops.feed_freshness", fresh)
     return fresh
 
 

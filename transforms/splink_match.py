@@ -37,7 +37,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink import comparison_level_library as cll
 from splink import comparison_library as cl
 
-from transforms.warehouse import materialize
+from transforms.warehouse import materialize, replace_table
 
 if TYPE_CHECKING:
     from splink.internals.comparison_level_creator import ComparisonLevelCreator
@@ -301,11 +301,7 @@ def name_match_edges(
     edges = score_name_pairs(candidates, config, at_least=config.threshold).sort(
         ["match_probability", "key_a", "key_b"], descending=[True, False, False]
     )
-    con.register("_edges", edges.to_arrow())
-    try:
-        con.execute("create or replace table core.name_matches as select * from _edges")
-    finally:
-        con.unregister("_edges")
+    replace_table(con, "core.name_matches", edges)
     return edges
 
 

@@ -12,11 +12,11 @@ detector and seed 7 calibrated the scan; `--worlds 7:1,...,13:2,15:0.5` gives th
 
 The tables are printed and written between the markers of SURGES.md.
 
-    python -m flows.surge_eval                            # the eight default worlds
-    python -m flows.surge_eval --worlds 7:1,15:0.5        # seed:scale pairs
-    python -m flows.surge_eval --seeds 7,8 --scales 1     # one scale for all, or one per seed
-    python -m flows.surge_eval --alphas 3e-4,1e-3 --thresholds 3 --scan-thresholds 8,10
-    python -m flows.surge_eval --calibrate 7:1                 # the scan threshold, by Monte Carlo
+    python -m tools.surge_eval                            # the eight default worlds
+    python -m tools.surge_eval --worlds 7:1,15:0.5        # seed:scale pairs
+    python -m tools.surge_eval --seeds 7,8 --scales 1     # one scale for all, or one per seed
+    python -m tools.surge_eval --alphas 3e-4,1e-3 --thresholds 3 --scan-thresholds 8,10
+    python -m tools.surge_eval --calibrate 7:1                 # the scan threshold, by Monte Carlo
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ from demo_world.evaluate_surges import (
     sweep_settings,
     sweep_warehouse,
 )
-from flows.bench import write_between_markers
 from flows.settings import PROJECT_ROOT
 from models.surges import SurveillanceConfig, load_config
+from tools.bench import write_between_markers
 
 SURGES_MD = PROJECT_ROOT / "SURGES.md"
 START, END = "<!-- surge-eval:start -->", "<!-- surge-eval:end -->"
@@ -223,7 +223,7 @@ def sweep_worlds(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m flows.surge_eval",
+        prog="python -m tools.surge_eval",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

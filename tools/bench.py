@@ -16,8 +16,8 @@ mark of its resident memory (reset before each stage), which counts what Polars 
 DuckDB allocate outside Python; for `radar run` the peak includes its child processes.
 The results are printed and written between the markers of BENCHMARKS.md.
 
-    python -m flows.bench                  # both worlds
-    python -m flows.bench --national 0     # the province world only
+    python -m tools.bench                  # both worlds
+    python -m tools.bench --national 0     # the province world only
 """
 
 from __future__ import annotations
@@ -655,7 +655,7 @@ def write_benchmarks(measured: str, path: Path = BENCHMARKS_MD) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m flows.bench", description=__doc__.split("\n")[0]
+        prog="python -m tools.bench", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--dir", type=Path, default=PROJECT_ROOT / "data" / "bench")
     parser.add_argument("--national", type=int, default=1, help="0 skips the national world")
