@@ -162,7 +162,9 @@ def _one_of(values: pl.Expr, allowed: Iterable[str]) -> pl.Expr:
     return values.is_in(pl.Series(list(allowed), dtype=pl.String).implode()).fill_null(False)
 
 
-def _typed(column: Column, text: pl.DataFrame, uscc_ok: set[str]) -> pl.Expr:
+def _typed(
+    column: Column, text: pl.DataFrame, uscc_ok: set[str], times: dict[str, pl.Expr]
+) -> pl.Expr:
     """The column parsed to its staging type; null where it does not parse."""
     kind = column.type
     value = pl.col(column.name)
@@ -178,7 +180,7 @@ def _typed(column: Column, text: pl.DataFrame, uscc_ok: set[str]) -> pl.Expr:
     if kind == "region":
         return _region(column, value)
     if kind in ("date", "timestamp"):
-        parsed = _parsed_time(column, text)
+        parsed = times[column.name]
         return pl.when(~_outside_window(parsed)).then(parsed)
     if kind == "decimal":
         number = value.cast(pl.Float64, strict=False)
@@ -277,6 +279,10 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
     unreadable = {positions[i]: rows for i, rows in table.unreadable.items() if i in positions}
     reasons: list[pl.Expr] = []
     findings: list[pl.Expr] = []
+    # Dates and timestamps parsed once each (a timestamp by Python's parser, per distinct text).
+    times = {
+        c.name: _parsed_time(c, text) for c in contract.columns if c.type in ("date", "timestamp")
+    }
     lim = limits()
     for c in contract.columns:
         raw, typed = pl.col(c.name), pl.col(TYPED + c.name)
@@ -284,8 +290,7 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
         if c.type == "integer":  # too large is out of range, not unparsed
             unparsed = raw.is_not_null() & ~_is_whole(raw.cast(pl.Float64, strict=False))
         if c.type in ("date", "timestamp"):
-            parsed = _parsed_time(c, text)
-            unparsed = raw.is_not_null() & parsed.is_null()
+            unparsed = raw.is_not_null() & times[c.name].is_null()
         if c.name in positions.values():
             findings.append(_flag(pl.col(CONTROL + c.name), f"control_chars:{c.name}"))
         if c.type == "text":
@@ -306,7 +311,7 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
         if c.type in ("decimal", "integer") and out_of_range is not None:
             reasons.append(_flag(out_of_range, f"range:{c.name}"))
         if c.type in ("date", "timestamp"):
-            reasons.append(_flag(_outside_window(_parsed_time(c, text)), f"range:{c.name}"))
+            reasons.append(_flag(_outside_window(times[c.name]), f"range:{c.name}"))
     for c in contract.columns:
         if c.required_when:
             other, equals = c.required_when
@@ -315,7 +320,9 @@ def validate_rows(contract: FeedContract, table: RawTable) -> ValidatedRows:
 
     checked = (
         text.lazy()
-        .with_columns(_typed(c, text, uscc_ok).alias(TYPED + c.name) for c in contract.columns)
+        .with_columns(
+            _typed(c, text, uscc_ok, times).alias(TYPED + c.name) for c in contract.columns
+        )
         .with_columns(_joined(reasons).alias("__reasons"), _joined(findings).alias("__findings"))
         .collect()
     )

@@ -29,7 +29,6 @@ import polars as pl
 from data_contracts.contract import regions
 from models.surges import (
     ALERT_SCHEMA,
-    SERIES_SCHEMA,
     ScanConfig,
     SurveillanceConfig,
     _at,
@@ -41,6 +40,7 @@ from models.surges import (
     moving_sum,
     negbin_expectation,
     pooled_grid,
+    tested_window,
 )
 
 SCAN_ALERT_SCHEMA = ALERT_SCHEMA | {
@@ -114,13 +114,8 @@ def fit_scan(
     """The fitted baseline and the observed daily values (rows x whole calendar) of the
     counties' base signals, or None when no category had an event in reach."""
     cfg = config.scan
-    first_day = as_of - timedelta(days=config.history_days - 1)
-    series = series.filter(pl.col("day").is_between(first_day, as_of)).select(list(SERIES_SCHEMA))
-    n_tested = config.lookback_days + config.episode_memory_days + 1
-    tested_from = as_of - timedelta(days=n_tested - 1)
-    first_series_day = series["day"].min()
-    data_start = history_start or (
-        first_series_day if isinstance(first_series_day, date) else as_of
+    series, first_day, n_tested, tested_from, data_start = tested_window(
+        series, as_of, config, history_start
     )
     counties, clusters, cluster_prefecture = county_clusters(cfg.max_cluster_counties)
     base = series.filter(

@@ -768,6 +768,23 @@ def pooled_grid(
     return pooled, pooled_row
 
 
+def tested_window(
+    series: pl.DataFrame, as_of: date, config: SurveillanceConfig, history_start: date | None
+) -> tuple[pl.DataFrame, date, int, date, date]:
+    """The series cut to the history the detectors read, and the calendar they test: its first
+    day, the number of days tested (the look-back window and the episode memory before it),
+    the first of them, and the first day with data (NaN before it)."""
+    first_day = as_of - timedelta(days=config.history_days - 1)
+    series = series.filter(pl.col("day").is_between(first_day, as_of)).select(list(SERIES_SCHEMA))
+    n_tested = config.lookback_days + config.episode_memory_days + 1
+    first_series_day = series["day"].min()
+    data_start = history_start or (
+        first_series_day if isinstance(first_series_day, date) else as_of
+    )
+    tested_from = as_of - timedelta(days=n_tested - 1)
+    return series, first_day, n_tested, tested_from, data_start
+
+
 @dataclass(frozen=True)
 class ScoredDays:
     """The detector's verdict on every tested day of every series: row i of the matrices is
@@ -799,13 +816,8 @@ def score_days(
     method = method or (config.method if config.method in PER_SERIES_METHODS else "negbin")
     if method not in PER_SERIES_METHODS:
         raise ValueError(f"unknown surge detection method {method!r}")
-    first_day = as_of - timedelta(days=config.history_days - 1)
-    series = series.filter(pl.col("day").is_between(first_day, as_of)).select(list(SERIES_SCHEMA))
-    n_tested = config.lookback_days + config.episode_memory_days + 1
-    tested_from = as_of - timedelta(days=n_tested - 1)
-    first_series_day = series["day"].min()
-    data_start = history_start or (
-        first_series_day if isinstance(first_series_day, date) else as_of
+    series, first_day, n_tested, tested_from, data_start = tested_window(
+        series, as_of, config, history_start
     )
     if keys is None:  # only series with an event in reach of a tested window can alarm
         reach = tested_from - timedelta(days=config.negbin.longest_window)
