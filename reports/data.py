@@ -81,8 +81,14 @@ def typed_leads(leads: pl.DataFrame) -> pl.DataFrame:
 
 
 def typed_hotspots(hotspots: pl.DataFrame) -> pl.DataFrame:
+    """The hotspots export typed; `observed`, `expected` and `relative_risk` (after the
+    contract's columns, models/hotspots.py) are null when an export lacks them."""
+    extra = [
+        (pl.col(c) if c in hotspots.columns else pl.lit(None)).cast(pl.Float64).alias(c)
+        for c in ("observed", "expected", "relative_risk")
+    ]
     return hotspots.with_columns(
-        pl.col("rank").cast(pl.Float64).cast(pl.Int64), pl.col("score").cast(pl.Float64)
+        pl.col("rank").cast(pl.Float64).cast(pl.Int64), pl.col("score").cast(pl.Float64), *extra
     ).sort("rank")
 
 
