@@ -814,10 +814,15 @@ def _split_surges(cfg: WorldConfig, first: int) -> list[Surge]:
     """Surges over two neighbouring districts, drawn from a stream of their own so that adding
     them reshuffles nothing else of the population; none below scale 1 (`split_surges`)."""
     rnd = random.Random(f"{cfg.actors_seed}:split-surges")
-    surges = []
-    for i in range(first, first + round(cfg.split_surges * cfg.scale)):
+    surges: list[Surge] = []
+    used: set[tuple[tuple[str, str], str]] = set()
+    n = min(round(cfg.split_surges * cfg.scale), len(_SPLIT_SURGE_PAIRS) * 2)
+    for i in range(first, first + n):
         pair = rnd.choice(_SPLIT_SURGE_PAIRS)
         cat = rnd.choice(_SPLIT_SURGE_CATEGORIES)
+        while (pair, cat) in used:  # one wave per pair and category (scale 2 and above)
+            pair, cat = rnd.choice(_SPLIT_SURGE_PAIRS), rnd.choice(_SPLIT_SURGE_CATEGORIES)
+        used.add((pair, cat))
         duration = rnd.randint(14, 28)
         start = cfg.as_of - dt.timedelta(days=rnd.randint(duration - 1, 85))
         end = start + dt.timedelta(days=duration - 1)
