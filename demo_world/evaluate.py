@@ -410,7 +410,7 @@ def surge_metrics(
         per_surge.append(
             {
                 "surge_id": surge.get("surge_id", ""),
-                "region_code": surge["region_code"],
+                "region_code": "+".join(counties),
                 "product_category": surge["product_category"],
                 "start": start.isoformat(),
                 "end": end.isoformat(),
