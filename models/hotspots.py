@@ -159,19 +159,20 @@ def rank_hotspots(activity: pl.DataFrame, config: HotspotConfig | None = None) -
     scored = score_cells(activity, config).filter(pl.col("active"))
     if scored.is_empty():
         return pl.DataFrame(schema=schema)
-    rows = [
-        {
-            "region_code": r["region_code"],
-            "product_category": r["product_category"],
-            "score": round(r["score"], 6),
-            "trend": trend(float(r["events_last_30d"]), float(r["events_prior_90d"]), config),
-            "reasons": _reasons(r),
-            "observed": round(r["observed"], 2),
-            "expected": round(r["expected"], 2),
-            "relative_risk": round(r["relative_risk"], 2),
-        }
-        for r in scored.iter_rows(named=True)
-    ]
+    rows = []
+    for r in scored.iter_rows(named=True):
+        # the reasons say the exported (rounded) figures, so the two never disagree
+        r |= {c: round(r[c], 2) for c in EXTRA_COLUMNS}
+        rows.append(
+            {
+                "region_code": r["region_code"],
+                "product_category": r["product_category"],
+                "score": round(r["score"], 6),
+                "trend": trend(float(r["events_last_30d"]), float(r["events_prior_90d"]), config),
+                "reasons": _reasons(r),
+            }
+            | {c: r[c] for c in EXTRA_COLUMNS}
+        )
     ranked = pl.DataFrame(rows).sort(
         ["score", "region_code", "product_category"], descending=[True, False, False]
     )

@@ -263,9 +263,15 @@ def test_scores_are_in_0_1_and_ranks_have_no_gaps(hotspots: pl.DataFrame) -> Non
     assert all(0 < s < 1 for s in scores)
     assert all(a >= b for a, b in zip(scores, scores[1:], strict=False))
     assert set(hotspots["trend"]) <= {"rising", "stable", "falling"}
-    # the score is the relative risk on a 0-1 scale, RR / (1 + RR)
-    for rr, score in zip(hotspots["relative_risk"], scores, strict=True):
-        assert score == pytest.approx(rr / (1 + rr), abs=0.01)
+    # the score is the relative risk on a 0-1 scale, RR / (1 + RR), and the first reason says
+    # the exported observed, expected and relative risk
+    for r in hotspots.iter_rows(named=True):
+        assert r["score"] == pytest.approx(r["relative_risk"] / (1 + r["relative_risk"]), abs=0.01)
+        first = r["reasons"].split("；")[0]
+        assert (
+            f"{r['observed']:.1f} weighted events in 90 days against {r['expected']:.1f}" in first
+        )
+        assert f"{r['relative_risk']:.1f}× the risk" in first
 
 
 def test_a_prefecture_row_adds_up_its_counties(
