@@ -210,7 +210,7 @@ def backfill(
 def _succeeded_days(warehouse: Path) -> set[dt.date]:
     import duckdb
 
-    from flows.stages import succeeded_days
+    from transforms.runs import succeeded_days
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
