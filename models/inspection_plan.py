@@ -34,6 +34,7 @@ import polars as pl
 import yaml
 
 from data_contracts.contract import contracts, prefectures, provinces, regions
+from transforms.warehouse import sql_file
 
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "inspection_plan.yaml"
 RNG_RULE = "numpy.random.default_rng([seed, int(prefecture_code)])"
@@ -180,27 +181,11 @@ def round_period(round_: str) -> tuple[dt.date, dt.date]:
 
 # --- the eligible register -------------------------------------------------------------------
 
-ACTIVE_ENTITIES_SQL = """
-select e.uscc, e.name as entity_name, e.entity_type, e.region_code, l.lead_id, l.score
-from staging.entities e
-left join core.entity_keys k on k.key = 'uscc:' || e.uscc
-left join scores.entity_leads l on l.lead_id = k.entity_id
-where e.status = 'active' and e.uscc is not null
-order by e.uscc"""
+ACTIVE_ENTITIES_SQL = sql_file("inspection_plan/active_entities.sql")
 
-TEAMS_SEEN_SQL = """
-select distinct region_code, inspector_team
-from staging.inspections
-where inspected_on < $before and inspector_team is not null
-order by region_code, inspector_team"""
+TEAMS_SEEN_SQL = sql_file("inspection_plan/teams_seen.sql")
 
-LAST_TEAMS_SQL = """
-select entity_uscc, inspector_team
-from staging.inspections
-where inspected_on < $before and entity_uscc is not null
-qualify row_number() over (
-  partition by entity_uscc order by inspected_on desc, inspection_id desc
-) = 1"""
+LAST_TEAMS_SQL = sql_file("inspection_plan/last_teams.sql")
 
 
 def eligible_entities(con: duckdb.DuckDBPyConnection, config: PlanConfig) -> pl.DataFrame:
@@ -503,12 +488,7 @@ def _labels(column: str) -> dict[str, str]:
     return {code: meaning.split(" ")[0] for code, meaning in values.items()}
 
 
-RETURNED_SQL = """
-select inspection_id, inspected_on, entity_uscc, entity_name as inspected_name, result,
-       violation_type
-from staging.inspections
-where inspection_type = 'double_random' and inspected_on between $first and $last
-order by inspected_on, inspection_id"""
+RETURNED_SQL = sql_file("inspection_plan/returned.sql")
 
 
 @dataclass
@@ -572,11 +552,7 @@ def public_results(
 
 # --- evaluation on a demo world --------------------------------------------------------------
 
-FAILED_SINCE_SQL = """
-select distinct entity_uscc
-from staging.inspections
-where result = 'fail' and entity_uscc is not null and inspected_on > $since
-  and inspected_on <= $as_of"""
+FAILED_SINCE_SQL = sql_file("inspection_plan/failed_since.sql")
 
 
 def _uniform_draw(eligible: pl.DataFrame, sizes: dict[str, int], seed: int) -> list[str]:

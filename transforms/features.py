@@ -7,6 +7,7 @@ import datetime as dt
 
 import duckdb
 
+from data_contracts.violations import violation_params
 from transforms.resolve import resolve_entities
 from transforms.warehouse import materialize, scalar
 from transforms.wording import wording_params
@@ -15,7 +16,7 @@ from transforms.wording import wording_params
 def build_entity_features(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
     """Complaint and listing signals, then per-entity features and profiles; returns the
     number of entities with features."""
-    params = {"as_of": as_of} | wording_params()
+    params = {"as_of": as_of} | wording_params() | violation_params()
     materialize(con, "features.complaint_signals", "features/complaint_signals.sql", params)
     materialize(con, "features.listing_signals", "features/listing_signals.sql", params)
     materialize(con, "features.entity_features", "features/entity_features.sql", params)

@@ -33,6 +33,7 @@ from data_contracts.personal import redact_personal
 from data_contracts.steward_docs import file_slug
 from data_contracts.validate import reason_text
 from transforms.exports import defuse_formula
+from transforms.warehouse import sql_file
 
 AUTOMATIC = "radar"  # resolved_by of the pipeline's own decisions
 
@@ -118,11 +119,7 @@ def quarantine_summary(
 
 
 def open_rows_sql() -> str:
-    return """
-select feed, file, sha256, _row_number, reasons, record
-from quarantine.rows
-where resolution is null
-order by feed, file, quarantined_at, sha256, _row_number"""
+    return sql_file("steward/open_rows.sql")
 
 
 def _record_fields(contract: FeedContract, records: list[dict[str, Any]]) -> list[str]:
@@ -248,12 +245,7 @@ def accept_row(
 
 
 def open_rows_with_delivery_sql() -> str:
-    return """
-select q.feed, q.file, q.sha256, q._row_number, q.record, m.mtime as delivered
-from quarantine.rows q
-join ops.manifest m
-  on m.feed = q.feed and m.file = q.file and m.sha256 = q.sha256 and m.status = 'loaded'
-where q.resolution is null and q.feed = ?"""
+    return sql_file("steward/open_rows_with_delivery.sql")
 
 
 def superseding_sql(contract: FeedContract) -> str:
