@@ -34,7 +34,8 @@ import polars as pl
 import yaml
 from scipy import stats
 
-from data_contracts.contract import prefectures, regions
+from data_contracts.contract import prefectures
+from data_contracts.geography import prefecture_of_column
 from transforms.warehouse import sql_file
 from transforms.wording import wording_params
 
@@ -253,15 +254,10 @@ def _county_series(
 
 
 def _with_prefectures(county: pl.DataFrame) -> pl.DataFrame:
-    """County rows plus their prefecture roll-up (prefecture code from regions.csv)."""
-    prefecture_of = pl.DataFrame(
-        {
-            "region_code": list(regions()),
-            "prefecture_code": [r.prefecture_code for r in regions().values()],
-        }
-    )
+    """County rows plus their prefecture roll-up (`data_contracts.geography`)."""
     rollup = (
-        county.join(prefecture_of, on="region_code", how="inner")
+        county.with_columns(prefecture_of_column("region_code").alias("prefecture_code"))
+        .drop_nulls("prefecture_code")
         .group_by("prefecture_code", "product_category", "signal", "day")
         .agg(pl.col("value").sum())
         .rename({"prefecture_code": "region_code"})
