@@ -31,8 +31,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import polars as pl
-import yaml
 
+from data_contracts.config import ConfigFile, read_config
 from data_contracts.contract import contracts, prefectures, provinces, regions
 from transforms.warehouse import sql_file
 
@@ -130,9 +130,26 @@ class PlanConfig:
         return {t.tier: t.weight for t in self.tiers}
 
 
+class TierFile(ConfigFile):
+    tier: str
+    name_zh: str
+    min_score: float | None
+    weight: float
+
+
+class PlanFile(ConfigFile):
+    """models/config/inspection_plan.yaml."""
+
+    tiers: list[TierFile]
+    max_rate: float = 1.0
+    roster_source: str = "inspections"
+    roster: dict[str, list[str]] | None = None
+    business_words: list[str]
+
+
 def load_plan_config(path: Path | None = None) -> PlanConfig:
     """The plan's configuration, checked: positive weights, exactly one tier for no lead."""
-    raw = yaml.safe_load((path or CONFIG_PATH).read_text(encoding="utf-8"))
+    raw = read_config(path or CONFIG_PATH, PlanFile)
     tiers = tuple(
         Tier(
             str(t["tier"]),
