@@ -4,6 +4,7 @@ the pipeline importing the demo world; and no SQL outside transforms/ writes to 
 
 from __future__ import annotations
 
+import graphlib
 import os
 import re
 import subprocess
@@ -13,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from flows.settings import PROJECT_ROOT
+from transforms import warehouse
+from transforms.features import ENTITY_FEATURES
+from transforms.warehouse import build_order
 
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 PACKAGES = ("flows", "reports", "models", "transforms", "data_contracts", "demo_world", "tools")
@@ -120,3 +124,23 @@ def test_a_writer_outside_transforms_is_found(tmp_path: Path) -> None:
         'con.execute("insert into ops.models values (?)", [v])\n'
     )
     assert writing_sql(tmp_path, ("models",)) == ["models/store.py:2", "models/store.py:3"]
+
+
+def test_sql_models_are_built_in_the_order_their_files_need() -> None:
+    order = build_order(reversed(ENTITY_FEATURES))
+    assert order.index("features.complaint_signals") < order.index("features.entity_features")
+    assert order.index("features.listing_signals") < order.index("features.entity_features")
+    assert order.index("features.listing_signals") < order.index("features.entity_profile")
+
+
+def test_a_cycle_between_sql_models_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "features/a.sql": "select * from features.b -- features.c is only mentioned",
+        "features/b.sql": "select * from features.a",
+        "features/c.sql": "select * from staging.complaints",
+    }
+    monkeypatch.setattr(warehouse, "sql_file", files.__getitem__)
+    assert warehouse.build_order(["features.c"]) == ["features.c"]
+    assert warehouse.sql_dependencies("features/a.sql") == {"features.b"}
+    with pytest.raises(graphlib.CycleError):
+        warehouse.build_order(["features.a", "features.b", "features.c"])
