@@ -7,7 +7,9 @@ Two steps, both vectorised over all series and all days:
 2. `detect_alerts` tests every day of the look-back window against an expectation built only
    from earlier days, groups alarm days into episodes and returns one alert row per episode.
 
-The default method ("negbin") is a scan over short and long moving sums against one
+The default method (`method: scan` in models/config/surveillance.yaml) is the space-time scan
+of models/scan.py over these series. The per-series methods, kept in the same harness for
+comparison, are here. "negbin" is a scan over short and long moving sums against one
 negative-binomial expectation. The expectation comes from a lagged baseline of earlier 7-day
 sums (a guard band keeps the surge out of its own baseline; sums far above their median are
 capped, Farrington style), times a year-over-year seasonal factor when a year of history
@@ -26,15 +28,16 @@ import warnings
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import duckdb
 import numpy as np
 import polars as pl
-import yaml
 from scipy import stats
 
-from data_contracts.contract import prefectures, regions
+from data_contracts.config import ConfigFile, read_config
+from data_contracts.contract import prefectures
+from data_contracts.geography import prefecture_of_column
 from transforms.warehouse import sql_file
 from transforms.wording import wording_params
 
@@ -181,9 +184,108 @@ class SurveillanceConfig:
         return tested + max(self.negbin.history_days, ears, self.scan.max_window_days)
 
 
+class ComplaintSignalFile(ConfigFile):
+    dedup_days: int
+    min_description_chars: int
+
+
+class ListingSignalFile(ConfigFile):
+    memory_days: int
+
+
+class SignalsFile(ConfigFile):
+    combined_weights: dict[str, float]
+    complaints: ComplaintSignalFile
+    listings: ListingSignalFile
+
+
+class SeasonalFile(ConfigFile):
+    enabled: bool
+    period_days: int
+    half_width_blocks: int
+    prior_weight: float
+    min_factor: float
+    max_factor: float
+
+
+class NegBinFile(ConfigFile):
+    block_days: int
+    windows: dict[str, list[int]]
+    day_of_week: bool
+    dow_prior_events: float
+    guard_days: int
+    baseline_days: int
+    min_baseline_share: float
+    outlier_k: float
+    max_dispersion: float
+    min_dispersion: dict[str, float]
+    alpha: float
+    min_count: float
+    min_ratio: float
+    min_expected: float
+    seasonal: SeasonalFile
+
+
+class EarsC2File(ConfigFile):
+    baseline_days: int
+    guard_days: int
+    threshold: float
+    min_sigma: float
+    min_count: float
+
+
+class SeverityLevelFile(ConfigFile):
+    max_p: float
+    min_ratio: float
+    min_persistence_days: int
+
+
+class SeverityFile(ConfigFile):
+    persistence_alpha: float
+    high: SeverityLevelFile
+    medium: SeverityLevelFile
+
+
+class CalibrationFile(ConfigFile):
+    """How the scan's threshold was chosen: documentation, not read by the pipeline."""
+
+    recurrence_days: int
+    replicates: int
+    world: str
+
+
+class ScanFile(ConfigFile):
+    signals: list[str]
+    max_cluster_counties: int
+    max_window_days: int
+    min_events: float
+    min_ratio: float
+    threshold: float
+    elevated_share: float
+    moved_llr: float
+    medium_share: float
+    high_share: float
+    calibration: CalibrationFile | None = None
+
+
+class SurveillanceFile(ConfigFile):
+    """models/config/surveillance.yaml."""
+
+    method: Literal["scan", "negbin", "ears_c2"]
+    lookback_days: int
+    episode_gap_days: int
+    episode_alpha: float
+    episode_memory_days: int
+    signals: SignalsFile
+    negbin: NegBinFile
+    ears_c2: EarsC2File
+    severity: SeverityFile
+    scan: ScanFile
+
+
 def load_config(path: Path | None = None) -> SurveillanceConfig:
     """The surveillance settings from models/config/surveillance.yaml (or `path`)."""
-    raw: dict[str, Any] = yaml.safe_load((path or CONFIG_PATH).read_text(encoding="utf-8"))
+    raw = read_config(path or CONFIG_PATH, SurveillanceFile)
     sig, nb, ears, sev = raw["signals"], raw["negbin"], raw["ears_c2"], raw["severity"]
     return SurveillanceConfig(
         method=str(raw["method"]),
@@ -253,15 +355,10 @@ def _county_series(
 
 
 def _with_prefectures(county: pl.DataFrame) -> pl.DataFrame:
-    """County rows plus their prefecture roll-up (prefecture code from regions.csv)."""
-    prefecture_of = pl.DataFrame(
-        {
-            "region_code": list(regions()),
-            "prefecture_code": [r.prefecture_code for r in regions().values()],
-        }
-    )
+    """County rows plus their prefecture roll-up (`data_contracts.geography`)."""
     rollup = (
-        county.join(prefecture_of, on="region_code", how="inner")
+        county.with_columns(prefecture_of_column("region_code").alias("prefecture_code"))
+        .drop_nulls("prefecture_code")
         .group_by("prefecture_code", "product_category", "signal", "day")
         .agg(pl.col("value").sum())
         .rename({"prefecture_code": "region_code"})
