@@ -8,6 +8,8 @@ from pathlib import Path
 
 from data_contracts.config import ConfigError
 from models.dispositions import load_disposition_config
+from models.hotspots import CONFIG_PATH as HOTSPOTS_PATH
+from models.hotspots import load_hotspot_config
 from models.inspection_plan import CONFIG_PATH as PLAN_PATH
 from models.inspection_plan import load_plan_config
 from models.scoring import CONFIG_DIR, load_baseline_config, load_referral_config
@@ -21,6 +23,7 @@ CONFIGURATIONS: dict[str, tuple[Path, Callable[[Path], object]]] = {
     "baseline": (CONFIG_DIR / "baseline.yaml", load_baseline_config),
     "referral": (CONFIG_DIR / "referral.yaml", load_referral_config),
     "dispositions": (CONFIG_DIR / "dispositions.yaml", load_disposition_config),
+    "hotspots": (HOTSPOTS_PATH, load_hotspot_config),
     "inspection_plan": (PLAN_PATH, load_plan_config),
     "surveillance": (SURVEILLANCE_PATH, load_config),
     "name_matching": (NAME_MATCHING_PATH, load_name_matching),

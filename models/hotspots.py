@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
+from pydantic import field_validator
+
+from data_contracts.config import ConfigFile, read_config
 
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "hotspots.yaml"
 HOTSPOT_COLUMNS = ["rank", "region_code", "product_category", "score", "trend", "reasons"]
@@ -43,11 +45,34 @@ class HotspotConfig:
     min_events: float
 
 
+class ShrinkageFile(ConfigFile):
+    min_prior_variance: float
+
+
+class TrendFile(ConfigFile):
+    rising_ratio: float
+    falling_ratio: float
+    min_events: float
+
+
+class HotspotsFile(ConfigFile):
+    """models/config/hotspots.yaml."""
+
+    weights: dict[str, float]
+    shrinkage: ShrinkageFile
+    trend: TrendFile
+
+    @field_validator("weights")
+    @classmethod
+    def _every_signal(cls, weights: dict[str, float]) -> dict[str, float]:
+        if set(weights) != set(SIGNALS):
+            raise ValueError(f"weights must name exactly {sorted(SIGNALS)}")
+        return weights
+
+
 def load_hotspot_config(path: Path | None = None) -> HotspotConfig:
-    raw = yaml.safe_load((path or CONFIG_PATH).read_text(encoding="utf-8"))
+    raw = read_config(path or CONFIG_PATH, HotspotsFile)
     weights = {k: float(v) for k, v in raw["weights"].items()}
-    if set(weights) != set(SIGNALS):
-        raise ValueError(f"hotspots.yaml: weights must name exactly {sorted(SIGNALS)}")
     return HotspotConfig(
         weights=weights,
         min_prior_variance=float(raw["shrinkage"]["min_prior_variance"]),
