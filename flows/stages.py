@@ -21,13 +21,14 @@ from models.lead_history import follow_up_columns
 from models.registry import find_model, model_entry
 from models.scan import detect
 from models.scoring import load_baseline_config, rank_leads
-from models.surges import daily_series, load_config
+from models.surges import alert_trends, daily_series, load_config
 from models.train import (
     ModelConfig,
     load_model_config,
     outcome_set,
     train_lead_model,
 )
+from transforms.alert_trends import record_alert_trends
 from transforms.dispositions import (
     DispositionImport,
     disposition_quality,
@@ -218,6 +219,7 @@ def detect_surges(
     series = daily_series(con, as_of, config.history_days, config)
     alerts = detect(series, as_of, config)
     replace_table(con, "scores.alerts", alerts)
+    record_alert_trends(con, as_of, alert_trends(con, alerts, as_of))
     return alerts
 
 

@@ -44,6 +44,8 @@ from transforms.wording import wording_params
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "surveillance.yaml"
 SIGNALS = ("complaints", "failed_inspections", "suspicious_listings", "combined")  # of the export
 SERIES_KEYS = ["region_code", "product_category", "signal"]
+TREND_DAYS = 90  # days of each alert's series shown in its chart
+TREND_WINDOW = 7  # the per-series detectors' window; the scan's alerts carry their own
 PER_SERIES_METHODS = ("negbin", "ears_c2")
 SERIES_SCHEMA = {
     "region_code": pl.String,
@@ -995,3 +997,54 @@ def detect_alerts(
         .select(list(ALERT_SCHEMA))
         .sort("alert_date", "region_code", "product_category", "signal")
     )
+
+
+def alert_trends(con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Each alert's series over the last TREND_DAYS days: alert_id, day, value, moving_sum.
+
+    The values are the detector's own daily series (`daily_series`), zero-filled:
+    for a scan alert the events of every signal in its cluster's counties, for a per-series
+    alert its region's signal; moving_sum is the sum over the alert's `window_days`, the unit
+    of its `observed` and `expected`. The surge stage stores them (scores.alert_trends) for
+    the reports' charts.
+    """
+    schema = {"alert_id": pl.String, "day": pl.Date, "value": pl.Float64, "moving_sum": pl.Float64}
+    if alerts.is_empty():
+        return pl.DataFrame(schema=schema)
+    scan = "counties" in alerts.columns  # else a per-series detector's export
+    if "window_days" not in alerts.columns:
+        alerts = alerts.with_columns(pl.lit(TREND_WINDOW).alias("window_days"))
+    alerts = alerts.with_columns(pl.col("window_days").cast(pl.Int64))
+    longest = max([TREND_WINDOW, *alerts["window_days"].to_list()])
+    history = TREND_DAYS + longest - 1
+    series = daily_series(con, as_of, history)
+    region = pl.col("counties" if scan else "region_code").str.split(";").alias("region_code")
+    members = alerts.select("alert_id", "product_category", region, "signal").explode("region_code")
+    if scan:  # its observed: the events of every base signal in its cluster's counties
+        base = series.select("signal").unique().filter(pl.col("signal") != "combined")
+        members = members.drop("signal").join(base, how="cross")
+    daily = (
+        members.join(series, on=["region_code", "product_category", "signal"])
+        .sort("alert_id", "day", "region_code", "signal")  # one order of summing: repeatable
+        .group_by("alert_id", "day", maintain_order=True)
+        .agg(pl.col("value").sum())
+    )
+    days = pl.DataFrame(
+        {"day": pl.date_range(as_of - timedelta(days=history - 1), as_of, eager=True)}
+    )
+    dense = (
+        alerts.select("alert_id", "window_days")
+        .join(days, how="cross")
+        .join(daily, on=["alert_id", "day"], how="left")
+        .with_columns(pl.col("value").fill_null(0.0))
+        .sort("alert_id", "day")
+    )
+    summed = pl.concat(
+        [
+            part.with_columns(
+                pl.col("value").rolling_sum(int(window)).over("alert_id").alias("moving_sum")
+            )
+            for (window,), part in dense.group_by("window_days", maintain_order=True)
+        ]
+    ).sort("alert_id", "day")
+    return summed.filter(pl.col("day") > as_of - timedelta(days=TREND_DAYS)).select(list(schema))

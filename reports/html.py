@@ -17,8 +17,9 @@ from markupsafe import Markup
 from data_contracts.contract import prefectures, regions
 from data_contracts.geography import prefecture_of
 from models.dispositions import HELD_OUT
+from models.surges import TREND_DAYS
 from reports.charts import SCORE_CLASSES, MapPanel, Sparkline, score_colour, sparkline
-from reports.data import TREND_DAYS, Exports, Summary
+from reports.data import Exports, Summary
 from reports.labels import (
     FILE_STATUSES,
     PROVINCE,
