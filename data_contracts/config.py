@@ -16,6 +16,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+# A section read straight into a module's own dataclass declares this as its
+# `__pydantic_config__`: an unknown key is refused there too.
+STRICT_KEYS = ConfigDict(extra="forbid")
+
 
 class ConfigFile(BaseModel):
     """A configuration file's (or section's) schema: no key beyond those declared."""

@@ -28,14 +28,15 @@ import warnings
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import duckdb
 import numpy as np
 import polars as pl
+from pydantic import ConfigDict
 from scipy import stats
 
-from data_contracts.config import ConfigFile, read_config
+from data_contracts.config import STRICT_KEYS, ConfigFile, read_config
 from data_contracts.contract import prefectures
 from data_contracts.geography import prefecture_of_column
 from transforms.warehouse import sql_file
@@ -71,6 +72,7 @@ ALERT_SCHEMA = {
 
 @dataclass(frozen=True)
 class SeasonalConfig:
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT_KEYS
     enabled: bool
     period_days: int
     half_width_blocks: int
@@ -81,6 +83,7 @@ class SeasonalConfig:
 
 @dataclass(frozen=True)
 class NegBinConfig:
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT_KEYS
     block_days: int  # length of the baseline windows, and of the reported observed / expected
     windows: dict[str, tuple[int, ...]]  # moving-sum lengths tested per signal (a scan)
     day_of_week: bool
@@ -116,6 +119,7 @@ class NegBinConfig:
 
 @dataclass(frozen=True)
 class EarsC2Config:
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT_KEYS
     baseline_days: int
     guard_days: int
     threshold: float
@@ -125,6 +129,7 @@ class EarsC2Config:
 
 @dataclass(frozen=True)
 class SeverityLevel:
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT_KEYS
     max_p: float
     min_ratio: float
     min_persistence_days: int
@@ -201,51 +206,10 @@ class SignalsFile(ConfigFile):
     listings: ListingSignalFile
 
 
-class SeasonalFile(ConfigFile):
-    enabled: bool
-    period_days: int
-    half_width_blocks: int
-    prior_weight: float
-    min_factor: float
-    max_factor: float
-
-
-class NegBinFile(ConfigFile):
-    block_days: int
-    windows: dict[str, list[int]]
-    day_of_week: bool
-    dow_prior_events: float
-    guard_days: int
-    baseline_days: int
-    min_baseline_share: float
-    outlier_k: float
-    max_dispersion: float
-    min_dispersion: dict[str, float]
-    alpha: float
-    min_count: float
-    min_ratio: float
-    min_expected: float
-    seasonal: SeasonalFile
-
-
-class EarsC2File(ConfigFile):
-    baseline_days: int
-    guard_days: int
-    threshold: float
-    min_sigma: float
-    min_count: float
-
-
-class SeverityLevelFile(ConfigFile):
-    max_p: float
-    min_ratio: float
-    min_persistence_days: int
-
-
 class SeverityFile(ConfigFile):
     persistence_alpha: float
-    high: SeverityLevelFile
-    medium: SeverityLevelFile
+    high: SeverityLevel
+    medium: SeverityLevel
 
 
 class CalibrationFile(ConfigFile):
@@ -279,8 +243,8 @@ class SurveillanceFile(ConfigFile):
     episode_alpha: float
     episode_memory_days: int
     signals: SignalsFile
-    negbin: NegBinFile
-    ears_c2: EarsC2File
+    negbin: NegBinConfig
+    ears_c2: EarsC2Config
     severity: SeverityFile
     scan: ScanFile
 

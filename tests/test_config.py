@@ -84,3 +84,11 @@ def test_the_run_checks_every_configuration_first(tmp_path: Path) -> None:
         "referral.yaml: min_score: Field required",
         "referral.yaml: min_scor: Extra inputs are not permitted",
     ]
+
+
+def test_a_section_read_into_a_dataclass_refuses_unknown_keys_too(tmp_path: Path) -> None:
+    path = _broken(tmp_path, SURVEILLANCE_PATH, {"negbin.alfa": 0.01, "severity.high.max_pp": 1.0})
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    where = {line.split(": ")[1] for line in str(caught.value).splitlines()}
+    assert where == {"negbin.alfa", "severity.high.max_pp"}
