@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import polars as pl
 from pydantic import field_validator
@@ -24,8 +24,27 @@ from data_contracts.config import ConfigFile, read_config
 from data_contracts.personal import redact_personal
 from models.episodes import EPISODE_COLUMNS, EpisodeConfig
 
-if TYPE_CHECKING:
-    from models.train import LeadModel
+
+class LeadModel(Protocol):
+    """What scoring reads of a trained lead model (`models.train.LeadModel`): declared here, so
+    that scoring does not import the training that imports it."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def blend_weight(self) -> float: ...
+
+    @property
+    def high(self) -> float: ...
+
+    @property
+    def medium(self) -> float: ...
+
+    def contributions(self, x: dict[str, float]) -> dict[str, float]: ...
+
+    def probability(self, x: dict[str, float]) -> float: ...
+
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 Row = dict[str, Any]

@@ -144,3 +144,11 @@ def test_a_cycle_between_sql_models_is_refused(monkeypatch: pytest.MonkeyPatch) 
     assert warehouse.sql_dependencies("features/a.sql") == {"features.b"}
     with pytest.raises(graphlib.CycleError):
         warehouse.build_order(["features.a", "features.b", "features.c"])
+
+
+def test_a_cycle_inside_a_layer_fails_the_check(tmp_path: Path) -> None:
+    project = _miniature(tmp_path, "models.scores", "from models import training\n")
+    (project / "models" / "training.py").write_text("from models import scores\n")
+    assert _lint_imports(project) == 1
+    (project / "models" / "training.py").write_text("import models.base\n")
+    assert _lint_imports(project) == 0
