@@ -9,8 +9,9 @@ import datetime as dt
 import os
 import sys
 import threading
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -18,9 +19,6 @@ from flows.dispositions import dispositions_app
 from flows.plan_commands import register as register_plan_commands
 from flows.settings import Settings, SettingsError, load_settings, today_in_china
 from flows.steward import steward_app
-
-if TYPE_CHECKING:
-    from demo_world.config import WorldConfig
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -227,135 +225,6 @@ def _succeeded_days(warehouse: Path) -> set[dt.date]:
 
 
 @app.command()
-def generate(
-    out: Annotated[
-        Path | None, typer.Option(help="world directory (landing/ and truth.json)")
-    ] = None,
-    seed: int = 7,
-    scale: float = 1.0,
-    population_seed: Annotated[
-        int | None,
-        typer.Option(help="seed of the operators, decoys and names (default: from seed and scale)"),
-    ] = None,
-) -> None:
-    """Write a demo world: its landing directory and its ground truth."""
-    from demo_world.generate import WorldConfig, generate_world
-
-    world = out or Settings().world
-    config = WorldConfig(seed=seed, scale=scale, population_seed=population_seed)
-    summary = generate_world(world, config)
-    typer.echo(f"demo world written to {world}: {summary}")
-
-
-@app.command()
-def demo(
-    seed: int = 7,
-    scale: float = 1.0,
-    rerun: Annotated[
-        bool,
-        typer.Option(
-            "--rerun", help="run again on the demo world already generated, keeping the warehouse"
-        ),
-    ] = False,
-) -> None:
-    """Generate a demo world, run the nightly pipeline on it and print the top leads."""
-    from demo_world.generate import WorldConfig, generate_world
-
-    s = Settings()
-    if rerun:
-        config = _demo_world_config(s.world)
-    else:
-        config = WorldConfig(seed=seed, scale=scale)
-        typer.echo(f"generating demo world (seed {seed}, scale {scale}) in {s.world} …")
-        generate_world(s.world, config)
-        if s.warehouse.exists():
-            s.warehouse.unlink()  # the demo always starts from an empty warehouse
-    result = _run(s.world / "landing", s.warehouse, config.as_of, s.out, s)
-    _print_leads(result)
-    typer.echo(
-        f"\nScore it against the ground truth: radar evaluate --world {s.world} "
-        f"--out {s.out / config.as_of.isoformat()}"
-    )
-
-
-def _demo_world_config(world: Path) -> WorldConfig:
-    """The configuration (seed, scale, as-of) of the demo world in `world`, or exit 2 in one
-    line when there is none."""
-    import json
-
-    from demo_world.name_truth import world_config
-
-    truth = world / "truth.json"
-    if not truth.is_file() or not (world / "landing").is_dir():
-        typer.echo(
-            f"error: no demo world in {world} (no truth.json and landing/): "
-            "create one with `radar demo` or `radar generate --out DIR`",
-            err=True,
-        )
-        raise typer.Exit(2)
-    return world_config(json.loads(truth.read_text(encoding="utf-8")))
-
-
-@app.command()
-def evaluate(
-    world: Annotated[Path | None, typer.Option(help="demo world directory")] = None,
-    out: Annotated[Path | None, typer.Option(help="the run's export directory OUT/<as-of>")] = None,
-    warehouse: Annotated[
-        Path | None, typer.Option(help="warehouse, for the naive baseline")
-    ] = None,
-) -> None:
-    """Score a run's exports against the demo world's ground truth, next to naive baselines."""
-    from demo_world.evaluate import evaluate as evaluate_run
-    from demo_world.evaluate import format_report
-
-    s = Settings()
-    world = world or s.world
-    _demo_world_config(world)
-    if out is None:
-        runs = sorted(p for p in s.out.glob("*") if p.is_dir())
-        if not runs:
-            typer.echo("error: no run found; give --out OUT/<as-of>", err=True)
-            raise typer.Exit(2)
-        out = runs[-1]
-    if not (out / "entity_leads.csv").is_file():
-        typer.echo(f"error: no run's exports in {out}: give --out OUT/<as-of>", err=True)
-        raise typer.Exit(2)
-    metrics = evaluate_run(world, out, warehouse or s.warehouse)
-    typer.echo(format_report(metrics))
-    from demo_world.evaluate_model import evaluate_model, format_model_report
-
-    typer.echo(format_model_report(evaluate_model(world, out, warehouse or s.warehouse)))
-    _print_linkage(world, warehouse or s.warehouse)
-
-
-def _print_linkage(world: Path, warehouse: Path) -> None:
-    """Linkage quality of the warehouse's entities against the demo world's truth."""
-    import json
-
-    import duckdb
-
-    from demo_world.evaluate_linkage import linkage_quality, record_attribution
-    from demo_world.name_truth import record_businesses, world_config
-
-    if not warehouse.exists():
-        return
-    truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
-    businesses = record_businesses(world_config(truth))
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        quality = linkage_quality(con, truth)
-        records = record_attribution(con, businesses, truth)
-    finally:
-        con.close()
-    typer.echo("\nLinkage (entity resolution against the truth)")
-    for name, value in quality["summary"].items():
-        typer.echo(f"  {name}: {value}")
-    typer.echo(f"  false merges: {len(quality['false_merges'])}")
-    for name, value in records.items():
-        typer.echo(f"  {name}: {value}")
-
-
-@app.command()
 def train(
     warehouse: Annotated[Path | None, typer.Option(help="DuckDB warehouse file")] = None,
     as_of: AsOf = None,
@@ -500,9 +369,23 @@ def serve() -> None:
         raise typer.Exit(2) from None
 
 
+def register_plugins(app: typer.Typer, group: str = "radar.commands") -> list[str]:
+    """Add to `app` the commands other packages declare in the entry-point group `group` (each
+    a function taking the app): the demo world's `generate`, `demo` and `evaluate` come from
+    `tools/demo_commands.py` this way, so the pipeline never imports the demo world. Returns
+    the names of the plugins registered."""
+    names = []
+    for plugin in sorted(entry_points(group=group), key=lambda e: e.name):
+        plugin.load()(app)
+        names.append(plugin.name)
+    return names
+
+
 def main() -> None:
     sys.exit(app())
 
+
+register_plugins(app)
 
 if __name__ == "__main__":
     main()

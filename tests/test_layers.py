@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 
+from flows import cli
+from flows.cli import register_plugins
 from flows.settings import PROJECT_ROOT
 from transforms import warehouse
 from transforms.features import ENTITY_FEATURES
@@ -42,7 +45,7 @@ def _miniature(tmp_path: Path, module: str, source: str) -> Path:
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")
         (tmp_path / package / "base.py").write_text("VALUE = 1\n")
-    (tmp_path / "flows" / "cli.py").write_text("import demo_world.base\nimport reports.base\n")
+    (tmp_path / "flows" / "cli.py").write_text("import reports.base\n")
     path = tmp_path / Path(*module.split(".")).with_suffix(".py")
     path.write_text(source)
     return tmp_path
@@ -78,7 +81,7 @@ def test_a_miniature_that_keeps_the_layers_passes(tmp_path: Path) -> None:
         "contract-imports-transforms",
         "prefect-in-reports",
         "models-imports-demo-world",
-        "flows-beyond-the-cli-imports-demo-world",
+        "flows-imports-demo-world",
         "reports-imports-tools",
         "demo-world-imports-flows",
         "models-writes-a-workbook",
@@ -152,3 +155,14 @@ def test_a_cycle_inside_a_layer_fails_the_check(tmp_path: Path) -> None:
     assert _lint_imports(project) == 1
     (project / "models" / "training.py").write_text("import models.base\n")
     assert _lint_imports(project) == 0
+
+
+def test_the_demo_commands_are_a_plugin_of_the_cli() -> None:
+    def commands(app: typer.Typer) -> set[str]:
+        return {c.name or getattr(c.callback, "__name__", "") for c in app.registered_commands}
+
+    assert {"generate", "demo", "evaluate"} <= commands(cli.app)
+    fresh = typer.Typer()
+    assert register_plugins(fresh) == ["demo_world"]
+    assert commands(fresh) == {"generate", "demo", "evaluate"}
+    assert register_plugins(typer.Typer(), "radar.no_such_group") == []
