@@ -20,7 +20,6 @@ two entities that merge keep the id of the one seen first.
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,8 +33,8 @@ import numpy as np
 import polars as pl
 
 import transforms.names
-from data_contracts.contract import REFERENCE_DIR, platforms
-from transforms.names import normalize_name
+from data_contracts.contract import REFERENCE_DIR
+from transforms.names import BRACKETED_NOTE, DIVISIONS_SOURCE, normalize_name, platform_words
 from transforms.splink_match import EDGE_SCHEMA, name_match_edges
 from transforms.warehouse import has_table, materialize, replace_table, scalar
 
@@ -143,25 +142,13 @@ def anchor_id(anchor: str) -> str:
     return "CR-" + hashlib.sha1(anchor.encode("utf-8")).hexdigest()[:12].upper()
 
 
-_BRACKETED = re.compile(r"[(\[【〔{<《「『][^)\]】〕}>》」』]*[)\]】〕}>》」』]")
-
-
-@cache
-def _platform_words() -> tuple[str, ...]:
-    words = {
-        w for row in platforms().values() for w in (row["name_zh"], *row["aliases"].split(";"))
-    }
-    folded = {unicodedata.normalize("NFKC", w).lower() for w in words if w}
-    return tuple(sorted(folded, key=len, reverse=True))
-
-
 def key_name(name: str | None) -> str | None:
     """The normalised name that goes into a name key: a bracketed note such as `（快手）` or
     `（城中）` and a leading `淘宝上的` / `淘宝店铺` are dropped before `normalize_name`."""
     if not name:
         return None
-    text = _BRACKETED.sub("", unicodedata.normalize("NFKC", name).lower()).strip()
-    for word in _platform_words():
+    text = BRACKETED_NOTE.sub("", unicodedata.normalize("NFKC", name).lower()).strip()
+    for word in platform_words():
         if not text.startswith(word):
             continue
         lead = next(
@@ -177,6 +164,7 @@ def key_name(name: str | None) -> str | None:
 NAME_RULE_SOURCES = (
     Path(transforms.names.__file__),
     Path(__file__),
+    Path(DIVISIONS_SOURCE),
     REFERENCE_DIR / "regions.csv",
     REFERENCE_DIR / "platforms.csv",
 )
