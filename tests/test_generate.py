@@ -371,7 +371,7 @@ def test_each_scale_of_a_seed_has_its_own_population() -> None:
     same = build_population(WorldConfig(seed=13, scale=2, population_seed=13), ref)
     first = build_population(WorldConfig(seed=13), ref)
     assert [same.shops[i].key for op in same.operators[:60] for i in op.shops] == [
-        first.shops[i].key for op in first.operators for i in op.shops
+        first.shops[i].key for op in first.operators[:60] for i in op.shops
     ]
 
 
@@ -381,3 +381,34 @@ def test_truth_records_the_population_seed(world: tuple[Path, dict]) -> None:
     _, truth = world
     assert truth["population_seed"] == SMALL.actors_seed != SMALL.seed
     assert world_config(truth).actors_seed == SMALL.actors_seed
+
+
+def test_keyless_rings_share_no_key_only_a_trade_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19's pattern: rings whose storefronts carry no USCC and no shared contact, one
+    trade name in several dressings, one category, opened within weeks; beside them innocent
+    look-alikes, each a decoy of its own. Drawn from a stream of their own: the rest of the
+    population is the one drawn without them."""
+    import demo_world.actors as actors
+
+    ref = load_reference()
+    pop = build_population(WorldConfig(seed=13), ref)
+    keyless = pop.operators[60:]
+    assert len(keyless) == 12
+    for op in keyless:
+        shops = [pop.shops[i] for i in op.shops]
+        assert len(shops) >= 3 and all(s.seller_uscc is None for s in shops)
+        contacts = [s.contact_hash for s in shops if s.contact_hash]
+        assert len(contacts) == len(set(contacts))
+        assert {s.categories for s in shops} == {op.categories}
+        assert max(s.open_week for s in shops) - min(s.open_week for s in shops) <= 4
+        two = [{n[i : i + 2] for i in range(len(n) - 1)} for n in (s.name for s in shops)]
+        assert set.intersection(*two), [s.name for s in shops]  # the trade name
+    kinds = Counter(d.kind for d in pop.decoys[40:])
+    assert set(kinds) == {"authorised_reseller", "franchise_branch", "same_street"}
+    assert all(len(d.shops) == 1 for d in pop.decoys[40:])
+
+    monkeypatch.setattr(actors, "_keyless_pattern", lambda b, operators, decoys: None)
+    before = build_population(WorldConfig(seed=13), ref)
+    assert before.shops == pop.shops[: len(before.shops)]
+    assert before.operators == pop.operators[:60] and before.decoys == pop.decoys[:40]
+    assert before.surges == pop.surges
