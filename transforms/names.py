@@ -163,15 +163,25 @@ def _trade_name_follows(rest: str) -> bool:
     return len(core) >= 4 and not core.startswith(_TRIM_WORDS + _INDUSTRY_WORDS)
 
 
+@cache
+def _prefix_index() -> tuple[frozenset[str], tuple[int, ...]]:
+    """The region prefixes as a set, and their lengths longest first (a lookup per length
+    instead of a scan of three thousand prefixes)."""
+    prefixes = region_prefixes()
+    return frozenset(prefixes), tuple(sorted({len(p) for p in prefixes}, reverse=True))
+
+
 def _strip_region_prefixes(text: str) -> str:
     guarded = _guarded_prefixes()
+    prefixes, lengths = _prefix_index()
     changed = True
     while changed:
         changed = False
-        for prefix in region_prefixes():
-            if not text.startswith(prefix) or len(text) <= len(prefix):
+        for length in lengths:
+            prefix = text[:length]
+            if len(text) <= length or prefix not in prefixes:
                 continue
-            rest = text[len(prefix) :]
+            rest = text[length:]
             if prefix in guarded and not _trade_name_follows(rest):
                 continue  # 金华种业, 安康大药房: 金华 and 安康 are the trade names here
             text, changed = rest, True
