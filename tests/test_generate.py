@@ -149,11 +149,17 @@ def test_every_operator_and_decoy_shop_is_listed(world: tuple[Path, dict]) -> No
             listed.add(f"{platform}:{shop_id}")
     planted = [k for group in ("operators", "decoys") for a in truth[group] for k in a["shop_keys"]]
     assert planted and set(planted) <= listed
-    assert len(truth["operators"]) == round(60 * SMALL.scale)
+    planted_first = round(60 * SMALL.scale)
+    keyless = max(2, round(round(60 * 0.2) * SMALL.scale))  # issue 19's rings, drawn after
+    assert len(truth["operators"]) == planted_first + keyless
     kinds = Counter(op["kind"] for op in truth["operators"])
     assert set(kinds) == {"online_ring", "offline_seller", "mixed", "out_of_province"}
-    rings = [op for op in truth["operators"] if op["kind"] == "online_ring"]
+    rings = [op for op in truth["operators"][:planted_first] if op["kind"] == "online_ring"]
     assert all(len(op["contact_hashes"]) == 1 and len(op["shop_keys"]) >= 2 for op in rings)
+    assert all(
+        not op["contact_hashes"] and len(op["shop_keys"]) >= 3
+        for op in truth["operators"][planted_first:]
+    )
     hashes = [h for op in truth["operators"] for h in op["contact_hashes"]]
     assert len(hashes) == len(set(hashes))
 
