@@ -132,7 +132,7 @@ def region_prefixes() -> tuple[str, ...]:
     """Every region prefix, longest first: Qinghai's in full and short form, and every
     province, prefecture and county of China in full, provinces and prefectures also short."""
     full, short = _national_prefixes()
-    return tuple(sorted(_qinghai_prefixes() | full | short, key=len, reverse=True))
+    return tuple(sorted(_qinghai_prefixes() | full | short, key=lambda w: (-len(w), w)))
 
 
 @cache
@@ -207,7 +207,7 @@ def platform_words() -> tuple[str, ...]:
         w for row in platforms().values() for w in (row["name_zh"], *row["aliases"].split(";"))
     }
     folded = {unicodedata.normalize("NFKC", w).lower() for w in words if w}
-    return tuple(sorted(folded, key=len, reverse=True))
+    return tuple(sorted(folded, key=lambda w: (-len(w), w)))
 
 
 # What a shop name wraps around its trade name. Platform words beyond the contract's
@@ -302,7 +302,7 @@ _CATEGORY_WORDS = (
     "母婴",
     "数字",
 )
-_TRIM_WORDS = tuple(sorted(set(_SHOP_BOILERPLATE + _CATEGORY_WORDS), key=len, reverse=True))
+_TRIM_WORDS = tuple(sorted(set(_SHOP_BOILERPLATE + _CATEGORY_WORDS), key=lambda w: (-len(w), w)))
 # Shop numbering: 1店, 2号店, 第3店, 三分店, 旗舰2店, No.5.
 _NUMBERING = re.compile(r"(?:第?[0-9一二三四五六七八九十]+(?:号|分)?店|no[0-9]+|[0-9]+号?)$")
 _LATIN = re.compile(r"[a-z][a-z0-9&']{2,}")
@@ -313,7 +313,7 @@ BRACKETED_NOTE = re.compile(r"[(\[【〔{<《「『][^)\]】〕}>》」』]*[)\]
 @cache
 def _stem_platform_words() -> tuple[str, ...]:
     words = set(platform_words()) | set(_PLATFORM_EXTRA)
-    return tuple(sorted(words, key=len, reverse=True))
+    return tuple(sorted(words, key=lambda w: (-len(w), w)))
 
 
 def _trim_shop_words(text: str) -> str:
@@ -326,10 +326,14 @@ def _trim_shop_words(text: str) -> str:
         if numbered != text and len(numbered) >= 2:
             text, changed = numbered, True
             continue
+        # the end first (boilerplate is mostly a suffix), then the start; longest word first
         for word in _TRIM_WORDS:
             if text.endswith(word) and len(text) - len(word) >= 2:
                 text, changed = text[: -len(word)], True
                 break
+        if changed:
+            continue
+        for word in _TRIM_WORDS:
             if text.startswith(word) and len(text) - len(word) >= 2:
                 text, changed = text[len(word) :], True
                 break
