@@ -37,11 +37,26 @@ priced as (
 platform_start as (
     select platform, min(snapshot_date) as first_snapshot from listings group by all
 ),
+-- the most frequent value, ties to the smallest (mode() may break ties either way)
+ship_froms as (
+    select platform, shop_id, ship_from_region_code as ship_from
+    from listings where ship_from_region_code is not null
+    group by platform, shop_id, ship_from_region_code
+    qualify row_number() over (
+        partition by platform, shop_id order by count(*) desc, ship_from_region_code
+    ) = 1
+),
+categories as (
+    select platform, shop_id, product_category as category
+    from listings where product_category is not null
+    group by platform, shop_id, product_category
+    qualify row_number() over (
+        partition by platform, shop_id order by count(*) desc, product_category
+    ) = 1
+),
 shops as (
     select platform, shop_id,
-           arg_max(shop_name, snapshot_date) as shop_name,
-           mode(ship_from_region_code) as ship_from,
-           mode(product_category) as category,
+           arg_max(shop_name, (snapshot_date, shop_name)) as shop_name,
            list_sort(list_distinct(list(brand))) as brands,
            min(snapshot_date) as first_seen,
            bool_or(seller_uscc is not null) as has_uscc
@@ -63,7 +78,7 @@ prices as (
 final as (
     select
         'shop:' || s.platform || ':' || s.shop_id as key,
-        s.platform, s.shop_name, s.ship_from, s.category,
+        s.platform, s.shop_name, sf.ship_from, ct.category,
         nullif(s.brands, []) as brands,
         g.shingles,
         p.price_ratio,
@@ -71,6 +86,8 @@ final as (
         s.has_uscc
     from shops s
     join platform_start f using (platform)
+    left join ship_froms sf using (platform, shop_id)
+    left join categories ct using (platform, shop_id)
     left join shingles g using (platform, shop_id)
     left join prices p using (platform, shop_id)
 )

@@ -111,11 +111,15 @@ applied_links as (  -- the links whose two shops ended in one entity
 soft_links as (
     select entity_id,
            len(list_distinct(list(key_a) || list(key_b))) as soft_link_shops,
-           mode(stem) as soft_link_stem,
-           mode(ship_from) as soft_link_ship_from,
+           -- the shortest stem, the most frequent ship-from (ties to the smallest)
+           arg_min(stem, (length(stem), stem)) as soft_link_stem,
+           arg_max(ship_from, (ship_from_links, ship_from)) as soft_link_ship_from,
            round(min(match_probability), 4) as shop_link_probability,
            round(median(title_similarity), 3) as soft_link_title_similarity
-    from applied_links group by all
+    from (
+        select *, count(*) over (partition by entity_id, ship_from) as ship_from_links
+        from applied_links
+    ) group by all
 ),
 
 final as (
