@@ -479,6 +479,7 @@ def build_population(config: WorldConfig, ref: Reference) -> Population:
     decoys = [_decoy(b, i) for i in range(config.count(config.decoys, floor=len(DECOY_KINDS)))]
     _ordinary_entities(b)
     _ordinary_shops(b)
+    _keyless_pattern(b, operators, decoys)
     return Population(config, ref, b.entities, b.shops, operators, decoys, _surges(b))
 
 
@@ -783,6 +784,197 @@ def _ordinary_shops(b: _Builder) -> None:
                 entity=owner.index,
                 sales_scale=shop.sales_scale,
             )
+
+
+# Storefronts that share no key (issue 19): rings that show no USCC and no shared contact,
+# only one trade name in several dressings, and the innocent shops that look like them.
+KEYLESS_RING_SHARE = 0.2  # keyless rings added, per planted operator
+_RING_DRESSINGS = (
+    "{t}{w}{n}店",
+    "{t}{w}{n}店",
+    "{t}优选",
+    "{t}正版直营",
+    "{x}{t}小铺",
+    "{t}{w}",
+    "{t}{w}专营店",
+    "{t}好物店",
+    "{t}官方店",
+)
+_PREFIX_CHARS = "瑞利恒金宏嘉诚"
+_RESELLER_ENDINGS = ("专营店", "专卖店", "授权店", "体验店", "官方授权店", "数码店")
+
+
+def _keyless_pattern(b: _Builder, operators: list[Operator], decoys: list[Decoy]) -> None:
+    """Keyless rings (planted operators whose storefronts share no USCC or contact: one trade
+    name in several dressings, one category, one ship-from county, opened within weeks) and
+    their traps, each an innocent decoy of its own: authorised resellers whose names share a
+    brand, a franchise chain (one trade name, branches in several counties, each its own
+    owner) and a street of same-category shops in one county. Drawn from a stream of their
+    own, after every other actor, so that the rest of the population is not redrawn."""
+    saved = b.rnd, b.np
+    b.rnd = random.Random(f"{b.config.actors_seed}:keyless")
+    b.np = np.random.default_rng([b.config.actors_seed, 19])
+    try:
+        first = len(operators)
+        for i in range(b.config.count(round(b.config.operators * KEYLESS_RING_SHARE), floor=2)):
+            operators.append(_keyless_ring(b, first + i))
+        traps = (
+            _authorised_resellers,
+            _authorised_resellers,
+            _franchise_chain,
+            _same_street,
+        )
+        for make in traps[: max(2, round(len(traps) * min(1.0, b.config.scale)))]:
+            make(b, decoys)
+    finally:
+        b.rnd, b.np = saved
+
+
+def _keyless_ring(b: _Builder, i: int) -> Operator:
+    rnd, weeks = b.rnd, b.config.snapshot_weeks
+    cat = b.pick({c: w for c, w in _OPERATOR_CATEGORIES["online_ring"].items()})
+    region = b.county(cat)
+    strong = rnd.random() >= b.config.weak_operator_share
+    earliest = b.config.history_start + dt.timedelta(days=10)
+    op = Operator(
+        operator_id=f"OP{i + 1:03d}",
+        kind="online_ring",
+        strong=strong,
+        categories=(cat,),
+        region_code=region.code,
+        signals=_signals(rnd, "online_ring", strong),
+        active_from=max(earliest, b.config.as_of - dt.timedelta(days=rnd.randint(150, 480))),
+    )
+    trade = names.trade_name(rnd)
+    word = rnd.choice(names.SHOP_WORDS[cat])
+    n = rnd.randint(3, 6)
+    platforms = rnd.sample(list(_RING_PLATFORMS), rnd.randint(1, min(3, n)))
+    opened = rnd.randint(0, weeks // 2)
+    low = rnd.uniform(0.5, 0.9) if strong else rnd.uniform(0.3, 0.6)
+    slang = rnd.uniform(0.2, 0.6) if strong else rnd.uniform(0.1, 0.3)
+    dressings = rnd.sample(_RING_DRESSINGS, n)
+    for j in range(n):
+        platform = platforms[j % len(platforms)]
+        name = dressings[j].format(t=trade, w=word, n=j + 1, x=rnd.choice(_PREFIX_CHARS))
+        while (platform, name) in b._shop_names:
+            name = f"{name}{j + 1}店"
+        shop = b.shop(
+            OPERATOR,
+            platform,
+            op.categories,
+            style="counterfeit",
+            home_region=op.region_code,
+            ship_from=region.code if rnd.random() < 0.9 else b.county(cat).code,
+            contact=b.new_hash() if rnd.random() < 0.7 else None,
+            name=name,
+            n_slots=rnd.randint(3, 12),
+            sales_scale=float(b.np.lognormal(0, 0.6)),
+            open_week=min(weeks - 4, opened + rnd.randint(0, 4)),
+        )
+        if "low_price" in op.signals:
+            shop.low_price_share = low
+        if "slang" in op.signals:
+            shop.slang_share = slang
+        op.shops.append(shop.index)
+    return op
+
+
+def _innocent(b: _Builder, decoys: list[Decoy], kind: str, shop: Shop) -> None:
+    """One innocent shop as a decoy of its own: joined with another, it is a false merge."""
+    decoy = Decoy(f"DC{len(decoys) + 1:03d}", kind, shop.categories, shop.ship_from)
+    decoy.shops = [shop.index]
+    if shop.entity is not None:
+        decoy.entities = [shop.entity]
+    decoys.append(decoy)
+
+
+def _owner(b: _Builder, cat: str, region: Region) -> Entity | None:
+    """A registered owner half the time (shown on the shop or not)."""
+    return b.entity(DECOY, cat, region=region) if b.rnd.random() < 0.5 else None
+
+
+def _authorised_resellers(b: _Builder, decoys: list[Decoy]) -> None:
+    """Four to six authorised resellers of one brand, each its own business: the brand is the
+    stem of every name (华为数码专营店, 华为授权体验店)."""
+    rnd = b.rnd
+    cat = rnd.choice(("mobile_phones", "auto_parts", "other"))
+    brand = rnd.choice(PRODUCTS[cat]).brand
+    city = b.county(cat)
+    for j in range(rnd.randint(4, 6)):
+        region = city if j < 2 else b.county(cat)
+        owner = _owner(b, cat, region)
+        platform = rnd.choice(("taobao", "pdd", "jd", "douyin", "tmall"))
+        name = f"{brand}{rnd.choice(names.SHOP_WORDS[cat])}{rnd.choice(_RESELLER_ENDINGS)}"
+        while (platform, name) in b._shop_names:
+            name = f"{brand}{names.trade_name(rnd)}{rnd.choice(_RESELLER_ENDINGS)}"
+        shop = b.shop(
+            DECOY,
+            platform,
+            (cat,),
+            style="honest",
+            home_region=region.code,
+            ship_from=region.code,
+            contact=b.new_hash(),
+            name=name,
+            seller_uscc=owner.uscc if owner and rnd.random() < 0.5 else None,
+            entity=owner.index if owner else None,
+            sales_scale=float(rnd.uniform(1.0, 4.0)),
+        )
+        shop.brand = brand
+        _innocent(b, decoys, "authorised_reseller", shop)
+
+
+def _franchise_chain(b: _Builder, decoys: list[Decoy]) -> None:
+    """A franchise chain: one trade name, branches in several counties, each its own owner,
+    opened at different times, each with its online shop (康泰大药房1店, 康泰大药房3店)."""
+    rnd, weeks = b.rnd, b.config.snapshot_weeks
+    cat = rnd.choice(("pharmaceuticals", "auto_parts", "agri_products"))
+    chain = names.trade_name(rnd)
+    word = rnd.choice(names.SHOP_WORDS[cat])
+    for j in range(rnd.randint(4, 6)):
+        region = b.county(cat)
+        owner = _owner(b, cat, region)
+        platform = rnd.choice(("meituan", "taobao", "pdd", "douyin"))
+        name = f"{chain}{word}{j + 1}店" if rnd.random() < 0.6 else f"{chain}{word}"
+        if (platform, name) in b._shop_names:
+            name = f"{chain}{word}{j + 1}店"
+        shop = b.shop(
+            DECOY,
+            platform,
+            (cat,),
+            style="honest",
+            home_region=region.code,
+            ship_from=region.code,
+            contact=b.new_hash(),
+            name=name,
+            seller_uscc=owner.uscc if owner and rnd.random() < 0.5 else None,
+            entity=owner.index if owner else None,
+            sales_scale=float(rnd.uniform(0.8, 3.0)),
+            open_week=0 if rnd.random() < 0.6 else rnd.randint(1, weeks - 4),
+        )
+        _innocent(b, decoys, "franchise_branch", shop)
+
+
+def _same_street(b: _Builder, decoys: list[Decoy]) -> None:
+    """Five shops of one category in one county, opened within weeks of each other, each its
+    own trade name and owner: a market street that went online together."""
+    rnd, weeks = b.rnd, b.config.snapshot_weeks
+    cat = rnd.choice(("mobile_phones", "auto_parts", "agri_products", "other"))
+    region = b.county(cat)
+    opened = rnd.randint(0, weeks // 2)
+    for _ in range(5):
+        shop = b.shop(
+            DECOY,
+            rnd.choice(("taobao", "pdd", "douyin", "kuaishou")),
+            (cat,),
+            style="honest",
+            home_region=region.code,
+            ship_from=region.code,
+            contact=b.new_hash(),
+            sales_scale=float(rnd.uniform(0.8, 3.0)),
+            open_week=min(weeks - 4, opened + rnd.randint(0, 3)),
+        )
+        _innocent(b, decoys, "same_street", shop)
 
 
 def _surges(b: _Builder) -> list[Surge]:

@@ -221,6 +221,28 @@ def ring_coverage(ranked: Sequence[set[str]], truth: Truth) -> dict[str, Any]:
     }
 
 
+TOP = 100  # issue 19's "Done when" reads ring coverage and false merges over the top 100
+
+
+def ring_coverage_top(ranked: Sequence[set[str]], truth: Truth, top: int = TOP) -> dict[str, Any]:
+    """For each operator with two or more shops that has a lead in the top `top`, the share of
+    its shops in its best lead there (the one holding most of them); their mean and minimum."""
+    head = ranked[:top]
+    shares = []
+    for op in truth.operators:
+        if len(op.shop_keys) < 2:
+            continue
+        best = max((len(op.shop_keys & keys) for keys in head), default=0)
+        if best:
+            shares.append(best / len(op.shop_keys))
+    return {
+        "operators": len(shares),
+        "mean": statistics.fmean(shares) if shares else None,
+        "min": min(shares) if shares else None,
+        "complete": sum(1 for s in shares if s == 1.0),
+    }
+
+
 def false_merges(lead_ids: Sequence[str], ranked: Sequence[set[str]], truth: Truth) -> list[str]:
     """Leads holding keys of two different operators, or of an operator and a decoy."""
     index = _KeyIndex(truth)
@@ -252,7 +274,9 @@ def lead_metrics(leads: pl.DataFrame, truth: Truth, as_of: date) -> dict[str, An
     return ranking_metrics(ranked, truth) | {
         "new_leads": new_lead_metrics(ranked, truth, as_of),
         "ring_coverage": ring_coverage(ranked, truth),
+        f"ring_coverage@{TOP}": ring_coverage_top(ranked, truth),
         "false_merges": len(merges),
+        f"false_merges@{TOP}": len(false_merges(lead_ids[:TOP], ranked[:TOP], truth)),
         "false_merge_leads": merges[:10],
     }
 
@@ -549,7 +573,7 @@ def _lead_section(metrics: dict[str, Any]) -> list[str]:
         [n, leads[n], naive[n] if naive else None, new[n], naive_new[n] if naive_new else None]
         for n in names
     ]
-    cov = leads["ring_coverage"]
+    cov, top = leads["ring_coverage"], leads[f"ring_coverage@{TOP}"]
     merged = ", ".join(leads["false_merge_leads"])
     header = ["metric", "entity_leads", "naive: complaint count"]
     header += ["new leads: entity_leads", "new leads: naive"]
@@ -562,7 +586,11 @@ def _lead_section(metrics: dict[str, Any]) -> list[str]:
         f"Ring shop coverage ({cov['operators']} operators with 2+ shops):"
         f" mean {_cell(cov['mean'])}, min {_cell(cov['min'])},"
         f" complete in one lead {cov['complete']}",
-        f"False merges: {leads['false_merges']}" + (f" ({merged})" if merged else ""),
+        f"Ring shop coverage over the top {TOP} ({top['operators']} rings with a lead there):"
+        f" mean {_cell(top['mean'])}, min {_cell(top['min'])}, complete {top['complete']}",
+        f"False merges: {leads['false_merges']}"
+        + (f" ({merged})" if merged else "")
+        + f"; in the top {TOP}: {leads[f'false_merges@{TOP}']}",
     ]
 
 

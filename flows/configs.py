@@ -15,6 +15,8 @@ from models.inspection_plan import load_plan_config
 from models.scoring import CONFIG_DIR, load_baseline_config, load_referral_config
 from models.surges import CONFIG_PATH as SURVEILLANCE_PATH
 from models.surges import load_config
+from transforms.shop_linkage import CONFIG_PATH as SHOP_LINKAGE_PATH
+from transforms.shop_linkage import load_config as load_shop_linkage
 from transforms.splink_match import CONFIG_PATH as NAME_MATCHING_PATH
 from transforms.splink_match import load_config as load_name_matching
 from transforms.wording import WORDING_PATH, load_wording
@@ -27,6 +29,7 @@ CONFIGURATIONS: dict[str, tuple[Path, Callable[[Path], object]]] = {
     "inspection_plan": (PLAN_PATH, load_plan_config),
     "surveillance": (SURVEILLANCE_PATH, load_config),
     "name_matching": (NAME_MATCHING_PATH, load_name_matching),
+    "shop_linkage": (SHOP_LINKAGE_PATH, load_shop_linkage),
     "wording": (WORDING_PATH, load_wording.__wrapped__),
 }
 

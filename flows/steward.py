@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import duckdb
+import polars as pl
 import typer
 
+from transforms.shop_linkage import shop_links_for_review, split_shop_link
 from transforms.steward import (
     accept_row,
     export_quarantine,
+    now_utc,
     quarantine_summary,
     supersede_corrected,
 )
@@ -151,3 +154,53 @@ def docs(
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(str(out))
+
+
+@steward_app.command("links")
+def list_shop_links(
+    all_links: Annotated[
+        bool, typer.Option("--all", help="also the links a steward split")
+    ] = False,
+    warehouse: Warehouse = None,
+) -> None:
+    """List the last run's shop links (storefronts joined without a shared key), strongest
+    first: the two shops, the match probability, the evidence and the lead."""
+    con = _open(warehouse)
+    try:
+        links = shop_links_for_review(con)
+    finally:
+        con.close()
+    if not all_links:
+        links = links.filter(~pl.col("split"))
+    if links.is_empty():
+        typer.echo("没有店铺关联 no shop links")
+        return
+    for r in links.iter_rows(named=True):
+        mark = "  [已拆分 split]" if r["split"] else ""
+        typer.echo(
+            f"{r['match_probability']:.4f}  {r['key_a'][5:]} {r['name_a']}  ~  "
+            f"{r['key_b'][5:]} {r['name_b']}  字号 stem {r['stem'] or '-'}  "
+            f"发货地 ship-from {r['ship_from'] or '-'}  {r['category']}  "
+            f"标题 titles {r['title_similarity']}  {r['entity_id']}{mark}"
+        )
+
+
+@steward_app.command("split-link")
+def split_link(
+    shop_a: Annotated[str, typer.Argument(help="platform:shop_id")],
+    shop_b: Annotated[str, typer.Argument(help="platform:shop_id")],
+    by: Annotated[str, typer.Option(help="your name, for the audit trail")],
+    note: Annotated[str, typer.Option(help="why they are not one operator")],
+    warehouse: Warehouse = None,
+) -> None:
+    """Split two shops that a shop link joined wrongly: no later run joins them through a
+    shop link again (the next run's leads show the split)."""
+    con = _open(warehouse)
+    try:
+        a, b = split_shop_link(con, shop_a, shop_b, by, note, now_utc())
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        con.close()
+    typer.echo(f"split: {a[5:]} / {b[5:]} by {by}; takes effect on the next run")

@@ -309,6 +309,33 @@ def sigmoid(z: float) -> float:
 NEGLIGIBLE = 1e-9  # a contribution this small is float noise, not a reason
 
 
+def soft_link_reason(f: Row) -> str | None:
+    """Why shops without a shared key are one lead, in the inspector's words, when shop links
+    joined two or more of its shops (features.entity_profile); else None."""
+    shops = int(f.get("soft_link_shops") or 0)
+    if shops < 2:
+        return None
+    stem = f.get("soft_link_stem")
+    ship_from = f.get("soft_link_ship_from")
+    titles = f.get("soft_link_title_similarity") or 0.0
+    zh = [f"{shops}家店铺字号相同（{stem}）" if stem else f"{shops}家店铺经营特征一致"]
+    en = [f"{shops} shops share the trade name {stem}" if stem else f"{shops} shops alike"]
+    if ship_from:
+        zh.append(f"同一发货地{ship_from}")
+        en.append(f"ship from {ship_from}")
+    if titles >= 0.5:
+        zh.append("商品标题高度相似")
+        en.append("near-identical titles")
+    elif titles >= 0.25:
+        zh.append("商品标题相似")
+        en.append("similar titles")
+    probability = f.get("shop_link_probability")
+    if probability is not None:
+        zh.append(f"关联概率{probability:.2f}（无共同登记号或联系方式）")
+        en.append(f"linked at p = {probability:.2f} (no shared registration or contact)")
+    return "，".join(zh) + " / " + ", ".join(en)
+
+
 def reasons_text(f: Row, contributions: dict[str, float], config: BaselineConfig) -> str:
     """The strongest reasons, Chinese first; then the strongest mitigating factor, marked so."""
     # A term whose input is zero up to float noise (e.g. a sum of 0.3-weighted voices less the
@@ -328,6 +355,8 @@ def reasons_text(f: Row, contributions: dict[str, float], config: BaselineConfig
         "减分 / mitigating: " + TERMS[name].reason(f)
         for _, name in mitigating[: config.max_mitigating_reasons]
     ]
+    if linked := soft_link_reason(f):
+        parts.append(linked)
     return "；".join(parts) or "仅有少量风险信号 / only weak risk signals"
 
 
@@ -416,6 +445,7 @@ LEAD_COLUMNS = [
     "usccs",
     "names",
     "estimated_turnover_cny",
+    "shop_link_probability",
 ]
 SCORE_COLUMNS = ["baseline_score", "model_probability", "model_weight", "model_version"]
 
@@ -476,6 +506,7 @@ def rank_leads(
                 "usccs": f["usccs"],
                 "names": _shown(f["names"]),
                 "estimated_turnover_cny": round(estimated_turnover(f), 2),
+                "shop_link_probability": f.get("shop_link_probability"),
                 "baseline_score": round(e.baseline, 6),
                 "model_probability": (
                     round(e.model_probability, 6) if e.model_probability is not None else None
@@ -487,7 +518,10 @@ def rank_leads(
     columns = LEAD_COLUMNS + SCORE_COLUMNS
     schema: dict[str, pl.DataType] = {c: pl.String() for c in columns}
     schema |= {"rank": pl.Int64(), "score": pl.Float64(), "referral_review": pl.Boolean()}
-    schema |= {c: pl.Float64() for c in ("estimated_turnover_cny", *SCORE_COLUMNS[:3])}
+    schema |= {
+        c: pl.Float64()
+        for c in ("estimated_turnover_cny", "shop_link_probability", *SCORE_COLUMNS[:3])
+    }
     if not rows:
         return pl.DataFrame(schema=schema)
     leads = pl.DataFrame(rows, schema={c: t for c, t in schema.items() if c != "rank"})

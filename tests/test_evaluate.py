@@ -147,6 +147,8 @@ def test_perfect_list_has_precision_one(world: Path, tmp_path: Path) -> None:
     assert metrics["decoys@20"] == 0
     assert metrics["false_merges"] == 0
     assert metrics["ring_coverage"] == {"operators": 2, "mean": 1.0, "min": 1.0, "complete": 2}
+    assert metrics["ring_coverage@100"] == metrics["ring_coverage"]
+    assert metrics["false_merges@100"] == 0
 
 
 def test_duplicate_leads_of_one_operator_count_once(world: Path, tmp_path: Path) -> None:
@@ -163,6 +165,13 @@ def test_duplicate_leads_of_one_operator_count_once(world: Path, tmp_path: Path)
     # OP001: at most one of its three shops in a single lead; OP003 not found at all
     assert metrics["ring_coverage"]["mean"] == pytest.approx((1 / 3 + 0) / 2)
     assert metrics["ring_coverage"]["min"] == 0.0
+    # over the top 100: only the rings with a lead there (OP003 has none)
+    assert metrics["ring_coverage@100"] == {
+        "operators": 1,
+        "mean": pytest.approx(1 / 3),
+        "min": pytest.approx(1 / 3),
+        "complete": 0,
+    }
 
 
 def test_decoys_and_false_merges(world: Path, tmp_path: Path) -> None:
@@ -176,6 +185,7 @@ def test_decoys_and_false_merges(world: Path, tmp_path: Path) -> None:
     assert metrics["decoys@20"] == 3
     assert metrics["false_merges"] == 2
     assert metrics["false_merge_leads"] == ["LD-002", "LD-003"]
+    assert metrics["false_merges@100"] == 2
     assert metrics["precision@20"] == pytest.approx(2 / 4)
 
 

@@ -150,11 +150,17 @@ def test_every_operator_and_decoy_shop_is_listed(world: tuple[Path, dict]) -> No
             listed.add(f"{platform}:{shop_id}")
     planted = [k for group in ("operators", "decoys") for a in truth[group] for k in a["shop_keys"]]
     assert planted and set(planted) <= listed
-    assert len(truth["operators"]) == round(60 * SMALL.scale)
+    planted_first = round(60 * SMALL.scale)
+    keyless = max(2, round(round(60 * 0.2) * SMALL.scale))  # issue 19's rings, drawn after
+    assert len(truth["operators"]) == planted_first + keyless
     kinds = Counter(op["kind"] for op in truth["operators"])
     assert set(kinds) == {"online_ring", "offline_seller", "mixed", "out_of_province"}
-    rings = [op for op in truth["operators"] if op["kind"] == "online_ring"]
+    rings = [op for op in truth["operators"][:planted_first] if op["kind"] == "online_ring"]
     assert all(len(op["contact_hashes"]) == 1 and len(op["shop_keys"]) >= 2 for op in rings)
+    assert all(
+        not op["contact_hashes"] and len(op["shop_keys"]) >= 3
+        for op in truth["operators"][planted_first:]
+    )
     hashes = [h for op in truth["operators"] for h in op["contact_hashes"]]
     assert len(hashes) == len(set(hashes))
 
@@ -372,7 +378,7 @@ def test_each_scale_of_a_seed_has_its_own_population() -> None:
     same = build_population(WorldConfig(seed=13, scale=2, population_seed=13), ref)
     first = build_population(WorldConfig(seed=13), ref)
     assert [same.shops[i].key for op in same.operators[:60] for i in op.shops] == [
-        first.shops[i].key for op in first.operators for i in op.shops
+        first.shops[i].key for op in first.operators[:60] for i in op.shops
     ]
 
 
@@ -423,3 +429,34 @@ def test_a_split_surge_triples_two_districts_and_reshuffles_nothing_else() -> No
     )
     assert extra[surge.surge_id] == pytest.approx(2 * usual / 365, abs=0.01)
     assert len(planted) == pytest.approx(extra[surge.surge_id] * days, abs=4 * (2 * days) ** 0.5)
+
+
+def test_keyless_rings_share_no_key_only_a_trade_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19's pattern: rings whose storefronts carry no USCC and no shared contact, one
+    trade name in several dressings, one category, opened within weeks; beside them innocent
+    look-alikes, each a decoy of its own. Drawn from a stream of their own: the rest of the
+    population is the one drawn without them."""
+    import demo_world.actors as actors
+
+    ref = load_reference()
+    pop = build_population(WorldConfig(seed=13), ref)
+    keyless = pop.operators[60:]
+    assert len(keyless) == 12
+    for op in keyless:
+        shops = [pop.shops[i] for i in op.shops]
+        assert len(shops) >= 3 and all(s.seller_uscc is None for s in shops)
+        contacts = [s.contact_hash for s in shops if s.contact_hash]
+        assert len(contacts) == len(set(contacts))
+        assert {s.categories for s in shops} == {op.categories}
+        assert max(s.open_week for s in shops) - min(s.open_week for s in shops) <= 4
+        two = [{n[i : i + 2] for i in range(len(n) - 1)} for n in (s.name for s in shops)]
+        assert set.intersection(*two), [s.name for s in shops]  # the trade name
+    kinds = Counter(d.kind for d in pop.decoys[40:])
+    assert set(kinds) == {"authorised_reseller", "franchise_branch", "same_street"}
+    assert all(len(d.shops) == 1 for d in pop.decoys[40:])
+
+    monkeypatch.setattr(actors, "_keyless_pattern", lambda b, operators, decoys: None)
+    before = build_population(WorldConfig(seed=13), ref)
+    assert before.shops == pop.shops[: len(before.shops)]
+    assert before.operators == pop.operators[:60] and before.decoys == pop.decoys[:40]
+    assert before.surges == pop.surges

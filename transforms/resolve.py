@@ -20,7 +20,6 @@ two entities that merge keep the id of the one seen first.
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,8 +33,9 @@ import numpy as np
 import polars as pl
 
 import transforms.names
-from data_contracts.contract import REFERENCE_DIR, platforms
-from transforms.names import normalize_name
+from data_contracts.contract import REFERENCE_DIR
+from transforms.names import BRACKETED_NOTE, DIVISIONS_SOURCE, normalize_name, platform_words
+from transforms.shop_linkage import LINK_SCHEMA, shop_link_edges, shop_link_splits
 from transforms.splink_match import EDGE_SCHEMA, name_match_edges
 from transforms.warehouse import has_table, materialize, replace_table, scalar
 
@@ -46,6 +46,7 @@ KEY_PRIORITY = {"uscc": 0, "shop": 1, "contact": 2, "name": 3}
 class ResolveConfig:
     max_shops_per_contact: int = 12  # above this a contact hash is a shared address
     match_names: bool = True  # link differently spelt names (transforms/splink_match.py)
+    link_shops: bool = True  # link storefronts on soft evidence (transforms/shop_linkage.py)
 
 
 NO_USCCS: frozenset[str] = frozenset()
@@ -100,10 +101,19 @@ class UnionFind:
             or (self.has_shop.get(ra, False) and self.has_shop.get(rb, False))
         )
 
+    def may_link_shops(self, a: str, b: str) -> bool:
+        """Whether a shop link may join the sets of a and b: not two USCCs (two shops may)."""
+        ra, rb = self.find(a), self.find(b)
+        ua, ub = self.usccs.get(ra, NO_USCCS), self.usccs.get(rb, NO_USCCS)
+        return ra == rb or not (ua and ub and ua != ub)
+
     def union(self, a: str, b: str, soft: bool) -> bool:
         """Join the sets of a and b; a soft link only where `may_join`."""
         if soft and not self.may_join(a, b):
             return False
+        return self._join(a, b)
+
+    def _join(self, a: str, b: str) -> bool:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
@@ -113,6 +123,32 @@ class UnionFind:
         self.usccs[ra] = self.usccs.get(ra, NO_USCCS) | self.usccs.get(rb, NO_USCCS)
         self.has_shop[ra] = self.has_shop.get(ra, False) or self.has_shop.get(rb, False)
         return True
+
+
+def apply_shop_links(
+    uf: UnionFind, shop_links: pl.DataFrame, splits: pl.DataFrame | None = None
+) -> list[tuple[str, str]]:
+    """Join the sets of the linked shops (key_a, key_b, match_probability), strongest first,
+    never two USCCs, and never two shops that a steward split (key_a, key_b of `splits`), also
+    not through a third shop; returns the links applied."""
+    apart = [] if splits is None else list(splits.select("key_a", "key_b").iter_rows())
+    ordered = shop_links.filter(
+        pl.col("key_a").is_in(list(uf.parent)) & pl.col("key_b").is_in(list(uf.parent))
+    ).sort(["match_probability", "key_a", "key_b"], descending=[True, False, False])
+    applied = []
+    for a, b in ordered.select("key_a", "key_b").iter_rows():
+        if not uf.may_link_shops(a, b):
+            continue
+        ra, rb = uf.find(a), uf.find(b)
+        if ra != rb and any(
+            {uf.find(x), uf.find(y)} == {ra, rb}
+            for x, y in apart
+            if x in uf.parent and y in uf.parent
+        ):
+            continue
+        uf._join(a, b)
+        applied.append((a, b))
+    return applied
 
 
 def _kind(key: str) -> str:
@@ -143,25 +179,13 @@ def anchor_id(anchor: str) -> str:
     return "CR-" + hashlib.sha1(anchor.encode("utf-8")).hexdigest()[:12].upper()
 
 
-_BRACKETED = re.compile(r"[(\[【〔{<《「『][^)\]】〕}>》」』]*[)\]】〕}>》」』]")
-
-
-@cache
-def _platform_words() -> tuple[str, ...]:
-    words = {
-        w for row in platforms().values() for w in (row["name_zh"], *row["aliases"].split(";"))
-    }
-    folded = {unicodedata.normalize("NFKC", w).lower() for w in words if w}
-    return tuple(sorted(folded, key=len, reverse=True))
-
-
 def key_name(name: str | None) -> str | None:
     """The normalised name that goes into a name key: a bracketed note such as `（快手）` or
     `（城中）` and a leading `淘宝上的` / `淘宝店铺` are dropped before `normalize_name`."""
     if not name:
         return None
-    text = _BRACKETED.sub("", unicodedata.normalize("NFKC", name).lower()).strip()
-    for word in _platform_words():
+    text = BRACKETED_NOTE.sub("", unicodedata.normalize("NFKC", name).lower()).strip()
+    for word in platform_words():
         if not text.startswith(word):
             continue
         lead = next(
@@ -177,6 +201,7 @@ def key_name(name: str | None) -> str | None:
 NAME_RULE_SOURCES = (
     Path(transforms.names.__file__),
     Path(__file__),
+    Path(DIVISIONS_SOURCE),
     REFERENCE_DIR / "regions.csv",
     REFERENCE_DIR / "platforms.csv",
 )
@@ -309,10 +334,15 @@ def _entity_ids(key_roots: pl.DataFrame, seen_on: pl.DataFrame) -> pl.DataFrame:
 
 
 def link_keys(
-    record_keys: pl.DataFrame, config: ResolveConfig, name_matches: pl.DataFrame | None = None
+    record_keys: pl.DataFrame,
+    config: ResolveConfig,
+    name_matches: pl.DataFrame | None = None,
+    shop_links: pl.DataFrame | None = None,
+    splits: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """key → entity_id for every key, from (feed, record_id, key, rank, key_kind) rows and
-    the matched names (key_a, key_b, match_probability) of `splink_match.name_match_edges`."""
+    """key → entity_id for every key, from (feed, record_id, key, rank, key_kind) rows, the
+    matched names (key_a, key_b, match_probability) of `splink_match.name_match_edges` and the
+    shop links of `shop_linkage.shop_link_edges` less the steward's splits (`apply_shop_links`)."""
     shops_per_contact = (
         record_keys.filter(pl.col("key_kind") == "contact")
         .group_by("key")
@@ -355,6 +385,8 @@ def link_keys(
     )
     for a, b in soft_pairs.iter_rows():
         uf.union(a, b, soft=True)
+    if shop_links is not None:
+        apply_shop_links(uf, shop_links, splits)
     if name_matches is not None:
         for a, b in unambiguous_matches(name_matches, uf):
             uf.union(a, b, soft=True)
@@ -386,7 +418,11 @@ def resolve_entities(
     name_matches = name_match_edges(con, as_of) if config.match_names else None
     if name_matches is None:
         replace_table(con, "core.name_matches", pl.DataFrame(schema=EDGE_SCHEMA))
-    entity_keys = link_keys(record_keys, config, name_matches)
+    shop_links = shop_link_edges(con, as_of) if config.link_shops else None
+    if shop_links is None:
+        replace_table(con, "core.shop_links", pl.DataFrame(schema=LINK_SCHEMA))
+    splits = shop_link_splits(con)
+    entity_keys = link_keys(record_keys, config, name_matches, shop_links, splits)
     replace_table(con, "core.entity_keys", entity_keys)
     materialize(con, "core.record_entities", "core/record_entities.sql")
     return int(scalar(con, "select count(distinct entity_id) from core.entity_keys"))

@@ -51,7 +51,8 @@ def ensure_steward_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(STEWARD_DDL)
 
 
-def _now() -> dt.datetime:
+def now_utc() -> dt.datetime:
+    """Now in UTC, without a time zone (as the audit tables store it)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
@@ -209,7 +210,7 @@ def accept_row(
     """
     if not by.strip():
         raise ValueError("the steward's name (--by) is required")
-    at = at or _now()
+    at = at or now_utc()
     ensure_steward_tables(con)
     found = con.execute(
         "select sha256, resolution from quarantine.rows where feed = ? and file = ? "
@@ -304,7 +305,7 @@ def _quarantined_keys(con: duckdb.DuckDBPyConnection, contract: FeedContract) ->
 def supersede_corrected(con: duckdb.DuckDBPyConnection, at: dt.datetime | None = None) -> int:
     """Close open quarantined rows that a later-delivered accepted row with the same key
     corrected (resolution `superseded`, audited); returns how many were closed."""
-    at = at or _now()
+    at = at or now_utc()
     ensure_steward_tables(con)
     closed = 0
     for contract in contracts().values():

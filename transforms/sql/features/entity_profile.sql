@@ -1,5 +1,8 @@
 -- Who each resolved entity is, as of $as_of: best name, codes, shops, main in-province county
--- of its conduct, product categories, and the registered region for cross-province hand-off.
+-- of its conduct, product categories, and the registered region for cross-province hand-off;
+-- and, for an entity that shop links joined (transforms/shop_linkage.py), their evidence: how
+-- many shops they joined, the trade-name stem, the shared ship-from county, the weakest link's
+-- match probability and the titles' similarity.
 with
 
 entity_keys as (
@@ -98,6 +101,26 @@ categories as (
 entities as (
     select distinct entity_id from entity_keys
 ),
+applied_links as (  -- the links whose two shops ended in one entity
+    select a.entity_id, l.*
+    from core.shop_links l
+    join entity_keys a on a.key = l.key_a
+    join entity_keys b on b.key = l.key_b
+    where a.entity_id = b.entity_id
+),
+soft_links as (
+    select entity_id,
+           len(list_distinct(list(key_a) || list(key_b))) as soft_link_shops,
+           -- the shortest stem, the most frequent ship-from (ties to the smallest)
+           arg_min(stem, (length(stem), stem)) as soft_link_stem,
+           arg_max(ship_from, (ship_from_links, ship_from)) as soft_link_ship_from,
+           round(min(match_probability), 4) as shop_link_probability,
+           round(median(title_similarity), 3) as soft_link_title_similarity
+    from (
+        select *, count(*) over (partition by entity_id, ship_from) as ship_from_links
+        from applied_links
+    ) group by all
+),
 
 final as (
     select
@@ -113,7 +136,12 @@ final as (
             when r.region_code is not null and r.region_code not like '63%' then r.region_code
             when r.region_code is null and p.uscc is not null
                  and substr(p.uscc, 3, 6) not like '63%' then substr(p.uscc, 3, 6)
-        end as handoff_region_code
+        end as handoff_region_code,
+        coalesce(k.soft_link_shops, 0) as soft_link_shops,
+        k.soft_link_stem,
+        k.soft_link_ship_from,
+        k.shop_link_probability,
+        k.soft_link_title_similarity
     from entities e
     left join primary_code p using (entity_id)
     left join register r on r.uscc = p.uscc
@@ -122,6 +150,7 @@ final as (
     left join main_region m using (entity_id)
     left join categories c using (entity_id)
     left join names n using (entity_id)
+    left join soft_links k using (entity_id)
 )
 
 select * from final

@@ -1,0 +1,498 @@
+"""Link online storefronts that share no registration number or contact (Splink on DuckDB).
+
+Platforms bar one seller from running several shops of one category, so a ring runs them
+under one trade name in several dressings (`兴湖药店1店` / `兴湖药店2店`; `佳富优选` /
+`瑞佳富小铺`), on one or several platforms, in one category, shipping from one county, with
+similar titles and one price pattern, opened within weeks of each other. This module scores
+pairs of shops on that soft evidence and returns the pairs above the threshold as shop links
+(key_a, key_b, match_probability and the evidence an inspector reads), which
+`resolve.link_keys` applies as soft joins: never joining two USCCs.
+
+The candidates are the shops with listings (`sql/core/shop_candidates.sql`) with their
+trade-name stem (`names.trade_stem`). A stem that is a brand the listings carry (`华为`,
+`壳牌`) names the brand, not the seller: authorised resellers and brand stores share it, so
+it is not compared (left null). The stem's exact level is adjusted for the stem's frequency
+(term-frequency adjustment): a stem that many shops use counts for little. A soft link
+alone never joins two categories: pairs of two main categories are dropped, whatever
+their score.
+
+The m/u probabilities are a reviewed configuration (`config/shop_linkage.yaml`), estimated
+from the data itself by `estimate_shop_model` (u by seeded random sampling, m by
+expectation maximisation on the two blocking rules, the prior from the blocking rules'
+pair counts), never from a demo world's truth; fixed between runs so that nights are
+byte-identical and a small world scores like the province.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import polars as pl
+from pydantic import model_validator
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import comparison_level_library as cll
+from splink import comparison_library as cl
+
+from data_contracts.config import ConfigFile, read_config
+from transforms.names import trade_stem
+from transforms.splink_match import LevelFile
+from transforms.warehouse import has_table, materialize, replace_table
+
+if TYPE_CHECKING:
+    from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+CONFIG_PATH = Path(__file__).resolve().parent / "config" / "shop_linkage.yaml"
+
+_JACCARD = (
+    "len(list_intersect({c}_l, {c}_r)) / greatest(1, len(list_distinct(list_concat({c}_l, {c}_r))))"
+)
+_TITLES = _JACCARD.format(c="shingles")
+_BRANDS = _JACCARD.format(c="brands")
+
+# comparison (its column) -> level -> (SQL on the pair's two sides, label); the exact stem
+# level is Splink's own, for its term-frequency adjustment. Most specific level first.
+LEVELS: dict[str, dict[str, tuple[str, str]]] = {
+    "stem": {
+        "contains": (
+            "contains(stem_l, stem_r) or contains(stem_r, stem_l)",
+            "one stem contains the other",
+        ),
+    },
+    "ship_from": {
+        "same": ("ship_from_l = ship_from_r", "same ship-from county"),
+        "same_prefecture": (
+            "substr(ship_from_l, 1, 4) = substr(ship_from_r, 1, 4)",
+            "same ship-from prefecture",
+        ),
+    },
+    "shingles": {
+        "high": (f"{_TITLES} >= 0.5", "titles alike (half the shingles shared)"),
+        "some": (f"{_TITLES} >= 0.25", "titles partly alike"),
+    },
+    "brands": {
+        "most": (f"{_BRANDS} >= 0.5", "half the brands shared"),
+        "some": ("len(list_intersect(brands_l, brands_r)) > 0", "a brand shared"),
+    },
+    "price_ratio": {
+        "close": ("abs(price_ratio_l - price_ratio_r) <= 0.05", "same price pattern"),
+        "near": ("abs(price_ratio_l - price_ratio_r) <= 0.15", "similar price pattern"),
+    },
+    "opened_on": {
+        "weeks": ("abs(date_diff('day', opened_on_l, opened_on_r)) <= 28", "opened within 4 weeks"),
+        "months": ("abs(date_diff('day', opened_on_l, opened_on_r)) <= 91", "within 3 months"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class MU:
+    """m and u probabilities of one comparison level."""
+
+    m: float
+    u: float
+
+
+@dataclass(frozen=True)
+class ShopLinkConfig:
+    """Threshold and Fellegi-Sunter parameters of the shop linker."""
+
+    threshold: float
+    prior: float  # probability that two random shops are one operator's
+    comparisons: dict[str, dict[str, MU]]  # column -> level (of `levels`) -> m/u
+
+
+def level_names(column: str) -> list[str]:
+    """The levels of a comparison, most specific first, `else` last."""
+    exact = ["exact"] if column == "stem" else []
+    return [*exact, *LEVELS[column], "else"]
+
+
+class ShopLinkageFile(ConfigFile):
+    """transforms/config/shop_linkage.yaml: every comparison of `LEVELS` with m and u for each
+    of its levels."""
+
+    threshold: float
+    probability_two_random_records_match: float
+    comparisons: dict[str, dict[str, LevelFile]]
+
+    @model_validator(mode="after")
+    def _every_level(self) -> ShopLinkageFile:
+        if set(self.comparisons) != set(LEVELS):
+            raise ValueError(f"comparisons must be exactly {sorted(LEVELS)}")
+        for column, levels in self.comparisons.items():
+            if set(levels) != set(level_names(column)):
+                raise ValueError(f"comparisons.{column} must have the levels {level_names(column)}")
+        return self
+
+
+def load_config(path: Path | None = None) -> ShopLinkConfig:
+    """The shop linker's settings from transforms/config/shop_linkage.yaml (or `path`)."""
+    raw = read_config(path or CONFIG_PATH, ShopLinkageFile)
+    comparisons = {
+        column: {k: MU(float(v["m"]), float(v["u"])) for k, v in levels.items()}
+        for column, levels in raw["comparisons"].items()
+    }
+    return ShopLinkConfig(
+        threshold=float(raw["threshold"]),
+        prior=float(raw["probability_two_random_records_match"]),
+        comparisons=comparisons,
+    )
+
+
+def _comparison(column: str, params: dict[str, MU] | None) -> cl.CustomComparison:
+    levels: dict[str, ComparisonLevelCreator] = {}
+    if column == "stem":
+        levels["exact"] = cll.ExactMatchLevel("stem", term_frequency_adjustments=True)
+    for key, (sql, label) in LEVELS[column].items():
+        levels[key] = cll.CustomLevel(sql, label_for_charts=label)
+    levels["else"] = cll.ElseLevel()
+    if params is not None:
+        for key, level in levels.items():
+            level.configure(m_probability=params[key].m, u_probability=params[key].u)
+    creators: list[ComparisonLevelCreator | dict[str, Any]] = [cll.NullLevel(column)]
+    creators += levels.values()
+    return cl.CustomComparison(creators, output_column_name=column)
+
+
+# One stem contained in the other, not equal (佳富 / 瑞佳富), of one category: a join on a
+# condition, not on keys.
+STEM_CONTAINED = (
+    "l.category = r.category and l.stem <> r.stem"
+    " and (contains(l.stem, r.stem) or contains(r.stem, l.stem))"
+)
+
+
+def blocking_rules() -> list[Any]:
+    """Pairs to score, all of one main category (a soft link never joins two): one stem; one
+    ship-from county (where one stem contained in the other is found: 佳富 / 瑞佳富). The
+    pairs of contained stems in two counties are scored only for estimation (`STEM_CONTAINED`):
+    two counties weigh against a link more than a contained stem for it."""
+    return [block_on("stem", "category"), block_on("ship_from", "category")]
+
+
+def shop_link_settings(config: ShopLinkConfig, trained: bool = True) -> SettingsCreator:
+    """Splink settings; with `trained` False the m/u are left for estimation."""
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="key",
+        probability_two_random_records_match=config.prior,
+        comparisons=[
+            _comparison(column, config.comparisons[column] if trained else None)
+            for column in LEVELS
+        ],
+        blocking_rules_to_generate_predictions=blocking_rules(),
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower().replace(" ", "")
+
+
+def with_stems(candidates: pl.DataFrame) -> pl.DataFrame:
+    """The candidates with the trade-name stem of each shop name; a stem that is a brand the
+    listings carry is left null (it names the brand, not the seller)."""
+    names = candidates["shop_name"].unique().drop_nulls().to_list()
+    stems = pl.DataFrame(
+        {"shop_name": names, "stem": [trade_stem(n) for n in names]},
+        schema={"shop_name": pl.String, "stem": pl.String},
+    )
+    brands = {_folded(b) for b in candidates["brands"].explode().drop_nulls().to_list()}
+    return (
+        candidates.drop("stem", strict=False)
+        .join(stems, on="shop_name", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("stem").is_in(list(brands)))
+            .then(None)
+            .otherwise(pl.col("stem"))
+            .alias("stem")
+        )
+    )
+
+
+def refresh_shop_candidates(con: duckdb.DuckDBPyConnection, as_of: object) -> pl.DataFrame:
+    """core.shop_candidates as of `as_of`, with stems."""
+    materialize(con, "core.shop_candidates", "core/shop_candidates.sql", {"as_of": as_of})
+    candidates = with_stems(con.sql("select * from core.shop_candidates order by key").pl())
+    replace_table(con, "core.shop_candidates", candidates)
+    return candidates
+
+
+def _linker(db_api: DuckDBAPI, candidates: pl.DataFrame, config: ShopLinkConfig, trained: bool):
+    columns = ["key", "category", "stem", *(c for c in LEVELS if c != "stem")]
+    table = db_api.register(candidates.select(columns).to_arrow(), table_name="shop_candidates")
+    return Linker(table, shop_link_settings(config, trained), log_level=None)
+
+
+def _scratch() -> DuckDBAPI:
+    """Splink's own in-memory DuckDB, so that its working tables stay out of the warehouse."""
+    return DuckDBAPI(duckdb.connect(":memory:"))
+
+
+LINK_SCHEMA = {
+    "key_a": pl.String,
+    "key_b": pl.String,
+    "match_probability": pl.Float64,
+    "stem": pl.String,
+    "ship_from": pl.String,
+    "category": pl.String,
+    "title_similarity": pl.Float64,
+}
+
+
+def score_shop_pairs(
+    candidates: pl.DataFrame, config: ShopLinkConfig, at_least: float = 0.0
+) -> pl.DataFrame:
+    """Every blocked pair of shops of one main category, one of whose stems contains the other
+    (equal or not; a shop whose stem is a brand has none), whose match probability is at least
+    `at_least`, with the evidence an inspector reads (the stems, the shared ship-from county,
+    the category, the title similarity), in a fixed order."""
+    if candidates.height < 2:
+        return pl.DataFrame(schema=LINK_SCHEMA)
+    linker = _linker(_scratch(), candidates, config, trained=True)
+    below = at_least / 2 if at_least > 0 else None
+    predictions = linker.inference.predict(threshold_match_probability=below)
+    found = pl.from_arrow(predictions.as_pyarrow_table())
+    assert isinstance(found, pl.DataFrame)
+    pairs = found.select(
+        pl.min_horizontal("key_l", "key_r").alias("key_a"),
+        pl.max_horizontal("key_l", "key_r").alias("key_b"),
+        pl.col("match_probability").cast(pl.Float64),
+    ).filter(pl.col("match_probability") >= at_least)
+    if pairs.is_empty():
+        return pl.DataFrame(schema=LINK_SCHEMA)
+    facts = candidates.select("key", "stem", "ship_from", "category", "shingles")
+    a = facts.rename({c: f"{c}_a" for c in facts.columns}).rename({"key_a": "key_a"})
+    b = facts.rename({c: f"{c}_b" for c in facts.columns})
+    joined = pairs.join(a, on="key_a").join(b, on="key_b")
+    shared = pl.col("shingles_a").list.set_intersection("shingles_b").list.len()
+    union = pl.col("shingles_a").list.set_union("shingles_b").list.len()
+    related = pl.col("stem_a").str.contains(pl.col("stem_b"), literal=True) | pl.col(
+        "stem_b"
+    ).str.contains(pl.col("stem_a"), literal=True)
+    return (
+        joined.filter(pl.col("category_a") == pl.col("category_b"))  # never two categories
+        .filter(related.fill_null(False))  # a trade name in common: no link without one
+        .select(
+            "key_a",
+            "key_b",
+            "match_probability",
+            pl.when(pl.col("stem_a").str.len_chars() <= pl.col("stem_b").str.len_chars())
+            .then(pl.col("stem_a"))
+            .otherwise(pl.col("stem_b"))
+            .alias("stem"),
+            pl.when(pl.col("ship_from_a") == pl.col("ship_from_b"))
+            .then(pl.col("ship_from_a"))
+            .alias("ship_from"),
+            pl.col("category_a").alias("category"),
+            (shared / pl.max_horizontal(union, pl.lit(1))).round(3).alias("title_similarity"),
+        )
+        .unique(["key_a", "key_b"])
+        .sort(["key_a", "key_b"])
+        .cast(LINK_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def shop_link_edges(
+    con: duckdb.DuckDBPyConnection, as_of: object, config: ShopLinkConfig | None = None
+) -> pl.DataFrame:
+    """Shop links at or above the configured threshold, strongest first, between the shops
+    with listings up to `as_of`; also stored as core.shop_links."""
+    config = config or load_config()
+    candidates = refresh_shop_candidates(con, as_of)
+    links = score_shop_pairs(candidates, config, at_least=config.threshold).sort(
+        ["match_probability", "key_a", "key_b"], descending=[True, False, False]
+    )
+    replace_table(con, "core.shop_links", links)
+    return links
+
+
+FLOOR = 1e-4  # an estimate of 0 would let one level veto every other: floored
+# The share of a ring's pairs of shops whose stems differ altogether (a dressing that drops
+# the trade name): a judgement, as no pair without a shared stem can be told from the data.
+DIFFERENT_STEM_SHARE = 0.05
+MIN_EM_PAIRS = 200  # fewer pairs of one stem level: its share of links is not estimated
+
+
+def _pair_counts(candidates: pl.DataFrame) -> tuple[int, int, int]:
+    """Pairs of shops of one main category: in all, with one stem, with one stem contained in
+    the other."""
+    total = same = contained = 0
+    for _, group in candidates.group_by("category"):
+        n = group.height
+        total += n * (n - 1) // 2
+        counts = group["stem"].drop_nulls().value_counts()
+        values, sizes = counts["stem"].to_list(), counts["count"].to_list()
+        same += sum(c * (c - 1) // 2 for c in sizes)
+        for i, a in enumerate(values):
+            for j in range(i + 1, len(values)):
+                if a in values[j] or values[j] in a:
+                    contained += sizes[i] * sizes[j]
+    return total, same, contained
+
+
+def _level_sql(column: str) -> str:
+    """The level of a pair (columns `<c>_l`, `<c>_r`) on one comparison, as the model has it."""
+    whens = [f"when {column}_l is null or {column}_r is null then 'null'"]
+    if column == "stem":
+        whens.append("when stem_l = stem_r then 'exact'")
+    whens += [f"when {sql} then '{key}'" for key, (sql, _) in LEVELS[column].items()]
+    return f"case {' '.join(whens)} else 'else' end"
+
+
+def within_category_u(
+    candidates: pl.DataFrame, seed: int = 42, max_pairs: int = 1_000_000
+) -> dict[str, dict[str, float]]:
+    """u of every level: its share among a seeded random sample of pairs of shops of one main
+    category (links are only made within one, so their u is what unrelated shops of one
+    category share: titles and brands of the same goods, a common price pattern)."""
+    con = duckdb.connect(":memory:")
+    con.execute("set threads = 1")  # a repeatable sample
+    con.register("c", candidates.select("key", "category", *LEVELS).to_arrow())
+    sides = ", ".join(f"l.{c} as {c}_l, r.{c} as {c}_r" for c in LEVELS)
+    con.execute(
+        f"create table pairs as select * from (select {sides} from c l join c r"
+        " on l.category = r.category and l.key < r.key)"
+        f" using sample reservoir({int(max_pairs)} rows) repeatable ({int(seed)})"
+    )
+    u: dict[str, dict[str, float]] = {}
+    for column in LEVELS:
+        rows = con.execute(
+            f"select level, count(*) from (select {_level_sql(column)} as level from pairs)"
+            " where level <> 'null' group by level"
+        ).fetchall()
+        seen = sum(n for _, n in rows) or 1
+        counts = dict(rows)
+        u[column] = {k: max(FLOOR, counts.get(k, 0) / seen) for k in level_names(column)}
+    return u
+
+
+def estimate_shop_model(
+    candidates: pl.DataFrame, config: ShopLinkConfig, seed: int = 42
+) -> dict[str, Any]:
+    """Prior and m/u probabilities estimated from the candidates alone, for review, in the
+    layout of the config.
+
+    u: `within_category_u` (seeded random pairs of one category). m of every comparison but
+    the stem: expectation maximisation with u fixed, on the pairs of one stem and category, and
+    on the pairs of one category whose stems contain one another (on pairs of one county and
+    category instead, EM settles on shops that sell the same goods, not on operators). Each
+    session also estimates the share of its pairs that are one operator's (lambda); the expected
+    links of each stem level are lambda times its pairs, and with `DIFFERENT_STEM_SHARE` they
+    give the stem's m and the prior (per pair of shops of one category). With fewer than
+    `MIN_EM_PAIRS` pairs of contained stems (18 in a scale-1 world) their share is taken to be
+    that of one stem. Probabilities are floored at `FLOOR`."""
+    u = within_category_u(candidates, seed)
+    start = ShopLinkConfig(
+        threshold=config.threshold,
+        prior=config.prior,
+        comparisons={
+            column: {k: MU(config.comparisons[column][k].m, u[column][k]) for k in levels}
+            for column, levels in u.items()
+        },
+    )
+    linker = _linker(_scratch(), candidates, start, trained=True)
+    total, same, contained = _pair_counts(candidates)
+    shares: list[float] = []
+    for rule, pairs in ((block_on("stem", "category"), same), (STEM_CONTAINED, contained)):
+        if pairs < MIN_EM_PAIRS and shares:
+            shares.append(shares[0])  # too few pairs to estimate: as many links as above
+            continue
+        session = linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, fix_u_probabilities=True
+        )
+        shares.append(float(session.core_model_settings.probability_two_random_records_match))
+    links_same, links_contained = shares[0] * same, shares[1] * contained
+    links = (links_same + links_contained) / (1 - DIFFERENT_STEM_SHARE)
+    model = linker.misc.save_model_to_json()
+    comparisons: dict[str, dict[str, dict[str, float]]] = {}
+    for comparison in model["comparisons"]:
+        column = comparison["output_column_name"]
+        scored = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        comparisons[column] = {
+            key: {
+                "m": round(max(FLOOR, float(lv.get("m_probability") or 0.0)), 6),
+                "u": round(u[column][key], 6),
+            }
+            for key, lv in zip(level_names(column), scored, strict=True)
+        }
+    stem_m = {
+        "exact": links_same / links,
+        "contains": links_contained / links,
+        "else": DIFFERENT_STEM_SHARE,
+    }
+    for level, m in stem_m.items():
+        comparisons["stem"][level]["m"] = round(max(FLOOR, m), 6)
+    return {
+        "probability_two_random_records_match": links / total,
+        "lambda": {"same_stem": shares[0], "stem_contained": shares[1]},
+        "pairs": {"all": total, "same_stem": same, "stem_contained": contained},
+        "comparisons": comparisons,
+    }
+
+
+# The steward's splits: pairs of shops that a shop link must never join again, kept across
+# runs (ops: the warehouse's own records, never rebuilt by a run).
+SPLITS_DDL = """
+create schema if not exists ops;
+create table if not exists ops.shop_link_splits (
+    key_a VARCHAR, key_b VARCHAR, split_by VARCHAR, split_at TIMESTAMP, reason VARCHAR
+)
+"""
+
+
+def shop_key(text: str) -> str:
+    """`platform:shop_id` or `shop:platform:shop_id` as a shop key."""
+    text = text.strip()
+    return text if text.startswith("shop:") else f"shop:{text}"
+
+
+def shop_link_splits(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """(key_a, key_b) of every split the steward made (none before the first)."""
+    if not has_table(con, "ops", "shop_link_splits"):
+        return pl.DataFrame(schema={"key_a": pl.String, "key_b": pl.String})
+    return con.sql("select distinct key_a, key_b from ops.shop_link_splits order by all").pl()
+
+
+def split_shop_link(
+    con: duckdb.DuckDBPyConnection, shop_a: str, shop_b: str, by: str, reason: str, at: object
+) -> tuple[str, str]:
+    """Record that shops a and b are not one operator: later runs never join them through a
+    shop link, directly or through a third shop. Returns the pair as stored."""
+    a, b = sorted((shop_key(shop_a), shop_key(shop_b)))
+    if a == b:
+        raise ValueError("a shop cannot be split from itself")
+    con.execute(SPLITS_DDL)
+    con.execute(
+        "insert into ops.shop_link_splits select ?, ?, ?, ?, ? where not exists"
+        " (select 1 from ops.shop_link_splits where key_a = ? and key_b = ?)",
+        [a, b, by, at, reason, a, b],
+    )
+    return a, b
+
+
+def shop_links_for_review(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The last run's shop links, strongest first, with the shop names, the lead (entity) that
+    holds them and whether the steward split them."""
+    if not has_table(con, "core", "shop_links"):
+        return pl.DataFrame(schema={**LINK_SCHEMA, "entity_id": pl.String, "split": pl.Boolean})
+    con.execute(SPLITS_DDL)
+    query = """
+        select l.key_a, a.shop_name as name_a, l.key_b, b.shop_name as name_b,
+               round(l.match_probability, 4) as match_probability, l.stem, l.ship_from,
+               l.category, l.title_similarity, e.entity_id,
+               s.key_a is not null as split
+        from core.shop_links l
+        left join core.shop_candidates a on a.key = l.key_a
+        left join core.shop_candidates b on b.key = l.key_b
+        left join core.entity_keys e on e.key = l.key_a
+        left join (select distinct key_a, key_b from ops.shop_link_splits) s
+            on s.key_a = l.key_a and s.key_b = l.key_b
+        order by l.match_probability desc, l.key_a, l.key_b
+    """
+    return con.sql(query).pl()
