@@ -33,7 +33,8 @@ import numpy as np
 import polars as pl
 
 from data_contracts.config import ConfigFile, read_config
-from data_contracts.contract import contracts, prefectures, provinces, regions
+from data_contracts.contract import contracts, regions
+from transforms.names import strip_region_prefixes
 from transforms.warehouse import sql_file
 
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "inspection_plan.yaml"
@@ -450,29 +451,15 @@ def make_plan(
 # --- 一公开: the public results list ----------------------------------------------------------
 
 
-def _region_prefixes() -> list[str]:
-    names = {"青海"} | set(provinces().values()) | set(prefectures().values())
-    names |= {r.name for r in regions().values()}
-    return sorted(names, key=len, reverse=True)
-
-
 PARENTHESES = re.compile(r"[（(][^）)]*[）)]")
 HAN = r"[\u4e00-\u9fff]"
 MINORITY_NAME = re.compile(rf"{HAN}{{1,8}}[·•・]{HAN}{{1,8}}")
 
 
 def _bare_name(name: str) -> str:
-    """The name without parenthesised notes and leading province/prefecture/county names."""
-    text = PARENTHESES.sub("", name).strip()
-    prefixes = _region_prefixes()
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix in prefixes:
-            if text.startswith(prefix) and len(text) > len(prefix):
-                text, stripped = text[len(prefix) :], True
-                break
-    return text.strip()
+    """The name without parenthesised notes and leading region names
+    (`transforms.names.strip_region_prefixes`)."""
+    return strip_region_prefixes(PARENTHESES.sub("", name).strip()).strip()
 
 
 def has_trade_name(name: str | None, business_words: tuple[str, ...]) -> bool:

@@ -171,7 +171,9 @@ def _prefix_index() -> tuple[frozenset[str], tuple[int, ...]]:
     return frozenset(prefixes), tuple(sorted({len(p) for p in prefixes}, reverse=True))
 
 
-def _strip_region_prefixes(text: str) -> str:
+def strip_region_prefixes(text: str) -> str:
+    """`text` without the names of China's provinces, prefecture and counties it starts with
+    (a guarded short form only when a trade name follows it)."""
     guarded = _guarded_prefixes()
     prefixes, lengths = _prefix_index()
     changed = True
@@ -195,7 +197,7 @@ def normalize_name(name: str | None) -> str | None:
         return None
     text = unicodedata.normalize("NFKC", name).lower()
     text = _SPACES.sub("", _BRACKETS.sub("", text))
-    text = _strip_legal_forms(_strip_region_prefixes(text))
+    text = _strip_legal_forms(strip_region_prefixes(text))
     return text if len(text) >= 2 else None
 
 
@@ -360,7 +362,7 @@ def trade_stem(name: str | None) -> str | None:
     for word in _stem_platform_words():
         if word in text and len(text.replace(word, "")) >= 2:
             text = text.replace(word, "")
-    text = _strip_region_prefixes(_trim_shop_words(text))
+    text = strip_region_prefixes(_trim_shop_words(text))
     text = _trim_shop_words(text)
     latin = _LATIN.findall(text)
     if latin and _CJK.search(text):
