@@ -151,9 +151,20 @@ class SignalConfig:
 
 
 @dataclass(frozen=True)
+class ScanCalibration:
+    """How the scan's threshold was chosen: documentation, not read by the pipeline."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT_KEYS
+    recurrence_days: int
+    replicates: int
+    world: str
+
+
+@dataclass(frozen=True)
 class ScanConfig:
     """The space-time scan (models/scan.py)."""
 
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT_KEYS
     signals: tuple[str, ...]
     max_cluster_counties: int
     max_window_days: int
@@ -164,6 +175,7 @@ class ScanConfig:
     moved_llr: float
     medium_share: float
     high_share: float
+    calibration: ScanCalibration | None = None
 
 
 @dataclass(frozen=True)
@@ -212,28 +224,6 @@ class SeverityFile(ConfigFile):
     medium: SeverityLevel
 
 
-class CalibrationFile(ConfigFile):
-    """How the scan's threshold was chosen: documentation, not read by the pipeline."""
-
-    recurrence_days: int
-    replicates: int
-    world: str
-
-
-class ScanFile(ConfigFile):
-    signals: list[str]
-    max_cluster_counties: int
-    max_window_days: int
-    min_events: float
-    min_ratio: float
-    threshold: float
-    elevated_share: float
-    moved_llr: float
-    medium_share: float
-    high_share: float
-    calibration: CalibrationFile | None = None
-
-
 class SurveillanceFile(ConfigFile):
     """models/config/surveillance.yaml."""
 
@@ -246,7 +236,7 @@ class SurveillanceFile(ConfigFile):
     negbin: NegBinConfig
     ears_c2: EarsC2Config
     severity: SeverityFile
-    scan: ScanFile
+    scan: ScanConfig
 
 
 def load_config(path: Path | None = None) -> SurveillanceConfig:

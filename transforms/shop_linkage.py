@@ -39,7 +39,7 @@ from splink import comparison_library as cl
 
 from data_contracts.config import ConfigFile, read_config
 from transforms.names import trade_stem
-from transforms.splink_match import LevelFile
+from transforms.splink_match import MU
 from transforms.warehouse import has_table, materialize, replace_table
 
 if TYPE_CHECKING:
@@ -89,14 +89,6 @@ LEVELS: dict[str, dict[str, tuple[str, str]]] = {
 
 
 @dataclass(frozen=True)
-class MU:
-    """m and u probabilities of one comparison level."""
-
-    m: float
-    u: float
-
-
-@dataclass(frozen=True)
 class ShopLinkConfig:
     """Threshold and Fellegi-Sunter parameters of the shop linker."""
 
@@ -117,7 +109,7 @@ class ShopLinkageFile(ConfigFile):
 
     threshold: float
     probability_two_random_records_match: float
-    comparisons: dict[str, dict[str, LevelFile]]
+    comparisons: dict[str, dict[str, MU]]
 
     @model_validator(mode="after")
     def _every_level(self) -> ShopLinkageFile:

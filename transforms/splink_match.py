@@ -27,16 +27,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 import polars as pl
+from pydantic import ConfigDict
 from pypinyin import Style, pinyin
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink import comparison_level_library as cll
 from splink import comparison_library as cl
 
-from data_contracts.config import ConfigFile, read_config
+from data_contracts.config import STRICT_KEYS, ConfigFile, read_config
 from transforms.warehouse import materialize, replace_table
 
 if TYPE_CHECKING:
@@ -141,6 +142,7 @@ def with_readings(candidates: pl.DataFrame) -> pl.DataFrame:
 class MU:
     """m and u probabilities of one comparison level."""
 
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT_KEYS
     m: float
     u: float
 
@@ -158,16 +160,11 @@ class NameMatchConfig:
     counties: dict[str, MU]  # "shared", "else"
 
 
-class LevelFile(ConfigFile):
-    m: float
-    u: float
-
-
 class ComparisonsFile(ConfigFile):
-    name: dict[str, LevelFile]
-    numbers: dict[str, LevelFile]
-    categories: dict[str, LevelFile]
-    counties: dict[str, LevelFile]
+    name: dict[str, MU]
+    numbers: dict[str, MU]
+    categories: dict[str, MU]
+    counties: dict[str, MU]
 
 
 class NameMatchingFile(ConfigFile):
