@@ -12,9 +12,11 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+# Every package from requirements-dev.lock (runtime + notebooks + dev), each checked against its
+# hashes; then the project itself, built with the locked setuptools (no unpinned download).
+$(VENV)/.installed: $(BIN)/python requirements-dev.lock pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 setup: $(VENV)/.installed
@@ -75,11 +77,23 @@ server: setup
 serve: setup
 	PREFECT_API_URL=http://127.0.0.1:4200/api $(BIN)/radar serve
 
-# Re-resolve the pins after editing pyproject.toml's dependencies.
+# Re-resolve the two hashed locks after editing pyproject.toml's dependencies (README,
+# Development): requirements.lock (runtime, what a deployment installs) and
+# requirements-dev.lock (runtime + the notebooks and dev extras, what `make setup` installs),
+# both resolved for CPython 3.11 on every platform, with the build-system's setuptools. A pin
+# already in a lock is kept (no upgrade); the tool is uv, pinned here.
+UV_VERSION := 0.13.8
+LOCK_TOOL := /tmp/radar-lock-uv-$(UV_VERSION)
+BUILD_REQUIRES := $(PYTHON) -c "import tomllib; \
+  print(*tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'], sep='\n')"
+UV_COMPILE := $(LOCK_TOOL)/bin/uv pip compile --quiet --universal --python-version 3.11 \
+  --generate-hashes --custom-compile-command "make lock" pyproject.toml -
 lock:
-	rm -rf /tmp/radar-lock && $(PYTHON) -m venv /tmp/radar-lock
-	/tmp/radar-lock/bin/pip install --quiet ".[dev]"
-	/tmp/radar-lock/bin/pip freeze --exclude counterfeit-radar > requirements.lock
+	test -x $(LOCK_TOOL)/bin/uv || \
+	  { $(PYTHON) -m venv $(LOCK_TOOL) && $(LOCK_TOOL)/bin/pip install --quiet uv==$(UV_VERSION); }
+	$(BUILD_REQUIRES) | $(UV_COMPILE) -o requirements.lock
+	$(BUILD_REQUIRES) | $(UV_COMPILE) --extra notebooks --extra dev -c requirements.lock \
+	  -o requirements-dev.lock
 
 clean:
 	rm -rf data .prefect
