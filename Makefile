@@ -13,10 +13,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Every package from requirements-dev.lock (runtime + notebooks + dev), each checked against its
-# hashes; then the project itself, built with the locked setuptools (no unpinned download).
+# hashes, then the project itself, built with the locked setuptools (no unpinned download).
+# --no-deps: the lock is the whole set (pip's resolver, 23.2 here, rejects a pinned httpx as
+# prefect's `httpx[http2]` in hash mode); `pip check` then proves every dependency is there.
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
 $(VENV)/.installed: $(BIN)/python requirements-dev.lock pyproject.toml
-	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP_INSTALL) --require-hashes --no-deps -r requirements-dev.lock
+	$(PIP_INSTALL) --no-deps --no-build-isolation -e .
+	$(BIN)/pip check --disable-pip-version-check
 	touch $@
 
 setup: $(VENV)/.installed
@@ -39,14 +43,32 @@ browser:
 test: setup browser
 	$(BIN)/pytest -q
 
-# Regenerate the README's report screenshot (docs/img/province_report.png) from the demo run.
+# Regenerate the README's screenshots (docs/img/) from the demo run: the province report, the
+# dossier of the first lead (in its prefecture's folder), and Data Docs on a copy of the demo (data/screens/): the demo's
+# clean night, then a later night that loads a broken complaints file (tools/broken_file.py).
 CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
+SHOT := chromium $(CHROMIUM_FLAGS) --force-device-scale-factor=0.5
+DEMO_OUT := data/out/2026-06-30
+SCREENS := data/screens
 screenshots: browser
-	test -f data/out/2026-06-30/reports/province/report.html || $(MAKE) demo
-	chromium $(CHROMIUM_FLAGS) --user-data-dir=$$(mktemp -d) --force-device-scale-factor=0.5 \
-	  --window-size=1400,1500 --screenshot=docs/img/province_report.png \
-	  file://$(CURDIR)/data/out/2026-06-30/reports/province/report.html
+	test -f $(DEMO_OUT)/reports/province/report.html || $(MAKE) demo
+	$(SHOT) --user-data-dir=$$(mktemp -d) --window-size=1400,1500 \
+	  --screenshot=docs/img/province_report.png file://$(CURDIR)/$(DEMO_OUT)/reports/province/report.html
+	lead=$$($(BIN)/python -c "import polars as pl; \
+	  print(pl.read_csv('$(DEMO_OUT)/entity_leads.csv', infer_schema=False)['lead_id'][0])") && \
+	$(SHOT) --user-data-dir=$$(mktemp -d) --window-size=1100,1600 --screenshot=docs/img/dossier.png \
+	  file://$(CURDIR)/$$(ls $(DEMO_OUT)/reports/*/leads/$$lead.html | head -1)
+	rm -rf $(SCREENS) && mkdir -p $(SCREENS)/out
+	cp -r data/demo_world/landing $(SCREENS)/landing && cp data/warehouse.duckdb $(SCREENS)/
+	cp -r $(DEMO_OUT) data/out/data_docs $(SCREENS)/out/
+	$(SHOT) --user-data-dir=$$(mktemp -d) --window-size=1400,900 \
+	  --screenshot=docs/img/data_docs_clean.png file://$(CURDIR)/$(SCREENS)/out/data_docs/index.html
+	$(BIN)/python -m tools.broken_file --landing $(SCREENS)/landing --out-name 2026-07/12315_broken.csv
+	$(BIN)/radar run --landing $(SCREENS)/landing --warehouse $(SCREENS)/warehouse.duckdb \
+	  --as-of 2026-07-01 --out $(SCREENS)/out >/dev/null
+	$(SHOT) --user-data-dir=$$(mktemp -d) --window-size=1400,1300 \
+	  --screenshot=docs/img/data_docs_broken.png file://$(CURDIR)/$(SCREENS)/out/data_docs/index.html
 
 # Wall time and peak memory of the nightly run, stage by stage, cold and incremental, on a
 # province-scale and a national-scale demo world; writes BENCHMARKS.md. BENCH_NATIONAL=0
