@@ -421,3 +421,15 @@ def test_the_linkage_of_a_lead_shows_its_keys_records_and_name_match_probabiliti
     page = render_dossier(records, empty, [], [], "630100", dt.date(2026, 6, 30))
     assert "0.973" in page and "绿丰种业经营部" in page and "别家" not in page
     assert '<td class="num">2</td><td>complaints</td>' in page
+
+
+def test_the_weekly_lead_lists_are_mondays_whose_horizon_is_over() -> None:
+    import datetime as dt
+
+    from tools.lead_precision import weekly_days
+
+    days = weekly_days(dt.date(2026, 6, 30), weeks=12, horizon_days=90)
+    assert (days[0], days[-1], len(days)) == (dt.date(2026, 1, 12), dt.date(2026, 3, 30), 12)
+    assert all(d.weekday() == 0 for d in days)
+    assert days[-1] + dt.timedelta(days=90) <= dt.date(2026, 6, 30)
+    assert days[-1] + dt.timedelta(days=97) > dt.date(2026, 6, 30)  # the latest such Monday
