@@ -44,7 +44,8 @@ test: setup browser
 	$(BIN)/pytest -q
 
 # Regenerate the README's screenshots (docs/img/) from the demo run: the province report, the
-# dossier of the first lead (in its prefecture's folder), and Data Docs on a copy of the demo (data/screens/): the demo's
+# smallest dossier with a pair of names joined by the name matcher (the whole page, linkage
+# included, in one picture), and Data Docs on a copy of the demo (data/screens/): the demo's
 # clean night, then a later night that loads a broken complaints file (tools/broken_file.py).
 CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
@@ -55,10 +56,10 @@ screenshots: browser
 	test -f $(DEMO_OUT)/reports/province/report.html || $(MAKE) demo
 	$(SHOT) --user-data-dir=$$(mktemp -d) --window-size=1400,1500 \
 	  --screenshot=docs/img/province_report.png file://$(CURDIR)/$(DEMO_OUT)/reports/province/report.html
-	lead=$$($(BIN)/python -c "import polars as pl; \
-	  print(pl.read_csv('$(DEMO_OUT)/entity_leads.csv', infer_schema=False)['lead_id'][0])") && \
-	$(SHOT) --user-data-dir=$$(mktemp -d) --window-size=1100,1600 --screenshot=docs/img/dossier.png \
-	  file://$(CURDIR)/$$(ls $(DEMO_OUT)/reports/*/leads/$$lead.html | head -1)
+	page=$$(grep -l '匹配概率 match probability</th>' $(DEMO_OUT)/reports/*/leads/*.html | \
+	  xargs ls -S | tail -1) && \
+	$(SHOT) --user-data-dir=$$(mktemp -d) --window-size=1100,1700 --screenshot=docs/img/dossier.png \
+	  file://$(CURDIR)/$$page
 	rm -rf $(SCREENS) && mkdir -p $(SCREENS)/out
 	cp -r data/demo_world/landing $(SCREENS)/landing && cp data/warehouse.duckdb $(SCREENS)/
 	cp -r $(DEMO_OUT) data/out/data_docs $(SCREENS)/out/
