@@ -12,9 +12,15 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+# Every package from requirements-dev.lock (runtime + notebooks + dev), each checked against its
+# hashes, then the project itself, built with the locked setuptools (no unpinned download).
+# --no-deps: the lock is the whole set (pip's resolver, 23.2 here, rejects a pinned httpx as
+# prefect's `httpx[http2]` in hash mode); `pip check` then proves every dependency is there.
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
+$(VENV)/.installed: $(BIN)/python requirements-dev.lock pyproject.toml
+	$(PIP_INSTALL) --require-hashes --no-deps -r requirements-dev.lock
+	$(PIP_INSTALL) --no-deps --no-build-isolation -e .
+	$(BIN)/pip check --disable-pip-version-check
 	touch $@
 
 setup: $(VENV)/.installed
@@ -37,14 +43,33 @@ browser:
 test: setup browser
 	$(BIN)/pytest -q
 
-# Regenerate the README's report screenshot (docs/img/province_report.png) from the demo run.
+# Regenerate the README's screenshots (docs/img/) from the demo run: the province report, the
+# smallest dossier with a pair of names joined by the name matcher (the whole page, linkage
+# included, in one picture), and Data Docs on a copy of the demo (data/screens/): the demo's
+# clean night, then a later night that loads a broken complaints file (tools/broken_file.py).
 CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
+SHOT := chromium $(CHROMIUM_FLAGS) --force-device-scale-factor=0.5
+DEMO_OUT := data/out/2026-06-30
+SCREENS := data/screens
 screenshots: browser
-	test -f data/out/2026-06-30/reports/province/report.html || $(MAKE) demo
-	chromium $(CHROMIUM_FLAGS) --user-data-dir=$$(mktemp -d) --force-device-scale-factor=0.5 \
-	  --window-size=1400,1500 --screenshot=docs/img/province_report.png \
-	  file://$(CURDIR)/data/out/2026-06-30/reports/province/report.html
+	test -f $(DEMO_OUT)/reports/province/report.html || $(MAKE) demo
+	$(SHOT) --user-data-dir=$$(mktemp -d) --window-size=1400,1500 \
+	  --screenshot=docs/img/province_report.png file://$(CURDIR)/$(DEMO_OUT)/reports/province/report.html
+	page=$$(grep -l '匹配概率 match probability</th>' $(DEMO_OUT)/reports/*/leads/*.html | \
+	  xargs ls -S | tail -1) && \
+	$(SHOT) --user-data-dir=$$(mktemp -d) --window-size=1100,1700 --screenshot=docs/img/dossier.png \
+	  file://$(CURDIR)/$$page
+	rm -rf $(SCREENS) && mkdir -p $(SCREENS)/out
+	cp -r data/demo_world/landing $(SCREENS)/landing && cp data/warehouse.duckdb $(SCREENS)/
+	cp -r $(DEMO_OUT) data/out/data_docs $(SCREENS)/out/
+	$(SHOT) --user-data-dir=$$(mktemp -d) --window-size=1400,900 \
+	  --screenshot=docs/img/data_docs_clean.png file://$(CURDIR)/$(SCREENS)/out/data_docs/index.html
+	$(BIN)/python -m tools.broken_file --landing $(SCREENS)/landing --out-name 2026-07/12315_broken.csv
+	$(BIN)/radar run --landing $(SCREENS)/landing --warehouse $(SCREENS)/warehouse.duckdb \
+	  --as-of 2026-07-01 --out $(SCREENS)/out >/dev/null
+	$(SHOT) --user-data-dir=$$(mktemp -d) --window-size=1400,1300 \
+	  --screenshot=docs/img/data_docs_broken.png file://$(CURDIR)/$(SCREENS)/out/data_docs/index.html
 
 # Wall time and peak memory of the nightly run, stage by stage, cold and incremental, on a
 # province-scale and a national-scale demo world; writes BENCHMARKS.md. BENCH_NATIONAL=0
@@ -75,11 +100,23 @@ server: setup
 serve: setup
 	PREFECT_API_URL=http://127.0.0.1:4200/api $(BIN)/radar serve
 
-# Re-resolve the pins after editing pyproject.toml's dependencies.
+# Re-resolve the two hashed locks after editing pyproject.toml's dependencies (README,
+# Development): requirements.lock (runtime, what a deployment installs) and
+# requirements-dev.lock (runtime + the notebooks and dev extras, what `make setup` installs),
+# both resolved for CPython 3.11 on every platform, with the build-system's setuptools. A pin
+# already in a lock is kept (no upgrade); the tool is uv, pinned here.
+UV_VERSION := 0.13.8
+LOCK_TOOL := /tmp/radar-lock-uv-$(UV_VERSION)
+BUILD_REQUIRES := $(PYTHON) -c "import tomllib; \
+  print(*tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'], sep='\n')"
+UV_COMPILE := $(LOCK_TOOL)/bin/uv pip compile --quiet --universal --python-version 3.11 \
+  --generate-hashes --custom-compile-command "make lock" pyproject.toml -
 lock:
-	rm -rf /tmp/radar-lock && $(PYTHON) -m venv /tmp/radar-lock
-	/tmp/radar-lock/bin/pip install --quiet ".[dev]"
-	/tmp/radar-lock/bin/pip freeze --exclude counterfeit-radar > requirements.lock
+	test -x $(LOCK_TOOL)/bin/uv || \
+	  { $(PYTHON) -m venv $(LOCK_TOOL) && $(LOCK_TOOL)/bin/pip install --quiet uv==$(UV_VERSION); }
+	$(BUILD_REQUIRES) | $(UV_COMPILE) -o requirements.lock
+	$(BUILD_REQUIRES) | $(UV_COMPILE) --extra notebooks --extra dev -c requirements.lock \
+	  -o requirements-dev.lock
 
 clean:
 	rm -rf data .prefect

@@ -54,6 +54,21 @@ class FileBatch:
     def rows_quarantined(self) -> int:
         return self.rows.quarantined.height if self.rows else 0
 
+    def gx_rows(self) -> pl.DataFrame:
+        """The rows read of a loaded file as its feed's Great Expectations suite validates them:
+        the accepted typed rows, and each quarantined row by its `_row_number` alone (its values
+        are in quarantine), with `_file` and `_quarantined` (the suite's rules hold on accepted
+        rows; its `mostly` bounds the share quarantined)."""
+        assert self.rows is not None
+        file = pl.lit(self.file.rel).alias(FILE)
+        return pl.concat(
+            [
+                self.rows.accepted.with_columns(file, pl.lit(False).alias(QUARANTINED)),
+                self.rows.quarantined.select("_row_number", file, pl.lit(True).alias(QUARANTINED)),
+            ],
+            how="diagonal_relaxed",
+        )
+
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -112,6 +127,10 @@ def summarise_issues(rows: ValidatedRows) -> list[str]:
     out += [f"{finding_text(code)} ({n}×)" for code, n in sorted(found.items())]
     return out
 
+
+# The columns a file's rows carry into Great Expectations (`FileBatch.gx_rows`).
+FILE = "_file"
+QUARANTINED = "_quarantined"
 
 DUPLICATE_ISSUE = "与已载入文件内容相同 same content as a file already loaded"
 

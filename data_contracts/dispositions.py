@@ -11,12 +11,15 @@ its document properties (`subject` = `radar-team:<team>`), written when the repo
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from data_contracts.contract import limits
 from data_contracts.personal import redact_personal
+from data_contracts.readers import FileRejected, check_sheet_size, check_xlsx_parts
 
 LEADS_SHEET = "线索"
 TEAM_SUBJECT_PREFIX = "radar-team:"
@@ -108,11 +111,21 @@ def team_of(subject: str | None) -> str | None:
 
 def read_returned_workbook(path: Path) -> ReturnedWorkbook:
     """The rows of a returned team workbook that carry a disposition; raises
-    DispositionFileError when the file is not a team workbook with the input columns."""
+    DispositionFileError when the file is not a team workbook with the input columns, or when
+    it breaks the feeds' limits for an .xlsx (FEEDS.md, Limits: its size, the size its parts
+    decompress to, the rows and columns its sheet declares), checked before any row is read."""
     from openpyxl import load_workbook
 
+    most = limits().file_bytes
+    if (size := path.stat().st_size) > most:
+        raise DispositionFileError(f"超出限制 limit broken: {size:,} bytes, at most {most:,}")
+    data = path.read_bytes()
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        check_xlsx_parts(data)
+    except FileRejected as exc:
+        raise DispositionFileError(str(exc)) from None
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds; the reason names none of the file
         raise DispositionFileError(
             f"不是可读取的 Excel 工作簿 not a readable .xlsx workbook ({type(exc).__name__})"
@@ -126,7 +139,17 @@ def read_returned_workbook(path: Path) -> ReturnedWorkbook:
             )
         if LEADS_SHEET not in wb.sheetnames:
             raise DispositionFileError(f"缺少“{LEADS_SHEET}”工作表 no {LEADS_SHEET} sheet")
-        rows = wb[LEADS_SHEET].iter_rows(values_only=True)
+        try:
+            declared_rows, declared_columns = check_sheet_size(wb[LEADS_SHEET])
+        except FileRejected as exc:
+            raise DispositionFileError(str(exc)) from None
+        # Bounded as the feeds' reader is: a sheet that declares no size is read no further
+        # than the limits (a far-away cell would otherwise pad every row up to it).
+        rows = wb[LEADS_SHEET].iter_rows(
+            max_row=declared_rows or limits().sheet_rows + 1,
+            max_col=declared_columns or limits().columns + 1,
+            values_only=True,
+        )
         header = [_text(v) for v in next(rows, ())]
         columns = {}
         for name in (LEAD_ID_HEADER, *INPUT_HEADERS):

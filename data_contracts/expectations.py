@@ -5,12 +5,15 @@ column, a type or an allowed value. Every expectation carries the quarantine rea
 code it mirrors (`meta.reason`, e.g. `range:price_cny`) and a Chinese + English
 description that the Data Docs show.
 
-The committed suites (`gx_suites/<feed>.json`, what `committed_suite` loads) run on the
-ACCEPTED typed rows of a run (`validate_typed`), so values are already canonical codes: it
-is an independent second check of the Polars validation in `validate.py`, which has already
+The committed suites (`gx_suites/<feed>.json`, what `committed_suite` loads) run on the rows
+read in a run (`validate_typed`, `FileBatch.gx_rows`): each rule holds on every ACCEPTED typed
+row (a row condition `_quarantined == False`; values are already canonical codes), an
+independent second check of the Polars validation in `validate.py`, which has already
 quarantined every row that breaks a rule, and any failure names the file and the in-file
-`_row_number` it disagrees on. A feed's result also fails when more of its rows read in the
-run were quarantined than the contract's `limits.quarantined_share`. A few rules cannot be written as GX
+`_row_number` it disagrees on. What quarantine already handles is one expectation with a
+`mostly` threshold: `_quarantined` is false on at least 1 − `limits.quarantined_share` of the
+rows read, so GX's own result fails a feed whose files had more rows set aside than the
+contract allows, and only then. A few rules cannot be written as GX
 expectations and are checked only in `validate.py`: the USCC check digit (the suite
 checks the GB 32100 shape), "does not parse" (`type:*`, a typed cell is then null)
 and malformed records. The compound key is not expected unique: a batch may repeat a
@@ -41,6 +44,9 @@ import great_expectations.expectations as gxe
 import polars as pl
 from great_expectations.core import ExpectationSuiteValidationResult
 from great_expectations.core.batch_definition import BatchDefinition
+from great_expectations.core.expectation_validation_result import (
+    expectationSuiteValidationResultSchema,
+)
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context import AbstractDataContext
 from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -51,6 +57,7 @@ from great_expectations.data_context.types.resource_identifiers import (
 from great_expectations.datasource.fluent import PandasDatasource
 from great_expectations.expectations.row_conditions import Column as RowColumn
 
+from data_contracts.batch import FILE, QUARANTINED
 from data_contracts.contract import (
     CONTRACT_DIR,
     Column,
@@ -66,8 +73,10 @@ from data_contracts.uscc import _FORMAT as USCC_FORMAT
 SUITE_DIR = CONTRACT_DIR / "gx_suites"
 DATASOURCE = "radar_typed_rows"
 ROW_NUMBER = "_row_number"
-FILE = "_file"
 SITE = "radar"
+SHARE_REASON = "limit:quarantined_share"
+# The rows a rule of the suite holds on: those the row checks accepted.
+ACCEPTED = RowColumn(QUARANTINED) == False  # noqa: E712 (a GX condition, not a comparison)
 
 # Types whose unexpected values may be shown in results: codes and numbers, never text.
 SHOWN_VALUE_TYPES = frozenset(
@@ -121,6 +130,7 @@ def column_expectations(c: Column) -> list[gxe.Expectation]:
         out.append(
             gxe.ExpectColumnValuesToNotBeNull(
                 column=name,
+                row_condition=ACCEPTED,
                 meta=_meta("required", name),
                 description=f"{name} 必填 is required (must not be empty)",
             )
@@ -131,6 +141,7 @@ def column_expectations(c: Column) -> list[gxe.Expectation]:
             gxe.ExpectColumnValuesToBeInSet(
                 column=name,
                 value_set=codes,
+                row_condition=ACCEPTED,
                 meta=_meta("enum", name),
                 description=f"{name} 须为允许的代码 must be an allowed code: {_codes(codes)}",
             )
@@ -140,6 +151,7 @@ def column_expectations(c: Column) -> list[gxe.Expectation]:
             gxe.ExpectColumnValuesToMatchRegex(
                 column=name,
                 regex=r"^\d{6}$",
+                row_condition=ACCEPTED,
                 meta=_meta("region", name),
                 description=f"{name} 须为六位区划代码 must be a six-digit GB/T 2260 code",
             )
@@ -150,6 +162,7 @@ def column_expectations(c: Column) -> list[gxe.Expectation]:
                 gxe.ExpectColumnValuesToBeInSet(
                     column=name,
                     value_set=codes,
+                    row_condition=ACCEPTED,
                     meta=_meta("region", name),
                     description=(
                         f"{name} 须为青海省县级区划 must be a Qinghai county in regions.csv "
@@ -162,6 +175,7 @@ def column_expectations(c: Column) -> list[gxe.Expectation]:
                 gxe.ExpectColumnValuesToMatchRegex(
                     column=name,
                     regex=region_any_regex(),
+                    row_condition=ACCEPTED,
                     meta=_meta("region", name),
                     description=(
                         f"{name} 须以省级代码 (provinces.csv) 开头，63 开头须为青海省县级区划 "
@@ -175,6 +189,7 @@ def column_expectations(c: Column) -> list[gxe.Expectation]:
             gxe.ExpectColumnValuesToMatchRegex(
                 column=name,
                 regex=USCC_FORMAT.pattern,
+                row_condition=ACCEPTED,
                 meta=_meta("uscc", name),
                 description=(
                     f"{name} 须符合统一社会信用代码格式 must have the GB 32100 shape "
@@ -192,6 +207,7 @@ def column_expectations(c: Column) -> list[gxe.Expectation]:
                 min_value=low,
                 max_value=c.max,
                 strict_min=c.min_exclusive is not None,
+                row_condition=ACCEPTED,
                 meta=_meta("range", name),
                 description=f"{name} {_range_words(c)}",
             )
@@ -201,7 +217,7 @@ def column_expectations(c: Column) -> list[gxe.Expectation]:
         out.append(
             gxe.ExpectColumnValuesToNotBeNull(
                 column=name,
-                row_condition=RowColumn(other) == equals,
+                row_condition=(RowColumn(other) == equals) & ACCEPTED,
                 meta=_meta("required_when", name),
                 description=f"{other} 为 {equals} 时 {name} 必填 is required when {other} is {equals}",
             )
@@ -209,9 +225,26 @@ def column_expectations(c: Column) -> list[gxe.Expectation]:
     return out
 
 
+def share_expectation() -> gxe.Expectation:
+    """What quarantine handles, as GX sees it: at most the contract's share of the rows read
+    set aside (`limits.quarantined_share`), GX's `mostly`."""
+    limit = limits().quarantined_share
+    return gxe.ExpectColumnValuesToBeInSet(
+        column=QUARANTINED,
+        value_set=[False],
+        mostly=round(1 - limit, 6),
+        meta={"reason": SHARE_REASON},
+        description=(
+            f"隔离行不超过读入行的 {limit:.0%} at most {limit:.0%} of the rows read quarantined "
+            "by the row checks (feeds.yaml limits.quarantined_share)"
+        ),
+    )
+
+
 def suite_for(contract: FeedContract) -> gx.ExpectationSuite:
     """The feed's ExpectationSuite, derived from its contract (personal columns have none)."""
     expectations = [e for c in contract.staging_columns for e in column_expectations(c)]
+    expectations.append(share_expectation())
     # Built in one go: add_expectation would need (and save into) an active GX context.
     suite = gx.ExpectationSuite(
         name=contract.name, expectations=expectations, meta={"title": contract.title}
@@ -235,7 +268,7 @@ def checked_columns(contract: FeedContract) -> list[str]:
             needed.add(c.name)
         if c.required_when:
             needed.add(c.required_when[0])
-    return [c.name for c in contract.staging_columns if c.name in needed]
+    return [c.name for c in contract.staging_columns if c.name in needed] + [QUARANTINED]
 
 
 def suite_json(contract: FeedContract) -> str:
@@ -282,11 +315,11 @@ class ExpectationOutcome:
 
 @dataclass
 class FeedValidation:
-    """The outcome of one feed's suite on one batch of typed rows."""
+    """The outcome of one feed's suite on one batch of rows read (accepted and quarantined)."""
 
     feed: str
     file: str
-    rows: int
+    rows: int  # accepted rows validated
     outcomes: list[ExpectationOutcome]
     result: ExpectationSuiteValidationResult  # sanitised: no text values, no personal columns
     validated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -300,21 +333,24 @@ class FeedValidation:
 
     @property
     def too_much_quarantined(self) -> bool:
-        return self.quarantined_share > self.max_quarantined_share
+        """GX's `mostly` on `_quarantined` failed: more rows set aside than the contract allows."""
+        return any(o.reason == SHARE_REASON and not o.success for o in self.outcomes)
 
     @property
     def success(self) -> bool:
-        """Passed: the accepted rows meet every expectation and few enough were quarantined."""
-        return all(o.success for o in self.outcomes) and not self.too_much_quarantined
+        """GX's verdict: the accepted rows meet every rule and few enough were quarantined."""
+        return all(o.success for o in self.outcomes)
 
     @property
     def failed(self) -> list[ExpectationOutcome]:
         return [o for o in self.outcomes if not o.success]
 
     def reasons_by_row(self) -> dict[int, list[str]]:
-        """Row number -> the reason codes of the expectations it failed."""
+        """Accepted row number -> the reason codes of the rules it failed."""
         out: dict[int, list[str]] = {}
         for o in self.failed:
+            if o.reason == SHARE_REASON:
+                continue
             for n in o.unexpected_rows:
                 out.setdefault(n, []).append(o.reason)
         return out
@@ -379,19 +415,21 @@ def validate_typed(
     frame: pl.DataFrame,
     context: AbstractDataContext,
     file: str = "",
-    rows_read: int | None = None,
-    rows_quarantined: int = 0,
 ) -> FeedValidation:
-    """Run the feed's committed suite on one batch of accepted typed rows (contract columns,
-    `_row_number` in its file and `_file`, else `file` for every row).
+    """Run the feed's committed suite through its Checkpoint on one batch of rows read: the
+    accepted typed rows (contract columns, `_row_number` in its file and `_file`, else `file`
+    for every row) and the quarantined ones by row number (`_quarantined`; a frame without
+    that column is all accepted rows). See `FileBatch.gx_rows`.
 
     `file` labels the batch (the delivered path relative to landing, or how many files).
-    `rows_read` and `rows_quarantined` count the batch's files' rows (default: the frame's,
-    none quarantined); above the contract's share quarantined the result fails. Personal
-    columns are dropped before GX sees the rows.
+    Personal columns are dropped before GX sees the rows.
     """
     if FILE not in frame.columns:
         frame = frame.with_columns(pl.lit(file).alias(FILE))
+    if QUARANTINED not in frame.columns:
+        frame = frame.with_columns(pl.lit(False).alias(QUARANTINED))
+    rows_read = frame.height
+    rows_quarantined = int(frame[QUARANTINED].sum())
     rows = frame.select(FILE, ROW_NUMBER, *checked_columns(contract)).to_pandas()
     run = feed_checkpoint(context, contract.name).run(batch_parameters={"dataframe": rows})
     (result,) = run.run_results.values()
@@ -403,8 +441,8 @@ def validate_typed(
     asset = meta["active_batch_definition"]["data_asset_name"]
     meta["batch_spec"] = {**meta.get("batch_spec", {}), "data_asset_name": f"{asset}: {file}"}
     meta["radar_file"] = file
-    meta["radar_rows"] = frame.height
-    meta["radar_rows_read"] = frame.height if rows_read is None else rows_read
+    meta["radar_rows"] = rows_read - rows_quarantined
+    meta["radar_rows_read"] = rows_read
     meta["radar_rows_quarantined"] = rows_quarantined
     outcomes = []
     for r in result.results:
@@ -430,10 +468,10 @@ def validate_typed(
     return FeedValidation(
         contract.name,
         file,
-        frame.height,
+        rows_read - rows_quarantined,
         outcomes,
         result,
-        rows_read=frame.height if rows_read is None else rows_read,
+        rows_read=rows_read,
         rows_quarantined=rows_quarantined,
         max_quarantined_share=limits().quarantined_share,
     )
@@ -443,25 +481,86 @@ def validate_typed(
 # Data Docs
 # ---------------------------------------------------------------------------------------
 
-# Folders build_data_docs owns inside out_dir (cleared on every build so the docs show the
-# last results only).
-OWNED_DIRS = ("expectations", "validations", "results", "static")
+
+@dataclass(frozen=True)
+class StoredResult:
+    """One stored validation result of the site, as its index shows it."""
+
+    night: str
+    feed: str
+    file: str
+    success: bool
+    rows: int  # accepted rows validated
+    rows_read: int
+    rows_quarantined: int
+    failed: list[tuple[str, str, int, str]]  # reason, expectation, rows failing, file: rows
+    page: str  # GX's page, relative to the site
+    json_path: str  # relative to the site
+
+    @property
+    def too_much_quarantined(self) -> bool:
+        return any(reason == SHARE_REASON for reason, *_ in self.failed)
+
+
+def _stored(data: dict[str, Any], night: str, page: str, json_path: str) -> StoredResult:
+    meta = data.get("meta") or {}
+    failed = []
+    for r in data["results"]:
+        if r["success"]:
+            continue
+        index = r["result"].get("unexpected_index_list") or []
+        shown = "; ".join(f"{d[FILE]}: {d[ROW_NUMBER]}" for d in index[:50])
+        failed.append(
+            (
+                str(r["expectation_config"]["meta"]["reason"]),
+                str(r["expectation_config"]["type"]),
+                int(r["result"].get("unexpected_count") or 0),
+                shown,
+            )
+        )
+    return StoredResult(
+        night=night,
+        feed=str(data["suite_name"]),
+        file=str(meta.get("radar_file", "")),
+        success=bool(data["success"]),
+        rows=int(meta.get("radar_rows", 0)),
+        rows_read=int(meta.get("radar_rows_read", 0)),
+        rows_quarantined=int(meta.get("radar_rows_quarantined", 0)),
+        failed=failed,
+        page=page,
+        json_path=json_path,
+    )
+
+
+def _result_key(
+    feed: str, night: str, validated_at: dt.datetime, file: str
+) -> ValidationResultIdentifier:
+    return ValidationResultIdentifier(
+        ExpectationSuiteIdentifier(name=feed),
+        RunIdentifier(run_name=night, run_time=validated_at),
+        file_slug(file or feed),
+    )
 
 
 def build_data_docs(results: list[FeedValidation], out_dir: Path, run_name: str = "latest") -> Path:
-    """Build static Data Docs of every feed's suite and these results into `out_dir`.
+    """Add one night's results to the offline Data Docs site in `out_dir` (one site for every
+    night: `OUT/data_docs`) and rebuild its indexes.
 
-    Writes:
-    - `index.html`: a self-contained page (no scripts, no network) of every suite and result;
-    - GX's own pages: `expectations/<feed>.html`, `validations/<feed>/<run>/...html`, and GX's
-      index as `gx_index.html` (it renders its tables with CDN scripts, so needs a network);
-    - `results/<feed>/<file-slug>.json`: each sanitised GX validation result.
+    The site keeps every night built into it:
+    - `results/<night>/<feed>/<file-slug>.json`: each sanitised GX validation result, the
+      site's record (a night built again replaces its own results and pages);
+    - GX's own pages: `validations/<feed>/<night>/...html` (rendered once, when their night is
+      built), `expectations/<feed>.html`, and GX's index of every stored result as
+      `gx_index.html`; all without network references (`offline_page`);
+    - `index.html`: a self-contained page (no scripts, no network): every night by feed, newest
+      first, each night's failed expectations with file and row numbers, and every suite.
     Returns the path of `index.html`.
     """
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in OWNED_DIRS:
-        shutil.rmtree(out_dir / name, ignore_errors=True)
+    shutil.rmtree(out_dir / "results" / run_name, ignore_errors=True)
+    for pages_of_night in (out_dir / "validations").glob(f"*/{run_name}"):
+        shutil.rmtree(pages_of_night)
     context = gx_context()
     for default_site in list(context.get_site_names()):
         context.delete_data_docs_site(default_site)
@@ -476,29 +575,39 @@ def build_data_docs(results: list[FeedValidation], out_dir: Path, run_name: str 
     }
     context.add_data_docs_site(SITE, site)
     suites = {c.name: context.suites.add(suite_for(c)) for c in contracts().values()}
-    pages: list[tuple[FeedValidation, str, str]] = []
     for v in results:
-        key = ValidationResultIdentifier(
-            ExpectationSuiteIdentifier(name=v.feed),
-            RunIdentifier(run_name=run_name, run_time=v.validated_at),
-            file_slug(v.file or v.feed),
-        )
-        context.validation_results_store.set(key, v.result)
-        json_path = out_dir / "results" / v.feed / f"{file_slug(v.file or v.feed)}.json"
+        meta = cast(dict[str, Any], v.result.meta)
+        meta["radar_validated_at"] = v.validated_at.isoformat()
+        json_path = out_dir / "results" / run_name / v.feed / f"{file_slug(v.file or v.feed)}.json"
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(
             json.dumps(v.to_json_dict(), ensure_ascii=False, indent=1, default=str),
             encoding="utf-8",
         )
-        pages.append(
-            (v, _site_page(context, key, out_dir), json_path.relative_to(out_dir).as_posix())
-        )
-    context.build_data_docs(site_names=[SITE])
+    # Every stored result goes into GX's store (its index lists them); only this night's
+    # results and the suites are rendered.
+    stored: list[StoredResult] = []
+    tonight: list[Any] = [ExpectationSuiteIdentifier(name=feed) for feed in suites]
+    for json_path in sorted((out_dir / "results").glob("*/*/*.json")):
+        night = json_path.parent.parent.name
+        data = json.loads(json_path.read_text(encoding="utf-8"))
+        result = expectationSuiteValidationResultSchema.load(data)
+        meta = data.get("meta") or {}
+        validated_at = dt.datetime.fromisoformat(str(meta.get("radar_validated_at")))
+        key = _result_key(data["suite_name"], night, validated_at, meta.get("radar_file", ""))
+        context.validation_results_store.set(key, result)
+        if night == run_name:
+            tonight.append(key)
+        page = _site_page(context, key, out_dir)
+        stored.append(_stored(data, night, page, json_path.relative_to(out_dir).as_posix()))
+    context.build_data_docs(site_names=[SITE], resource_identifiers=tonight)
     (out_dir / "index.html").replace(out_dir / "gx_index.html")
-    for page in out_dir.rglob("*.html"):
-        page.write_text(offline_page(page.read_text(encoding="utf-8")), encoding="utf-8")
+    for html_file in out_dir.rglob("*.html"):
+        text = html_file.read_text(encoding="utf-8")
+        if _OFFLINE_MARK not in text:
+            html_file.write_text(offline_page(text), encoding="utf-8")
     index = out_dir / "index.html"
-    index.write_text(_index_html(suites, pages, run_name), encoding="utf-8")
+    index.write_text(_index_html(suites, stored, run_name), encoding="utf-8")
     return index
 
 
@@ -522,10 +631,13 @@ ul.nav{list-style:none;padding-left:0}.badge{padding:0 .4em;border:1px solid #99
 """
 
 
+_OFFLINE_MARK = "<!-- radar: offline -->"
+
+
 def offline_page(page: str) -> str:
     """A GX Data Docs page without references to the network, with a stylesheet of its own."""
     page = _EXTERNAL.sub("", page)
-    return page.replace("</head>", f"<style>{_GX_OFFLINE_CSS}</style></head>", 1)
+    return page.replace("</head>", f"<style>{_GX_OFFLINE_CSS}</style>{_OFFLINE_MARK}</head>", 1)
 
 
 def _site_page(context: AbstractDataContext, key: ValidationResultIdentifier, root: Path) -> str:
@@ -546,53 +658,89 @@ code{font-size:90%}
 
 
 def _index_html(
-    suites: dict[str, gx.ExpectationSuite],
-    pages: list[tuple[FeedValidation, str, str]],
-    run_name: str,
+    suites: dict[str, gx.ExpectationSuite], stored: list[StoredResult], latest: str
 ) -> str:
     e = html.escape
+    nights = sorted({r.night for r in stored}, reverse=True)
     out = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         "<title>Counterfeit Radar 数据质量 Data Docs</title>",
         f"<style>{_CSS}</style></head><body>",
-        f"<h1>Counterfeit Radar 数据质量 Data Docs — {e(run_name)}</h1>",
-        "<p>每个数据源的校验规则（由 feeds.yaml 生成）及本次运行的校验结果。"
-        "Each feed's expectation suite (derived from feeds.yaml) and this run's results on the "
-        "accepted rows of each delivered file (rows that break a rule are quarantined before); "
-        "a feed also fails when more of its rows than the contract's limit were quarantined. "
+        "<h1>Counterfeit Radar 数据质量 Data Docs</h1>",
+        f"<p>最近一次 latest night: <b>{e(latest)}</b>. "
+        "每个数据源的校验规则（由 feeds.yaml 生成）及每晚的校验结果。"
+        "Each feed's expectation suite (derived from feeds.yaml) and every night's results: "
+        "the rules on the accepted rows of each delivered file (rows that break a rule are "
+        "quarantined before), and a feed fails when more of its rows read than the "
+        "contract's limit were quarantined. "
         "行号 = 文件中的记录序号 row numbers are 1-based record positions in their file. "
         '<a href="gx_index.html">GX index</a>.</p>',
-        "<h2>校验结果 Validation results</h2>",
+        "<h2>每晚结果 Results by night</h2>",
     ]
-    if pages:
+    if nights:
+        out.append("<table><tr><th>night</th>")
+        out += [f"<th>{e(feed)}</th>" for feed in suites]
+        out.append("</tr>")
+        for night in nights:
+            cells = []
+            for feed in suites:
+                of_feed = [r for r in stored if r.night == night and r.feed == feed]
+                if not of_feed:
+                    cells.append("<td>—</td>")
+                elif all(r.success for r in of_feed):
+                    cells.append('<td class="ok">✓ 通过 passed</td>')
+                else:
+                    cells.append(
+                        f'<td class="bad"><a href="#night-{e(night)}">✗ 未通过 failed</a></td>'
+                    )
+            out.append(f'<tr><td><a href="#night-{e(night)}">{e(night)}</a></td>')
+            out += cells
+            out.append("</tr>")
+        out.append("</table>")
+    else:
+        out.append("<p>尚无校验结果 no validation results yet.</p>")
+    for night in nights:
+        of_night = [r for r in stored if r.night == night]
+        out.append(f'<h2 id="night-{e(night)}">{e(night)}</h2>')
         out.append(
             "<table><tr><th>feed</th><th>file</th><th>rows accepted</th>"
             "<th>quarantined 隔离</th><th>result</th><th>failed expectations</th><th>pages</th></tr>"
         )
-        for v, page, json_path in pages:
+        for r in of_night:
             status = (
                 '<span class="ok">✓ 通过 passed</span>'
-                if v.success
-                else ('<span class="bad">✗ 未通过 failed</span>')
+                if r.success
+                else '<span class="bad">✗ 未通过 failed</span>'
             )
-            share = f"{v.rows_quarantined} ({v.quarantined_share:.1%})"
-            if v.too_much_quarantined:
-                share = (
-                    f'<span class="bad">{share} &gt; {v.max_quarantined_share:.0%} 超过上限 '
-                    "over the limit</span>"
-                )
+            share = r.rows_quarantined / r.rows_read if r.rows_read else 0.0
+            quarantined = f"{r.rows_quarantined} ({share:.1%})"
+            if r.too_much_quarantined:
+                quarantined = f'<span class="bad">{quarantined} 超过上限 over the limit</span>'
             out.append(
-                f"<tr><td>{e(v.feed)}</td><td>{e(v.file)}</td><td>{v.rows}</td><td>{share}</td>"
-                f"<td>{status}</td>"
-                f'<td>{len(v.failed)}</td><td><a href="{e(quote(page))}">GX page</a> · '
-                f'<a href="{e(quote(json_path))}">JSON</a></td></tr>'
+                f"<tr><td>{e(r.feed)}</td><td>{e(r.file)}</td><td>{r.rows}</td>"
+                f"<td>{quarantined}</td><td>{status}</td><td>{len(r.failed)}</td>"
+                f'<td><a href="{e(quote(r.page))}">GX page</a> · '
+                f'<a href="{e(quote(r.json_path))}">JSON</a></td></tr>'
             )
         out.append("</table>")
-    else:
-        out.append("<p>本次运行没有校验结果 no validation results in this run.</p>")
+        for r in of_night:
+            if not r.failed:
+                continue
+            out.append(f"<h3>{e(r.feed)} {e(r.file)}: 未通过的规则 failed expectations</h3>")
+            out.append(
+                "<table><tr><th>reason code</th><th>expectation</th><th>rows failing</th>"
+                "<th>file: row numbers (first 50)</th></tr>"
+            )
+            for reason, expectation, count, shown in r.failed:
+                out.append(
+                    f"<tr><td><code>{e(reason)}</code></td><td><code>{e(expectation)}</code></td>"
+                    f"<td>{count}</td><td>{e(shown)}</td></tr>"
+                )
+            out.append("</table>")
+    out.append("<h2>校验规则 Suites</h2>")
     for feed, suite in suites.items():
-        out.append(f'<h2 id="{e(feed)}">{e(feed)} — {e(str(suite.meta.get("title", "")))}</h2>')
+        out.append(f'<h3 id="{e(feed)}">{e(feed)} — {e(str(suite.meta.get("title", "")))}</h3>')
         out.append(f'<p><a href="expectations/{e(quote(feed))}.html">GX suite page</a></p>')
         out.append(
             "<table><tr><th>#</th><th>column</th><th>expectation</th><th>reason code</th>"
@@ -600,29 +748,13 @@ def _index_html(
         )
         for i, exp in enumerate(suite.expectations, 1):
             column = getattr(exp, "column", "")
+            mostly = getattr(exp, "mostly", 1)
+            rule = (exp.description or "") + (f" (mostly {mostly:g})" if mostly != 1 else "")
             out.append(
                 f"<tr><td>{i}</td><td>{e(column)}</td><td><code>{e(exp.expectation_type)}</code></td>"
-                f"<td><code>{e(str((exp.meta or {}).get('reason', '')))}</code></td><td>{e(exp.description or '')}</td></tr>"
+                f"<td><code>{e(str((exp.meta or {}).get('reason', '')))}</code></td><td>{e(rule)}</td></tr>"
             )
         out.append("</table>")
-        for v, _page, _json in pages:
-            if v.feed != feed or not v.failed:
-                continue
-            out.append(f"<h3>{e(v.file)}: 未通过的规则 failed expectations</h3>")
-            out.append(
-                "<table><tr><th>reason code</th><th>expectation</th><th>rows failing</th>"
-                "<th>file: row numbers (first 50)</th></tr>"
-            )
-            for o in v.failed:
-                shown = "; ".join(
-                    f"{f}: {n}"
-                    for f, n in zip(o.unexpected_files[:50], o.unexpected_rows[:50], strict=False)
-                )
-                out.append(
-                    f"<tr><td><code>{e(o.reason)}</code></td><td><code>{e(o.expectation)}</code></td>"
-                    f"<td>{o.unexpected_count}</td><td>{e(shown)}</td></tr>"
-                )
-            out.append("</table>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import zip_longest
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -504,7 +504,7 @@ def _sheet_rows(rows: Iterable[Sequence[object]]) -> RawTable:
     return RawTable(headers, body, list(range(1, len(body) + 1)))
 
 
-def _check_xlsx_parts(data: bytes) -> None:
+def check_xlsx_parts(data: bytes) -> None:
     """An .xlsx is a zip: its parts may decompress to at most the contract's limit (a 10 MB
     file can hold gigabytes of sheet XML). The sizes are the zip's own, checked unread; a part
     that holds more than its stated size fails its read."""
@@ -520,6 +520,19 @@ def _check_xlsx_parts(data: bytes) -> None:
         )
 
 
+def check_sheet_size(sheet: Any) -> tuple[int, int]:
+    """The rows and columns an openpyxl read-only sheet declares (its <dimension>, 0 when it
+    declares none); FileRejected when they pass the contract's limits, before any row is read."""
+    lim = limits()
+    rows, columns = sheet.max_row or 0, sheet.max_column or 0
+    if rows > lim.sheet_rows or columns > lim.columns:
+        raise FileRejected(
+            f"超出限制 limit broken: the sheet declares {rows:,} rows × {columns:,} "
+            f"columns, at most {lim.sheet_rows:,} × {lim.columns}"
+        )
+    return rows, columns
+
+
 def read_xlsx_bytes(data: bytes) -> RawTable:
     """Excel 2007+: first sheet, header on row 1. A sheet that declares more rows or columns
     than the contract allows is rejected before it is read; one that declares none is read
@@ -527,19 +540,14 @@ def read_xlsx_bytes(data: bytes) -> RawTable:
     import openpyxl
 
     lim = limits()
-    _check_xlsx_parts(data)
+    check_xlsx_parts(data)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = book.worksheets[0]
     except Exception as exc:
         raise _unreadable("Excel workbook: not an .xlsx file, or a damaged one", exc) from None
     try:
-        rows, columns = sheet.max_row or 0, sheet.max_column or 0  # as declared (<dimension>)
-        if rows > lim.sheet_rows or columns > lim.columns:
-            raise FileRejected(
-                f"超出限制 limit broken: the first sheet declares {rows:,} rows × {columns:,} "
-                f"columns, at most {lim.sheet_rows:,} × {lim.columns}"
-            )
+        rows, columns = check_sheet_size(sheet)
         # Bounds for a sheet without a declared size: a row numbered past the limit, or a cell
         # far to the right, would otherwise be padded with empty cells up to it.
         return _sheet_rows(

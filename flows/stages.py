@@ -119,9 +119,9 @@ def validate_with_gx(
 ) -> list[FeedValidation]:
     """Run each feed's Great Expectations suite on the rows loaded in this run; store the results.
 
-    The accepted rows keep their file and in-file row number, and are validated in batches
-    of whole files (`MAX_GX_ROWS`); the first batch of a feed carries the feed's rows read
-    and quarantined in this run, for the contract's limit on the share quarantined. Each
+    The rows read keep their file and in-file row number, and are validated in batches of
+    whole files (`MAX_GX_ROWS`): the rules on the accepted rows, the contract's limit on the
+    share quarantined on all of them (`FileBatch.gx_rows`). Each
     feed's typed rows leave the report once validated: the rest of the run does not need
     them, and at national scale they are gigabytes."""
     if not report.typed_rows:
@@ -130,18 +130,13 @@ def validate_with_gx(
     results: list[FeedValidation] = []
     for feed in sorted(report.typed_rows):
         batches = gx_batches(report.typed_rows.pop(feed), MAX_GX_ROWS)
-        count, first = len(batches), True
+        count = len(batches)
         while batches:
             batch = batches.pop(0)  # released once validated
-            rows = pl.concat(batch, how="vertical_relaxed")
+            rows = pl.concat(batch, how="diagonal_relaxed")
             label = _gx_label(batch, count)
             del batch
-            read = report.rows_read.get(feed, rows.height) if first else rows.height
-            quarantined = report.rows_quarantined.get(feed, 0) if first else 0
-            results.append(
-                validate_typed(contracts()[feed], rows, context, label, read, quarantined)
-            )
-            first = False
+            results.append(validate_typed(contracts()[feed], rows, context, label))
             del rows
     record_validations(con, run_id, results)
     return results
@@ -233,7 +228,8 @@ def export_all(
     validations: list[FeedValidation],
 ) -> list[Path]:
     """Write the four exports of the spec for the as-of date, and the steward's Data Docs."""
-    paths: list[Path] = [build_data_docs(validations, out_dir / "data_docs", out_dir.name)]
+    # One Data Docs site for every night, beside the nights' folders.
+    paths: list[Path] = [build_data_docs(validations, out_dir.parent / "data_docs", out_dir.name)]
     paths += write_export(leads, out_dir, "entity_leads")
     paths += write_export(hotspots, out_dir, "hotspots")
     paths += write_export(alerts, out_dir, "alerts")

@@ -5,7 +5,9 @@
 What opening a case (立案) needs on one A4-printable page: identity (names, USCCs, shops),
 the reasons, the records behind them (listings with their price against the reference,
 complaints without personal data, inspections), the keys that link the records into one
-operator, and the lead's rank history and dispositions. Read from the warehouse the run
+operator (with how many records carry each, and the match probability of every pair of names
+the name matcher joined), and the lead's rank history and dispositions. Shops are named, not
+linked: the contract's platforms.csv gives no shop URL pattern. Read from the warehouse the run
 just built (transforms/explore.py `lead_records`: no phone, no complaint text, phone and ID
 numbers blanked from titles and names).
 """
@@ -30,6 +32,7 @@ from reports.labels import (
     shop_label,
 )
 from transforms.explore import LeadRecords, lead_credit, lead_records
+from transforms.splink_match import load_config
 from transforms.warehouse import has_table
 
 DOSSIER_LEADS = 10  # per team: the top of its list
@@ -103,6 +106,8 @@ def render_dossier(
             credit=_rows(credit),
             credit_types=CREDIT_TYPES,
             keys=_rows(records.keys),
+            name_matches=_rows(records.name_matches),
+            name_threshold=load_config().threshold,
             category=category_label,
             ranks=ranks,
             dispositions=[(d[0], STATUS_LABELS.get(d[1], d[1]), *d[2:]) for d in dispositions],
@@ -127,7 +132,8 @@ def write_dossiers(
     for lead_id in leads.head(top)["lead_id"].to_list():
         if lead_id not in cache:
             try:
-                cache[lead_id] = lead_records(con, lead_id)
+                # as of the run's day: a first run has no earlier succeeded run to date it
+                cache[lead_id] = lead_records(con, lead_id, as_of)
             except LookupError:  # not in the warehouse's list (exports of another run)
                 continue
         ranks, dispositions = _history(con, lead_id)

@@ -72,6 +72,15 @@ def test_evaluate_without_a_run_is_one_line(small_world: Path, tmp_path: Path) -
     assert code == 2 and line.startswith(f"error: no run's exports in {tmp_path / '2026-06-30'}")
 
 
+def test_evaluate_does_not_take_the_data_docs_site_for_a_run(
+    small_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "data_docs" / "results").mkdir(parents=True)  # OUT holds the site beside runs
+    monkeypatch.setenv("RADAR_OUT", str(tmp_path))
+    code, line = invoke(["evaluate", "--world", str(small_world)])
+    assert code == 2 and line.startswith("error: no run found")
+
+
 @pytest.mark.parametrize("command", ["list", "accept"])
 def test_a_mistyped_feed_names_the_valid_ones(command: str, tmp_path: Path) -> None:
     args = ["steward", command, "--feed", "complaint", "--warehouse", str(tmp_path / "w.duckdb")]

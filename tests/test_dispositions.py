@@ -302,3 +302,91 @@ def test_dispositions_count_in_the_precision_of_past_lead_lists(
     table = precision_at_k(outcomes, [2, 4]).rows_by_key("k", named=True, unique=True)
     assert (table[2]["positives"], table[2]["decided"]) == (1, 2)
     assert (table[4]["positives"], table[4]["decided"], table[4]["precision"]) == (2, 3, 0.5)
+
+
+# --- a returned workbook is read under the feeds' .xlsx limits (FEEDS.md, Limits) --------
+
+
+def _team_workbook(path: Path) -> Path:
+    """A small returned team workbook: one lead checked, nothing found."""
+    from data_contracts.dispositions import LEADS_SHEET, TEAM_SUBJECT_PREFIX
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = LEADS_SHEET
+    ws.append(["排名", "线索编号", "处置状态", "核查日期", "核查人", "备注"])
+    ws.append([1, "CR-1", "已核查未发现问题", dt.date(2026, 6, 20), "王", "无"])
+    wb.properties.subject = f"{TEAM_SUBJECT_PREFIX}632800"
+    wb.save(path)
+    return path
+
+
+def test_a_returned_workbook_within_the_limits_is_read(tmp_path: Path) -> None:
+    from data_contracts.dispositions import read_returned_workbook
+
+    returned = read_returned_workbook(_team_workbook(tmp_path / "ok.xlsx"))
+    assert returned.team == "632800"
+    assert [(r.row_number, r.lead_id, r.checked_by) for r in returned.rows] == [(2, "CR-1", "王")]
+
+
+@pytest.mark.parametrize("dimension", ["A1:F2000000", "A1:GS2"])
+def test_a_returned_workbook_declaring_a_huge_sheet_is_rejected_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dimension: str
+) -> None:
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    from data_contracts.dispositions import DispositionFileError, read_returned_workbook
+    from tests.delivery import with_sheet_dimension
+
+    path = _team_workbook(tmp_path / "huge.xlsx")
+    path.write_bytes(with_sheet_dimension(path.read_bytes(), dimension))
+    read: list[object] = []
+
+    def no_rows(self: object, *args: object, **kwargs: object) -> object:
+        read.append(self)
+        return iter(())
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "_cells_by_row", no_rows)
+    with pytest.raises(DispositionFileError, match="limit broken: the sheet declares"):
+        read_returned_workbook(path)
+    assert not read, "the sheet's rows were read"
+
+
+def test_a_returned_workbook_whose_parts_decompress_past_the_limit_is_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from data_contracts import readers
+    from data_contracts.contract import limits
+    from data_contracts.dispositions import DispositionFileError, read_returned_workbook
+
+    # a long note compresses to almost nothing: a small stand-in for a zip bomb
+    path = _team_workbook(tmp_path / "bomb.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["线索"]["F3"] = "无" * 100_000
+    wb.save(path)
+    unpacked = 50_000
+    assert path.stat().st_size < unpacked
+    monkeypatch.setattr(
+        readers, "limits", lambda: dataclasses.replace(limits(), xlsx_unpacked_bytes=unpacked)
+    )
+    with pytest.raises(DispositionFileError, match="limit broken: its parts decompress"):
+        read_returned_workbook(path)
+
+
+def test_a_hostile_returned_workbook_is_an_audited_rejected_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.delivery import with_sheet_dimension
+    from transforms.dispositions import import_dispositions
+
+    path = _team_workbook(tmp_path / "huge.xlsx")
+    path.write_bytes(with_sheet_dimension(path.read_bytes(), "A1:ZZ2000000"))
+    con = duckdb.connect()
+    result = import_dispositions(
+        con, path, file="huge.xlsx", source="cli", imported_by="王", today=dt.date(2026, 6, 30)
+    )
+    assert result.status == "rejected" and "limit broken" in result.issues
+    assert con.sql("select status from ops.disposition_imports").fetchall() == [("rejected",)]

@@ -15,6 +15,7 @@ import yaml
 
 from data_contracts.contract import CONTRACT_DIR, contracts, regions
 from data_contracts.expectations import (
+    SHARE_REASON,
     SUITE_DIR,
     FeedValidation,
     build_data_docs,
@@ -77,9 +78,11 @@ def test_committed_suite_equals_what_the_contract_derives(feed: str) -> None:
 @pytest.mark.parametrize("feed", list(contracts()))
 def test_every_expectation_names_a_reason_code_and_has_bilingual_words(feed: str) -> None:
     contract = contracts()[feed]
-    allowed = set(reason_codes(contract)) | {
-        f"uscc:{c.name}" for c in contract.columns if c.type == "uscc"
-    }
+    allowed = (
+        set(reason_codes(contract))
+        | {f"uscc:{c.name}" for c in contract.columns if c.type == "uscc"}
+        | {SHARE_REASON}
+    )
     for e in suite_for(contract).expectations:
         assert e.meta["reason"] in allowed
         assert re.search(r"[\u4e00-\u9fff]", e.description) and re.search(
@@ -258,7 +261,7 @@ def docs(
         ),
         validate_typed(contracts()["inspections"], bad, context, "inspections/2026-06/b.csv"),
     ]
-    out = tmp_path_factory.mktemp("run") / "2026-06-30" / "data_docs"
+    out = tmp_path_factory.mktemp("run") / "data_docs"
     build_data_docs(results, out, run_name="2026-06-30")
     return out, results
 
@@ -292,7 +295,7 @@ def test_gx_pages_need_no_network(docs: tuple[Path, list[FeedValidation]]) -> No
 
 def test_data_docs_store_each_result_as_json(docs: tuple[Path, list[FeedValidation]]) -> None:
     out, results = docs
-    stored = out / "results" / "inspections" / "inspections__2026-06__b.csv.json"
+    stored = out / "results" / "2026-06-30" / "inspections" / "inspections__2026-06__b.csv.json"
     data = json.loads(stored.read_text(encoding="utf-8"))
     assert data["success"] is False and data["meta"]["radar_file"] == "inspections/2026-06/b.csv"
     failed = [r for r in data["results"] if not r["success"]]
@@ -300,19 +303,44 @@ def test_data_docs_store_each_result_as_json(docs: tuple[Path, list[FeedValidati
     assert failed[0]["result"]["unexpected_index_list"] == [
         {"_file": "inspections/2026-06/b.csv", "_row_number": 1}
     ]
-    assert (out / "results" / "inspections" / "inspections__2026-05__好.csv.json").is_file()
+    assert (
+        out / "results" / "2026-06-30" / "inspections" / "inspections__2026-05__好.csv.json"
+    ).is_file()
     assert len(list((out / "validations").rglob("*.html"))) == len(results)
     (page,) = (out / "validations" / "inspections").rglob("inspections__2026-06__b.csv.html")
     text = re.sub(r"<[^>]+>|\s+", " ", page.read_text(encoding="utf-8"))
     assert "Data asset: inspections: inspections/2026-06/b.csv" in re.sub(r" +", " ", text)
 
 
-def test_data_docs_rebuild_shows_only_the_last_results(context: Any, tmp_path: Path) -> None:
-    first = validate_typed(contracts()["inspections"], inspections(), context, "inspections/a.csv")
-    build_data_docs([first], tmp_path)
-    second = validate_typed(contracts()["inspections"], inspections(), context, "inspections/b.csv")
-    build_data_docs([second], tmp_path)
-    assert [p.name for p in (tmp_path / "results").rglob("*.json")] == ["inspections__b.csv.json"]
+def test_data_docs_keep_every_night_and_a_night_built_again_replaces_its_own(
+    context: Any, tmp_path: Path
+) -> None:
+    inspections_contract = contracts()["inspections"]
+    bad = inspections(seized_value_cny=[-5.0, None, 0.0])
+    first = validate_typed(inspections_contract, inspections(), context, "inspections/a.csv")
+    build_data_docs([first], tmp_path, run_name="2026-06-29")
+    second = validate_typed(inspections_contract, bad, context, "inspections/b.csv")
+    build_data_docs([second], tmp_path, run_name="2026-06-30")
+    third = validate_typed(inspections_contract, inspections(), context, "inspections/c.csv")
+    build_data_docs([third], tmp_path, run_name="2026-06-30")  # the night re-run
+    stored = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json"))
+    assert stored == [
+        "results/2026-06-29/inspections/inspections__a.csv.json",
+        "results/2026-06-30/inspections/inspections__c.csv.json",
+    ]
+    pages = sorted(p.name for p in (tmp_path / "validations").rglob("*.html"))
+    assert pages == ["inspections__a.csv.html", "inspections__c.csv.html"]
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    # newest night first, each with its results; every link resolves
+    assert index.index('id="night-2026-06-30"') < index.index('id="night-2026-06-29"')
+    assert "inspections/a.csv" in index and "inspections/c.csv" in index
+    assert "inspections/b.csv" not in index and "✗" not in index
+    from urllib.parse import unquote
+
+    for href in re.findall(r'href="([^"#]+)"', index):
+        assert (tmp_path / unquote(href)).is_file(), href
+    gx_index = (tmp_path / "gx_index.html").read_text(encoding="utf-8")
+    assert "2026-06-29" in gx_index and "2026-06-30" in gx_index
 
 
 # --- the steward's docs ------------------------------------------------------------------
@@ -348,21 +376,57 @@ def test_a_feed_fails_only_when_accepted_rows_break_a_rule_or_too_many_were_quar
     from transforms.landing import LandingScan
 
     assert limits().quarantined_share == 0.10
-    good = inspections().with_columns(pl.lit("inspections/a.csv").alias("_file"))
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("create schema ops")
     verdicts = []
-    for read, quarantined in [(3, 0), (30, 3), (30, 4)]:
-        report = IngestReport(
-            scan=LandingScan([], [], []),
-            typed_rows={"inspections": [good]},
-            rows_read={"inspections": read},
-            rows_quarantined={"inspections": quarantined},
+    # accepted rows (all meeting every rule) and quarantined ones, by row number alone
+    for accepted, quarantined in [(3, 0), (27, 3), (26, 4)]:
+        good = pl.concat([inspections()] * (accepted // 3 + 1))[:accepted].with_columns(
+            pl.int_range(1, accepted + 1).alias("_row_number"), _quarantined=pl.lit(False)
         )
+        set_aside = pl.DataFrame(
+            {"_row_number": list(range(accepted + 1, accepted + quarantined + 1))},
+            schema={"_row_number": pl.Int64},
+        ).with_columns(_quarantined=pl.lit(True))
+        rows = pl.concat([good, set_aside], how="diagonal_relaxed").with_columns(
+            _file=pl.lit("inspections/a.csv")
+        )
+        report = IngestReport(scan=LandingScan([], [], []), typed_rows={"inspections": [rows]})
         (result,) = stages.validate_with_gx(con, report, "r1")
-        assert not result.failed  # the accepted rows meet every rule
+        assert (result.rows, result.rows_read) == (accepted, accepted + quarantined)
+        assert result.reasons_by_row() == {}  # the accepted rows meet every rule
         verdicts.append((result.success, result.too_much_quarantined))
+        # GX's own verdict, with the quarantined rows named by file and row when it fails
+        assert result.result.success == result.success
     assert verdicts == [(True, False), (True, False), (False, True)]  # 4 of 30 > 10 %
+    (share,) = result.failed
+    assert share.reason == SHARE_REASON and share.unexpected_rows == (27, 28, 29, 30)
+    assert set(share.unexpected_files) == {"inspections/a.csv"}
+
+
+def test_a_loaded_file_gives_gx_its_accepted_rows_and_its_quarantined_row_numbers(
+    tmp_path: Path,
+) -> None:
+    from data_contracts.batch import DeliveredFile, build_batch
+    from tests.test_validate import INSPECTION
+
+    rows = [INSPECTION | {"inspection_id": f"I{i}"} for i in range(1, 4)]
+    rows[1]["region_code"] = "999999"  # quarantined
+    path = tmp_path / "a.csv"
+    pl.DataFrame(rows).write_csv(path)
+    rel = "inspections/2026-06/a.csv"
+    batch = build_batch(DeliveredFile("inspections", path, rel, 0.0, path.stat().st_size))
+    gx_rows = batch.gx_rows()
+    assert gx_rows.select("_row_number", "_quarantined", "inspection_id").rows() == [
+        (1, False, "I1"),
+        (3, False, "I3"),
+        (2, True, None),
+    ]
+    assert set(gx_rows["_file"]) == {rel}
+    result = validate_typed(contracts()["inspections"], gx_rows, gx_context(), rel)
+    # one row in three quarantined: over the 10 % limit, and only that fails
+    assert (result.rows, result.rows_read, result.rows_quarantined) == (2, 3, 1)
+    assert [(o.reason, o.unexpected_rows) for o in result.failed] == [(SHARE_REASON, (2,))]
 
 
 def test_each_feed_runs_its_committed_suite_through_its_checkpoint(

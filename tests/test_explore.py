@@ -357,3 +357,79 @@ def test_a_replay_sees_only_what_was_delivered_by_its_day(warehouse: Path, tmp_p
         assert not replay_lead_history(con, [day]).equals(before)
     finally:
         con.close()
+
+
+def test_the_linkage_of_a_lead_shows_its_keys_records_and_name_match_probabilities() -> None:
+    import datetime as dt
+
+    from reports.dossier import render_dossier
+    from transforms.explore import LeadRecords, _matched_names, _query
+
+    con = duckdb.connect()
+    con.execute("create schema core")
+    con.execute(
+        "create table core.entity_keys as select * from (values "
+        "('uscc:91630100X', 'CR-1'), ('name:630100:绿丰种业', 'CR-1'), "
+        "('name:630100:绿丰种业经营部', 'CR-1'), ('name:630100:别家', 'CR-2')) t(key, entity_id)"
+    )
+    con.execute(
+        "create table core.record_keys as select * from (values "
+        "('entities', '91630100X', 'uscc:91630100X'), "
+        "('entities', '91630100X', 'name:630100:绿丰种业'), "
+        "('complaints', 'C1', 'name:630100:绿丰种业经营部'), "
+        "('complaints', 'C2', 'name:630100:绿丰种业经营部')) t(feed, record_id, key)"
+    )
+    con.execute(
+        "create table core.name_matches as select * from (values "
+        "('name:630100:绿丰种业', 'name:630100:绿丰种业经营部', 0.973::DOUBLE), "
+        "('name:630100:绿丰种业', 'name:630100:别家', 0.95::DOUBLE)) t(key_a, key_b, match_probability)"
+    )
+    params = {"lead_id": "CR-1"}
+    keys = _query(con, "lead_keys.sql", params)
+    assert keys.select("key", "records", "feeds").rows() == [
+        ("name:630100:绿丰种业", 1, "entities"),
+        ("name:630100:绿丰种业经营部", 2, "complaints"),
+        ("uscc:91630100X", 1, "entities"),
+    ]
+    matches = _matched_names(con, params)
+    # only the pair inside the lead: the match to another entity's name is not its evidence
+    assert matches.rows() == [("name:630100:绿丰种业", "name:630100:绿丰种业经营部", 0.973)]
+    empty = pl.DataFrame()
+    lead = {
+        "lead_id": "CR-1",
+        "entity_name": "绿丰种业经营部",
+        "uscc": "91630100X",
+        "rank": 1,
+        "score": 0.9,
+        "risk_level": "high",
+        "region_code": "630102",
+        "product_categories": "seeds",
+        "shop_keys": "",
+        "reasons": "",
+    }
+    records = LeadRecords(
+        lead=lead,
+        complaints=pl.DataFrame(schema={"received_on": pl.Date}),
+        inspections=pl.DataFrame(schema={"inspected_on": pl.Date}),
+        listings=pl.DataFrame(
+            schema={"price_cny": pl.Float64, "price_ratio": pl.Float64, "has_slang": pl.Boolean}
+        ),
+        shop_snapshots=empty,
+        keys=keys,
+        name_matches=matches,
+    )
+    page = render_dossier(records, empty, [], [], "630100", dt.date(2026, 6, 30))
+    assert "0.973" in page and "绿丰种业经营部" in page and "别家" not in page
+    assert '<td class="num">2</td><td>complaints</td>' in page
+
+
+def test_the_weekly_lead_lists_are_mondays_whose_horizon_is_over() -> None:
+    import datetime as dt
+
+    from tools.lead_precision import weekly_days
+
+    days = weekly_days(dt.date(2026, 6, 30), weeks=12, horizon_days=90)
+    assert (days[0], days[-1], len(days)) == (dt.date(2026, 1, 12), dt.date(2026, 3, 30), 12)
+    assert all(d.weekday() == 0 for d in days)
+    assert days[-1] + dt.timedelta(days=90) <= dt.date(2026, 6, 30)
+    assert days[-1] + dt.timedelta(days=97) > dt.date(2026, 6, 30)  # the latest such Monday

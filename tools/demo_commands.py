@@ -106,7 +106,8 @@ def evaluate(
     world = world or s.world
     _demo_world_config(world)
     if out is None:
-        runs = sorted(p for p in s.out.glob("*") if p.is_dir())
+        # a run's folder has its exports (OUT also holds the Data Docs site, data_docs/)
+        runs = sorted(p for p in s.out.glob("*") if (p / "entity_leads.csv").is_file())
         if not runs:
             typer.echo("error: no run found; give --out OUT/<as-of>", err=True)
             raise typer.Exit(2)

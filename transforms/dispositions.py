@@ -132,8 +132,8 @@ def import_dispositions(
     """Import one returned workbook; `file` is how data_quality and the audit name it, `today`
     the day of import (a disposition dated after it is refused)."""
     ensure_disposition_tables(con)
-    data = path.read_bytes()
-    sha256 = hashlib.sha256(data).hexdigest()
+    with path.open("rb") as f:  # streamed: the workbook's size limit is checked on reading
+        sha256 = hashlib.file_digest(f, "sha256").hexdigest()
     stat = path.stat()
     size = stat.st_size if size is None else size
     mtime = stat.st_mtime if mtime is None else mtime

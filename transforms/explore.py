@@ -25,7 +25,7 @@ import polars as pl
 
 from data_contracts.personal import redact_personal
 from data_contracts.validate import reason_text
-from transforms.warehouse import sql_file
+from transforms.warehouse import has_table, sql_file
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)\d{4}(?:-\d{2}){1,2}(?!\d)|(?<!\d)\d{4}Q[1-4](?!\d)")
 _SEPARATORS = re.compile(r"([_\-. ])[_\-. ]*")
@@ -109,15 +109,21 @@ class LeadRecords:
     inspections: pl.DataFrame  # attributed inspections, any result
     listings: pl.DataFrame  # its shops' listings as the score saw them (last 8 weeks)
     shop_snapshots: pl.DataFrame  # per shop and snapshot: listings, median price, sales
-    keys: pl.DataFrame  # kind, key: what links its records (uscc, shop, contact, name)
+    keys: pl.DataFrame  # kind, key, records, feeds: what links its records (uscc, shop, …)
+    name_matches: pl.DataFrame  # key_a, key_b, match_probability: its matched names
 
 
-def lead_records(con: duckdb.DuckDBPyConnection, lead_id: str) -> LeadRecords:
-    """The records behind lead `lead_id` of the last run; LookupError for an unknown lead."""
+def lead_records(
+    con: duckdb.DuckDBPyConnection, lead_id: str, as_of: dt.date | None = None
+) -> LeadRecords:
+    """The records behind lead `lead_id` of the lead list in scores (the last run's, or the
+    run in progress, as of `as_of`, by default the last run's date); LookupError for an
+    unknown lead."""
     lead = current_leads(con).filter(pl.col("lead_id") == lead_id)
     if lead.is_empty():
         raise LookupError(f"{lead_id} is not in the last run's lead list")
-    params: dict[str, object] = {"lead_id": lead_id, "as_of": last_run_as_of(con)}
+    day = as_of or last_run_as_of(con)
+    params: dict[str, object] = {"lead_id": lead_id, "as_of": day}
     return LeadRecords(
         lead=lead.row(0, named=True),
         complaints=_query(con, "lead_complaints.sql", params),
@@ -125,7 +131,21 @@ def lead_records(con: duckdb.DuckDBPyConnection, lead_id: str) -> LeadRecords:
         listings=_redacted(_query(con, "lead_listings.sql", params), "title"),
         shop_snapshots=_query(con, "lead_shop_snapshots.sql", params),
         keys=_redacted_names(_query(con, "lead_keys.sql", params)),
+        name_matches=_matched_names(con, params),
     )
+
+
+def _matched_names(con: duckdb.DuckDBPyConnection, params: dict[str, object]) -> pl.DataFrame:
+    """The lead's matched name pairs with their probability, personal numbers blanked (none
+    when the resolution matched no names: `match_names` off, or a warehouse before it)."""
+    if not has_table(con, "core", "name_matches"):
+        return pl.DataFrame(
+            schema={"key_a": pl.String, "key_b": pl.String, "match_probability": pl.Float64}
+        )
+    blanked = [
+        pl.col(c).map_elements(redact_personal, return_dtype=pl.String) for c in ("key_a", "key_b")
+    ]
+    return _query(con, "lead_name_matches.sql", params).with_columns(blanked)
 
 
 def lead_credit(con: duckdb.DuckDBPyConnection, lead_id: str, as_of: dt.date) -> pl.DataFrame:

@@ -52,11 +52,9 @@ class IngestReport:
     scan: LandingScan
     statuses: dict[str, int] = field(default_factory=dict)
     new_files: int = 0
-    # feed -> the accepted typed rows of each file loaded in this run, with `_file` (for the
-    # Great Expectations suites), and the rows read and quarantined of those files
+    # feed -> the rows read of each file loaded in this run as its Great Expectations suite
+    # validates them (`FileBatch.gx_rows`: accepted typed rows, quarantined rows by number)
     typed_rows: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
-    rows_read: dict[str, int] = field(default_factory=dict)
-    rows_quarantined: dict[str, int] = field(default_factory=dict)
 
 
 def local_builder(con: duckdb.DuckDBPyConnection) -> BatchBuilder:
@@ -236,14 +234,7 @@ def ingest_landing(
                 status, issues = write_batch(con, batch, run_id)
             report.statuses[status] = report.statuses.get(status, 0) + 1
             if status == "loaded" and batch.rows is not None:
-                feed, rows = batch.file.feed, batch.rows
-                accepted = rows.accepted.with_columns(pl.lit(batch.file.rel).alias("_file"))
-                report.typed_rows.setdefault(feed, []).append(accepted)
-                quarantined = rows.quarantined.height
-                report.rows_read[feed] = (
-                    report.rows_read.get(feed, 0) + accepted.height + quarantined
-                )
-                report.rows_quarantined[feed] = report.rows_quarantined.get(feed, 0) + quarantined
+                report.typed_rows.setdefault(batch.file.feed, []).append(batch.gx_rows())
             if status != "loaded":
                 log.warning("%s %s: %s", status, batch.file.rel, "; ".join(issues)[:300])
     finally:
