@@ -392,13 +392,19 @@ def case_features(
     (`freeze_staging_as_known_on`; FEEDS.md, Training and backtests).
 
     `build_as_of(con, day)` resolves entities and builds features as of `day` (the nightly
-    stages). It runs once per feature day inside a transaction that is rolled back at the end.
+    stages). It runs once per feature day inside a transaction that is rolled back at the end;
+    a builder with a `prepare(con, days)` method (`transforms.features.ResolveAndBuildDays`)
+    is first given every feature day, in that transaction.
     """
     baseline = baseline or load_baseline_config()
     rows: list[dict[str, Any]] = []
+    days = sorted(set(cases["features_as_of"].to_list()))
+    prepare = getattr(build_as_of, "prepare", None)
     con.execute("begin transaction")
     try:
-        for day in sorted(set(cases["features_as_of"].to_list())):
+        if prepare is not None:
+            prepare(con, days)
+        for day in days:
             freeze_staging_as_known_on(con, day)
             build_as_of(con, day)
             week = cases.filter(pl.col("features_as_of") == day)

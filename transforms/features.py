@@ -4,10 +4,14 @@ of past lead lists and the model's training and backtest share."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import duckdb
+import polars as pl
 
-from transforms.resolve import resolve_entities
+from transforms.load import freeze_staging_as_known_on
+from transforms.resolve import refresh_normalized_names, resolve_entities
+from transforms.splink_match import name_match_edges_by_day, refresh_name_candidates
 from transforms.warehouse import materialize, scalar
 from transforms.wording import wording_params
 
@@ -28,3 +32,40 @@ def resolve_and_build(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     features as of that day."""
     resolve_entities(con, as_of)
     build_entity_features(con, as_of)
+
+
+def name_matches_as_known_on(
+    con: duckdb.DuckDBPyConnection, days: Iterable[dt.date]
+) -> dict[dt.date, pl.DataFrame]:
+    """The name matches that `resolve_entities` would find on each day, with staging as known
+    on it (`freeze_staging_as_known_on`), scored in one Splink pass. Only inside a
+    transaction that is rolled back (it freezes the staging views and rebuilds
+    core.record_keys and core.name_candidates for each day)."""
+    refresh_normalized_names(con)
+    candidates = {}
+    for day in sorted(set(days)):
+        freeze_staging_as_known_on(con, day)
+        materialize(con, "core.record_keys", "core/record_keys.sql", {"as_of": day})
+        candidates[day] = refresh_name_candidates(con, day)
+    return name_match_edges_by_day(candidates) if candidates else {}
+
+
+class ResolveAndBuildDays:
+    """`resolve_and_build` for many days in turn (training, backtests, replays): `prepare`
+    scores the name matches of every day in one pass first, then each call resolves and
+    builds one of those days with its matches. With `one_pass` False each day is matched on
+    its own, as `resolve_and_build` does (the reference the one pass must equal)."""
+
+    def __init__(self, one_pass: bool = True) -> None:
+        self.one_pass = one_pass
+        self.matches: dict[dt.date, pl.DataFrame] = {}
+
+    def prepare(self, con: duckdb.DuckDBPyConnection, days: Iterable[dt.date]) -> None:
+        """Score the name matches of `days` (inside the caller's rolled-back transaction)."""
+        if self.one_pass:
+            self.matches = name_matches_as_known_on(con, days)
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+        """Resolve and build as of `as_of`, the staging views frozen on that day already."""
+        resolve_entities(con, as_of, name_matches=self.matches.pop(as_of, None))
+        build_entity_features(con, as_of)

@@ -305,6 +305,37 @@ def name_match_edges(
     return edges
 
 
+def name_match_edges_by_day(
+    candidates: dict[Any, pl.DataFrame], config: NameMatchConfig | None = None
+) -> dict[Any, pl.DataFrame]:
+    """The edges `name_match_edges` finds for each day's candidates (core.name_candidates as
+    of that day), all scored in one Splink pass instead of one per day (building a linker
+    costs more than scoring a day's pairs). Each day's keys and scopes are tagged with the
+    day, so pairs are blocked within a day; a pair's probability depends on its two rows
+    alone (the m/u are configured, there is no term-frequency adjustment), so a day's edges
+    are exactly those of a pass of its own."""
+    config = config or load_config()
+    days = sorted(candidates)
+    tagged = [
+        frame.with_columns(
+            (pl.lit(f"{i}|") + pl.col("key")).alias("key"),
+            (pl.lit(f"{i}|") + pl.col("scope")).alias("scope"),
+        )
+        for i, frame in enumerate(candidates[day] for day in days)
+    ]
+    scored = score_name_pairs(pl.concat(tagged), config, at_least=config.threshold)
+    day_of = pl.col("key_a").str.extract(r"^(\d+)\|", 1).cast(pl.Int64).alias("_day")
+    untag = [pl.col(c).str.replace(r"^\d+\|", "") for c in ("key_a", "key_b")]
+    scored = scored.with_columns(day_of).with_columns(untag)
+    edges = {}
+    for i, day in enumerate(days):
+        one = scored.filter(pl.col("_day") == i).drop("_day")
+        edges[day] = one.sort(["key_a", "key_b"]).sort(
+            ["match_probability", "key_a", "key_b"], descending=[True, False, False]
+        )
+    return edges
+
+
 def estimate_name_model(
     candidates: pl.DataFrame, matches: pl.DataFrame, config: NameMatchConfig, seed: int = 42
 ) -> dict[str, dict[str, dict[str, float]]]:
