@@ -32,14 +32,14 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import polars as pl
 import yaml
-from pypinyin import Style, pinyin
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-from splink import comparison_level_library as cll
-from splink import comparison_library as cl
 
 from transforms.warehouse import materialize, replace_table
 
+# Splink and pypinyin (its phrase dictionary) take a second or more to import: they are
+# imported where used (`flows.stages.import_in_background` loads them while files load).
 if TYPE_CHECKING:
+    from splink import DuckDBAPI, Linker, SettingsCreator
+    from splink import comparison_library as cl
     from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "name_matching.yaml"
@@ -91,6 +91,8 @@ NUMBER_LEVELS: dict[str, tuple[str, str]] = {"same": ("numbers_l = numbers_r", "
 def char_readings(char: str) -> tuple[str, ...]:
     """Every toneless pinyin reading of one character, sorted (`长` -> ('chang', 'zhang')); a
     character without one (a digit, a Latin letter) is its own reading."""
+    from pypinyin import Style, pinyin
+
     return tuple(sorted(set(pinyin(char, style=Style.NORMAL, heteronym=True)[0])))
 
 
@@ -182,6 +184,9 @@ def _custom(
 ) -> cl.CustomComparison:
     """A comparison of `column`: a null level, then `levels` (by their config name, most
     specific first, the last being `else`), with their m/u from `params` when given."""
+    from splink import comparison_level_library as cll
+    from splink import comparison_library as cl
+
     if params is not None:
         for key, level in levels.items():
             level.configure(m_probability=params[key].m, u_probability=params[key].u)
@@ -192,6 +197,8 @@ def _custom(
 
 def _sql_levels(levels: dict[str, tuple[str, str]]) -> dict[str, ComparisonLevelCreator]:
     """SQL levels (condition, label) followed by the else level."""
+    from splink import comparison_level_library as cll
+
     made: dict[str, ComparisonLevelCreator] = {
         key: cll.CustomLevel(sql, label_for_charts=label) for key, (sql, label) in levels.items()
     }
@@ -200,6 +207,8 @@ def _sql_levels(levels: dict[str, tuple[str, str]]) -> dict[str, ComparisonLevel
 
 def _shared_levels(column: str) -> dict[str, ComparisonLevelCreator]:
     """Arrays sharing at least one element (a category, a county), else not."""
+    from splink import comparison_level_library as cll
+
     return {"shared": cll.ArrayIntersectLevel(column, min_intersection=1), "else": cll.ElseLevel()}
 
 
@@ -210,6 +219,8 @@ def blocking_rules() -> list[Any]:
     names of one length whose first two characters sound alike (a sound-alike written for
     the whole trade name). Every pair that can reach a name level above `else` is among
     them, except a name contained in the middle of another."""
+    from splink import block_on
+
     return [
         block_on("scope", "substr(match_name, 1, 2)"),
         block_on("scope", "substr(match_name, 2)"),
@@ -220,6 +231,8 @@ def blocking_rules() -> list[Any]:
 
 def name_match_settings(config: NameMatchConfig, trained: bool = True) -> SettingsCreator:
     """Splink settings; with `trained` False the m/u are left for estimation."""
+    from splink import SettingsCreator
+
     levels = name_levels(config.rare_start_peers)
     return SettingsCreator(
         link_type="dedupe_only",
@@ -245,12 +258,16 @@ def _linker(
     db_api: DuckDBAPI, candidates: pl.DataFrame, config: NameMatchConfig, trained: bool = True
 ) -> Linker:
     """A linker over the candidates (with their pinyin keys), registered in `db_api`."""
+    from splink import Linker
+
     table = db_api.register(with_readings(candidates).to_arrow(), table_name="name_candidates")
     return Linker(table, name_match_settings(config, trained), log_level=None)
 
 
 def _scratch() -> DuckDBAPI:
     """Splink's own in-memory DuckDB, so that its working tables stay out of the warehouse."""
+    from splink import DuckDBAPI
+
     return DuckDBAPI(duckdb.connect(":memory:"))
 
 
