@@ -38,14 +38,22 @@ def name_matches_as_known_on(
     con: duckdb.DuckDBPyConnection, days: Iterable[dt.date]
 ) -> dict[dt.date, pl.DataFrame]:
     """The name matches that `resolve_entities` would find on each day, with staging as known
-    on it (`freeze_staging_as_known_on`), scored in one Splink pass. Only inside a
-    transaction that is rolled back (it freezes the staging views and rebuilds
-    core.record_keys and core.name_candidates for each day)."""
+    on it (`freeze_staging_as_known_on`), scored in one Splink pass; each day's record keys
+    are kept in the temporary table `record_keys_by_day` (`_day`, then the columns of
+    core.record_keys), so that they are not computed again. Only inside a transaction that
+    is rolled back (it freezes the staging views and rebuilds core.record_keys and
+    core.name_candidates for each day)."""
     refresh_normalized_names(con)
     candidates = {}
-    for day in sorted(set(days)):
+    ordered = sorted(set(days))
+    for day in ordered:
         freeze_staging_as_known_on(con, day)
         materialize(con, "core.record_keys", "core/record_keys.sql", {"as_of": day})
+        keep = "select cast(? as date) as _day, * from core.record_keys"
+        if day == ordered[0]:
+            con.execute(f"create or replace temp table record_keys_by_day as {keep}", [day])
+        else:
+            con.execute(f"insert into record_keys_by_day {keep}", [day])
         candidates[day] = refresh_name_candidates(con, day)
     return name_match_edges_by_day(candidates) if candidates else {}
 
@@ -67,5 +75,12 @@ class ResolveAndBuildDays:
 
     def __call__(self, con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
         """Resolve and build as of `as_of`, the staging views frozen on that day already."""
-        resolve_entities(con, as_of, name_matches=self.matches.pop(as_of, None))
+        matches = self.matches.pop(as_of, None)
+        if matches is not None:  # prepared: the day's record keys are kept too
+            con.execute(
+                "create or replace table core.record_keys as "
+                "select * exclude (_day) from record_keys_by_day where _day = ?",
+                [as_of],
+            )
+        resolve_entities(con, as_of, name_matches=matches, keys_built=matches is not None)
         build_entity_features(con, as_of)

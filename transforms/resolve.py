@@ -379,13 +379,16 @@ def resolve_entities(
     as_of: object,
     config: ResolveConfig | None = None,
     name_matches: pl.DataFrame | None = None,
+    keys_built: bool = False,
 ) -> int:
     """Build core.record_keys, core.name_matches, core.entity_keys and core.record_entities;
     returns the entity count. `name_matches`, when given, are the edges `name_match_edges`
-    would find for `as_of` (scored beforehand with other days': `transforms.features`)."""
+    would find for `as_of` (scored beforehand with other days': `transforms.features`); with
+    `keys_built`, core.record_keys already holds the keys as of `as_of`."""
     config = config or ResolveConfig()
     refresh_normalized_names(con)
-    materialize(con, "core.record_keys", "core/record_keys.sql", {"as_of": as_of})
+    if not keys_built:
+        materialize(con, "core.record_keys", "core/record_keys.sql", {"as_of": as_of})
     record_keys = con.sql("select * from core.record_keys").pl()
     if not config.match_names:
         name_matches = None
