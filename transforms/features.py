@@ -34,13 +34,18 @@ def resolve_and_build(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     build_entity_features(con, as_of)
 
 
+def _day_keys(day: dt.date) -> str:
+    """The temporary table of the record keys as of `day` (`name_matches_as_known_on`)."""
+    return f"record_keys_{day:%Y%m%d}"
+
+
 def name_matches_as_known_on(
     con: duckdb.DuckDBPyConnection, days: Iterable[dt.date]
 ) -> dict[dt.date, pl.DataFrame]:
     """The name matches that `resolve_entities` would find on each day, with staging as known
     on it (`freeze_staging_as_known_on`), scored in one Splink pass; each day's record keys
-    are kept in the temporary table `record_keys_by_day` (`_day`, then the columns of
-    core.record_keys), so that they are not computed again. Only inside a transaction that
+    are kept in a temporary table of their own (`_day_keys`), so that they are not computed
+    again. Only inside a transaction that
     is rolled back (it freezes the staging views and rebuilds core.record_keys and
     core.name_candidates for each day)."""
     refresh_normalized_names(con)
@@ -49,11 +54,7 @@ def name_matches_as_known_on(
     for day in ordered:
         freeze_staging_as_known_on(con, day)
         materialize(con, "core.record_keys", "core/record_keys.sql", {"as_of": day})
-        keep = "select cast(? as date) as _day, * from core.record_keys"
-        if day == ordered[0]:
-            con.execute(f"create or replace temp table record_keys_by_day as {keep}", [day])
-        else:
-            con.execute(f"insert into record_keys_by_day {keep}", [day])
+        con.execute(f"create or replace temp table {_day_keys(day)} as from core.record_keys")
         candidates[day] = refresh_name_candidates(con, day)
     return name_match_edges_by_day(candidates) if candidates else {}
 
@@ -77,10 +78,8 @@ class ResolveAndBuildDays:
         """Resolve and build as of `as_of`, the staging views frozen on that day already."""
         matches = self.matches.pop(as_of, None)
         if matches is not None:  # prepared: the day's record keys are kept too
-            con.execute(
-                "create or replace table core.record_keys as "
-                "select * exclude (_day) from record_keys_by_day where _day = ?",
-                [as_of],
-            )
+            keys = _day_keys(as_of)
+            con.execute(f"create or replace table core.record_keys as from {keys}")
+            con.execute(f"drop table {keys}")
         resolve_entities(con, as_of, name_matches=matches, keys_built=matches is not None)
         build_entity_features(con, as_of)
