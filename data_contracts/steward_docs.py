@@ -18,19 +18,8 @@ from data_contracts.contract import (
     regions,
     retired_regions,
 )
-from data_contracts.validate import FINDING_TEXT, REASON_TEXT, reason_text
+from data_contracts.validate import FINDING_TEXT, REASON_TEXT, UNPARSED_CHECK, reason_text
 
-# The check behind each contract type, as validate.py names it in a reason code.
-TYPE_CHECKS = {
-    "timestamp": "type",
-    "date": "type",
-    "decimal": "type",
-    "integer": "type",
-    "enum": "enum",
-    "category": "enum",
-    "platform": "enum",
-    "region": "region",
-}
 TYPE_WORDS = {
     "text": "文本 text",
     "timestamp": "时间 timestamp (ISO 8601; 无时区即北京时间 no offset = China time)",
@@ -58,12 +47,13 @@ def reason_codes(contract: FeedContract) -> list[str]:
     for c in contract.staging_columns:
         if c.required:
             codes.append(f"required:{c.name}")
-        if c.type in TYPE_CHECKS:
-            codes.append(f"{TYPE_CHECKS[c.type]}:{c.name}")
+        if c.type == "uscc":  # an invalid USCC quarantines a row only where it is the key
+            if contract.uscc_is_key:
+                codes.append(f"uscc:{c.name}")
+        elif c.type in UNPARSED_CHECK:
+            codes.append(f"{UNPARSED_CHECK[c.type]}:{c.name}")
         elif c.type == "text":  # a binary Parquet value that is not UTF-8; a value too long
             codes += [f"text:{c.name}", f"length:{c.name}"]
-        if c.type == "uscc" and contract.uscc_is_key:
-            codes.append(f"uscc:{c.name}")
         ranged = c.min is not None or c.max is not None or c.min_exclusive is not None
         if ranged or c.type in ("date", "timestamp"):
             codes.append(f"range:{c.name}")

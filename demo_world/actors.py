@@ -136,6 +136,16 @@ _SURGE_TEMPLATES = (
     ("pesticides", ("630106", "630121", "630223", "632521", "632523")),
 )
 SURGE_SHAPES = ("step", "ramp")
+# A wave spread over two neighbouring city districts, each at a few times its usual rate, so
+# that neither district alone need stand out (issue 20: a phone-fraud wave in two districts).
+_SPLIT_SURGE_PAIRS = (
+    ("630102", "630103"),
+    ("630103", "630104"),
+    ("630104", "630105"),
+    ("630102", "630105"),
+)
+_SPLIT_SURGE_CATEGORIES = ("mobile_phones", "auto_parts", "tobacco", "pharmaceuticals")
+SPLIT_SURGE_TIMES_NORMAL = 3.0
 # A surge is evident from the day its planted complaints reach this many: before that no
 # count detector can tell it from a county's ordinary days (most have 0-1 complaints).
 SURGE_EVIDENT_EVENTS = 3
@@ -233,6 +243,9 @@ class Surge:
 
     `shape` is how they arrive: `step` (a batch of fakes reaches the market: the extra rate is
     there from the first day) or `ramp` (word spreads: the rate rises to a peak mid-episode).
+    A split surge spreads over `counties` (`region_code` first) at `times_normal` each
+    county's usual rate of the category (its complaints of the year before the start), so its
+    extra per day is known only once the ordinary complaints are drawn (`extra_per_day` 0).
     """
 
     surge_id: str
@@ -242,6 +255,13 @@ class Surge:
     end: dt.date
     extra_per_day: float
     shape: str
+    counties: tuple[str, ...] = ()
+    times_normal: float | None = None
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        """The counties the surge runs in."""
+        return self.counties or (self.region_code,)
 
 
 @dataclass
@@ -787,4 +807,36 @@ def _surges(b: _Builder) -> list[Surge]:
         extra = round(rnd.uniform(1.5, 4.0), 2)
         shape = SURGE_SHAPES[(i + cfg.seed) % len(SURGE_SHAPES)]  # every world has both
         surges.append(Surge(f"SG{i + 1:02d}", county, cat, start, end, extra, shape))
+    return surges + _split_surges(cfg, len(surges))
+
+
+def _split_surges(cfg: WorldConfig, first: int) -> list[Surge]:
+    """Surges over two neighbouring districts, drawn from a stream of their own so that adding
+    them reshuffles nothing else of the population; none below scale 1 (`split_surges`)."""
+    rnd = random.Random(f"{cfg.actors_seed}:split-surges")
+    surges: list[Surge] = []
+    used: set[tuple[tuple[str, str], str]] = set()
+    n = min(round(cfg.split_surges * cfg.scale), len(_SPLIT_SURGE_PAIRS) * 2)
+    for i in range(first, first + n):
+        pair = rnd.choice(_SPLIT_SURGE_PAIRS)
+        cat = rnd.choice(_SPLIT_SURGE_CATEGORIES)
+        while (pair, cat) in used:  # one wave per pair and category (scale 2 and above)
+            pair, cat = rnd.choice(_SPLIT_SURGE_PAIRS), rnd.choice(_SPLIT_SURGE_CATEGORIES)
+        used.add((pair, cat))
+        duration = rnd.randint(14, 28)
+        start = cfg.as_of - dt.timedelta(days=rnd.randint(duration - 1, 85))
+        end = start + dt.timedelta(days=duration - 1)
+        surges.append(
+            Surge(
+                f"SG{i + 1:02d}",
+                pair[0],
+                cat,
+                start,
+                end,
+                0.0,
+                "step",
+                pair,
+                SPLIT_SURGE_TIMES_NORMAL,
+            )
+        )
     return surges

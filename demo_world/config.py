@@ -31,6 +31,7 @@ class WorldConfig:
     operators: int = 60
     decoys: int = 40
     surges: int = 4
+    split_surges: int = 1  # over two districts (at scale 1 and above: round(1 × scale))
     entities: int = 3000
     shops: int = 800
     background_complaints: int = 6500

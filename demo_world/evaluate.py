@@ -23,6 +23,8 @@ from demo_world.actors import SURGE_EVIDENT_EVENTS
 from models.surges import daily_series, detect_alerts, load_config
 
 PRECISION_AT = (20, 50)
+HOTSPOT_PRECISION_AT = (10, 20)
+HOTSPOT_DAYS = 90  # the hotspots' window: a surge that ran in it makes a problem cell
 CAUGHT = ("confirmed", "referred_to_police")  # outcomes that tell the office whom it caught
 RECALL_AT = 50
 NAIVE_DAYS = 180
@@ -50,6 +52,20 @@ class Truth:
     decoys: tuple[Actor, ...]
     surges: tuple[dict[str, Any], ...]
     seasonal: tuple[dict[str, Any], ...]
+    operator_cells: frozenset[tuple[str, str]] = frozenset()
+
+    def problem_cells(self, as_of: date) -> frozenset[tuple[str, str]]:
+        """(county, category) cells with a planted problem as of `as_of`: where an operator
+        sells (its home county) or ships from, in each of its categories, and where a surge
+        ran in the hotspots' window (the HOTSPOT_DAYS days ending on `as_of`)."""
+        since = as_of - timedelta(days=HOTSPOT_DAYS - 1)
+        surged = {
+            (county, s["product_category"])
+            for s in self.surges
+            if date.fromisoformat(s["start"]) <= as_of and date.fromisoformat(s["end"]) >= since
+            for county in s.get("counties") or [s["region_code"]]
+        }
+        return self.operator_cells | surged
 
 
 def _keys(shop_keys: Iterable[str], usccs: Iterable[str], names: Iterable[str] = ()) -> set[str]:
@@ -80,11 +96,19 @@ def _actor(raw: dict[str, Any], id_field: str) -> Actor:
 def load_truth(world_dir: Path) -> Truth:
     """The planted operators, decoys, surges and seasonal rises of a demo world."""
     raw = json.loads((world_dir / "truth.json").read_text(encoding="utf-8"))
+    operator_cells = {
+        (county, category)
+        for o in raw.get("operators", [])
+        for county in {o.get("region_code"), *o.get("ship_from", [])}
+        if county in regions()
+        for category in o.get("product_categories", [])
+    }
     return Truth(
         operators=tuple(_actor(o, "operator_id") for o in raw.get("operators", [])),
         decoys=tuple(_actor(d, "decoy_id") for d in raw.get("decoys", [])),
         surges=tuple(raw.get("surges", [])),
         seasonal=tuple(raw.get("seasonal", [])),
+        operator_cells=frozenset(operator_cells),
     )
 
 
@@ -278,6 +302,60 @@ def naive_baseline(con: duckdb.DuckDBPyConnection, as_of: date, truth: Truth) ->
     return ranking_metrics(ranked, truth) | {"new_leads": new_lead_metrics(ranked, truth, as_of)}
 
 
+# --- hotspots -----------------------------------------------------------------------------
+
+
+def hotspot_precision(
+    cells: Sequence[tuple[str, str]], problems: frozenset[tuple[str, str]]
+) -> dict[str, Any]:
+    """precision@k of a ranking of (county, category) cells against the problem cells."""
+    out: dict[str, Any] = {"ranked": len(cells), "problem_cells": len(problems)}
+    for k in HOTSPOT_PRECISION_AT:
+        out[f"precision@{k}"] = sum(1 for c in cells[:k] if c in problems) / k
+    return out
+
+
+def hotspot_metrics(hotspots: pl.DataFrame, truth: Truth, as_of: date) -> dict[str, Any]:
+    """precision@10 and @20 of the export's county rows (prefecture rows left out)."""
+    if "rank" in hotspots.columns:
+        hotspots = hotspots.sort(pl.col("rank").cast(pl.Int64))
+    county = hotspots.filter(pl.col("region_code").is_in(list(regions())))
+    cells = list(zip(county["region_code"], county["product_category"], strict=True))
+    return hotspot_precision(cells, truth.problem_cells(as_of))
+
+
+def complaint_volume_cells_sql() -> str:
+    """(county, category) cells by their complaints of the last $days days, most first."""
+    return """
+        with
+
+        complaints as (
+            select region_code, product_category
+            from staging.complaints
+            where cast(received_at as date) between cast($as_of as date) - ($days - 1)
+                and cast($as_of as date)
+        ),
+
+        final as (
+            select region_code, product_category, count(*) as complaints
+            from complaints
+            group by all
+            order by complaints desc, region_code, product_category
+        )
+
+        select * from final
+    """
+
+
+def hotspot_baseline(con: duckdb.DuckDBPyConnection, as_of: date, truth: Truth) -> dict[str, Any]:
+    """The same precision for county × category cells ranked by complaint volume (90 days)."""
+    params = {"as_of": as_of, "days": HOTSPOT_DAYS}
+    frame = con.sql(complaint_volume_cells_sql(), params=params).pl()
+    frame = frame.filter(pl.col("region_code").is_in(list(regions())))
+    cells = list(zip(frame["region_code"], frame["product_category"], strict=True))
+    return hotspot_precision(cells, truth.problem_cells(as_of))
+
+
 # --- surges -------------------------------------------------------------------------------
 
 
@@ -315,7 +393,8 @@ def surge_metrics(
     per_surge = []
     for surge in truth.surges:
         start, end = date.fromisoformat(surge["start"]), date.fromisoformat(surge["end"])
-        places = {surge["region_code"], _prefecture(surge["region_code"])}
+        counties = surge.get("counties") or [surge["region_code"]]
+        places = {*counties, *(_prefecture(c) for c in counties)}
         hits = [
             i
             for i, a in enumerate(rows)
@@ -331,7 +410,7 @@ def surge_metrics(
         per_surge.append(
             {
                 "surge_id": surge.get("surge_id", ""),
-                "region_code": surge["region_code"],
+                "region_code": "+".join(counties),
                 "product_category": surge["product_category"],
                 "start": start.isoformat(),
                 "end": end.isoformat(),
@@ -415,6 +494,7 @@ def evaluate(world_dir: Path, run_dir: Path, warehouse: Path | None) -> dict[str
     lookback = load_config().lookback_days
     leads = read_export(run_dir, "entity_leads")
     alerts = read_export(run_dir, "alerts")
+    hotspots = read_export(run_dir, "hotspots")
     metrics: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "operators": len(truth.operators),
@@ -423,11 +503,14 @@ def evaluate(world_dir: Path, run_dir: Path, warehouse: Path | None) -> dict[str
         "naive_baseline": None,
         "surges": surge_metrics(alerts, truth, as_of, lookback) if alerts is not None else None,
         "surges_ears_c2": None,
+        "hotspots": hotspot_metrics(hotspots, truth, as_of) if hotspots is not None else None,
+        "hotspots_baseline": None,
     }
     if warehouse is not None and warehouse.exists():
         con = duckdb.connect(str(warehouse), read_only=True)
         try:
             metrics["naive_baseline"] = naive_baseline(con, as_of, truth)
+            metrics["hotspots_baseline"] = hotspot_baseline(con, as_of, truth)
             ears = ears_c2_alerts(con, as_of)
             metrics["surges_ears_c2"] = surge_metrics(ears, truth, as_of, lookback)
         finally:
@@ -529,8 +612,22 @@ def _surge_section(metrics: dict[str, Any]) -> list[str]:
     ]
 
 
+def _hotspot_section(metrics: dict[str, Any]) -> list[str]:
+    main, base = metrics.get("hotspots"), metrics.get("hotspots_baseline")
+    if main is None:
+        return ["Hotspots: no hotspots.csv in the run directory."]
+    names = [f"precision@{k}" for k in HOTSPOT_PRECISION_AT] + ["ranked"]
+    rows = [[n, main[n], base[n] if base else None] for n in names]
+    return [
+        f"Hotspots (county × category cells; {main['problem_cells']} problem cells: where a"
+        " planted operator sells or ships from, in its categories, or a surge ran in the last"
+        f" {HOTSPOT_DAYS} days)",
+        _table(["metric", "hotspots.csv", f"complaint volume ({HOTSPOT_DAYS} days)"], rows),
+    ]
+
+
 def format_report(metrics: dict[str, Any]) -> str:
     """Plain-text tables of `evaluate`'s metrics."""
     parts = [f"Evaluation of the run for {metrics['as_of']} against the demo world's truth"]
-    parts += _lead_section(metrics) + _surge_section(metrics)
+    parts += _lead_section(metrics) + _hotspot_section(metrics) + _surge_section(metrics)
     return "\n\n".join(parts) + "\n"

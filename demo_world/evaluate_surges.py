@@ -255,10 +255,11 @@ class EarlySignal:
     delays: dict[str, int | None]
 
 
-def _complaints_of(series: pl.DataFrame, region: str, category: str) -> pl.DataFrame:
+def _complaints_of(series: pl.DataFrame, counties: list[str], category: str) -> pl.DataFrame:
+    """The complaint series of a surge's counties (two for a split surge), as one frame."""
     return series.filter(
         (pl.col("signal") == "complaints")
-        & (pl.col("region_code") == region)
+        & pl.col("region_code").is_in(counties)
         & (pl.col("product_category") == category)
     )
 
@@ -292,14 +293,15 @@ def early_signals(
         start, end = date.fromisoformat(surge["start"]), date.fromisoformat(surge["end"])
         if start > as_of or end < as_of - timedelta(days=lookback_days - 1):
             continue
-        county = _complaints_of(series, surge["region_code"], surge["product_category"])
+        counties = surge.get("counties") or [surge["region_code"]]
+        county = _complaints_of(series, counties, surge["product_category"])
         before = start - timedelta(days=BACKGROUND_GAP_DAYS)
         usual = _sum_between(county, before - timedelta(days=BACKGROUND_DAYS - 1), before)
         out.append(
             EarlySignal(
                 world=world,
                 surge_id=surge["surge_id"],
-                region_code=surge["region_code"],
+                region_code="+".join(counties),
                 product_category=surge["product_category"],
                 shape=str(surge.get("shape")),
                 extra_per_day=float(surge.get("extra_per_day", 0.0)),

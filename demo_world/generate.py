@@ -48,7 +48,7 @@ def generate_world(world_dir: Path, config: WorldConfig | None = None) -> dict[s
         shutil.rmtree(landing_dir)
     landing = Landing(landing_dir, config, ref)
 
-    complaints, phones, evident = build_complaints(pop)
+    complaints, phones, evident, split_extra = build_complaints(pop)
     inspections, fails = build_inspections(pop)
     deliver_readme(landing, pop)
     deliver_entities(landing, pop)
@@ -59,7 +59,7 @@ def generate_world(world_dir: Path, config: WorldConfig | None = None) -> dict[s
     outcomes = build_outcomes(pop)
     deliver_outcomes(landing, pop, outcomes)
 
-    truth = truth_of(pop, landing.log, phones, evident, outcomes)
+    truth = truth_of(pop, landing.log, phones, evident, outcomes, split_extra)
     write_truth(world_dir / "truth.json", truth, config.as_of)
     log = landing.log
     return {
@@ -86,6 +86,7 @@ def truth_of(
     phones: set[str],
     evident: dict[str, dt.date],
     outcomes: list[dict[str, object]],
+    split_extra: dict[str, float] | None = None,
 ) -> dict[str, object]:
     """The ground truth in the shape of truth.json (see the shared interfaces); each operator
     lists the outcomes of its cases (closed_on, outcome), oldest first."""
@@ -114,6 +115,7 @@ def truth_of(
             "usccs": [pop.entities[i].uscc for i in op.entities],
             "names": names_of(op.entities, op.shops),
             "contact_hashes": [op.contact_hash] if op.contact_hash else [],
+            "ship_from": sorted({pop.shops[i].ship_from for i in op.shops}),
             "outcomes": cases.get(op.operator_id, []),
         }
         for op in pop.operators
@@ -136,7 +138,9 @@ def truth_of(
             "signal": "complaints",
             "start": s.start.isoformat(),
             "end": s.end.isoformat(),
-            "extra_per_day": s.extra_per_day,
+            "counties": list(s.places),
+            "extra_per_day": (split_extra or {}).get(s.surge_id, s.extra_per_day),
+            "times_normal": s.times_normal,
             "shape": s.shape,
             "evident_from": evident[s.surge_id].isoformat() if s.surge_id in evident else None,
         }

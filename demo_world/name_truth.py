@@ -58,7 +58,7 @@ def record_businesses(config: WorldConfig) -> pl.DataFrame:
     credit feeds that are about a business; register rows and listings name their business
     by their own id (`uscc:` + the USCC, `shop:` + platform:shop_id)."""
     pop = build_population(config, load_reference())
-    complaints, _, _ = build_complaints(pop)
+    complaints, *_ = build_complaints(pop)
     inspections, fails = build_inspections(pop)
     feeds = {
         "complaints": ("complaint_id", complaints),

@@ -25,6 +25,7 @@ from demo_world.actors import (
     Entity,
     Population,
     Shop,
+    Surge,
     region_weights,
 )
 from demo_world.catalogue import (
@@ -191,6 +192,7 @@ class ComplaintMaker:
         self.phones: set[str] = set()
         self.voices: list[tuple[dt.datetime, int, Row]] = []
         self.surge_days: dict[str, list[dt.date]] = defaultdict(list)
+        self.split_extra: dict[str, float] = {}  # a split surge's planted extra a day, all counties
         self._weights = {c: region_weights(self.ref, c) for c in (None, *PRODUCTS)}
         self._regions = [r.code for r in self.ref.regions]
         self._by_code = {r.code: r for r in self.ref.regions}
@@ -445,6 +447,9 @@ class ComplaintMaker:
     def surges(self) -> None:
         pop, rnd = self.pop, self.rnd
         for surge in pop.surges:
+            if surge.counties:
+                self._split_surge(surge)
+                continue
             local = [
                 e
                 for e in pop.entities
@@ -471,6 +476,35 @@ class ComplaintMaker:
                     home=surge.region_code,
                 )
 
+    def _split_surge(self, surge: Surge) -> None:
+        """A surge over neighbouring districts: in each, (times_normal − 1) × its usual daily
+        complaints of the category (the year before the start) on top of them, evenly over
+        the surge's days, about no business named. Its own random stream decides how many and
+        when; the complaints' other cells are drawn last of all (split surges come after every
+        other surge), so the rest of the world is not reshuffled."""
+        assert surge.times_normal is not None
+        rng = np.random.default_rng([self.cfg.seed, 31, int(surge.surge_id[2:])])
+        days = (surge.end - surge.start).days + 1
+        year_before = surge.start - dt.timedelta(days=365)
+        extra = 0.0
+        for county in surge.places:
+            usual = sum(
+                1
+                for when, _, row in self.voices
+                if row["region_code"] == county
+                and row["product_category"] == surge.category
+                and year_before <= when.date() < surge.start
+            )
+            rate = (surge.times_normal - 1) * usual / 365
+            extra += rate
+            offsets = sorted(int(o) for o in rng.integers(days, size=rng.poisson(rate * days)))
+            for offset in offsets:
+                day = surge.start + dt.timedelta(days=offset)
+                self.surge_days[surge.surge_id].append(day)
+                self.add(day, surge.category, None, "unknown_subject", home=county)
+                self.voices[-1][2]["region_code"] = county  # all in the district, as planted
+        self.split_extra[surge.surge_id] = round(extra, 2)
+
     def rows(self) -> list[Row]:
         """Every complaint in received order, with ids like TS2026050300012."""
         self.voices.sort(key=lambda v: (v[0], v[1]))
@@ -483,9 +517,12 @@ class ComplaintMaker:
         return rows
 
 
-def build_complaints(pop: Population) -> tuple[list[Row], set[str], dict[str, dt.date]]:
-    """All complaints over the history, every phone number written into them, and the day
-    each surge became evident (its planted complaints reached SURGE_EVIDENT_EVENTS)."""
+def build_complaints(
+    pop: Population,
+) -> tuple[list[Row], set[str], dict[str, dt.date], dict[str, float]]:
+    """All complaints over the history, every phone number written into them, the day each
+    surge became evident (its planted complaints reached SURGE_EVIDENT_EVENTS), and the planted
+    extra complaints a day of each split surge (in all its counties)."""
     maker = ComplaintMaker(pop)
     maker.background()
     maker.operators()
@@ -496,7 +533,7 @@ def build_complaints(pop: Population) -> tuple[list[Row], set[str], dict[str, dt
         for surge_id, days in maker.surge_days.items()
         if len(days) >= SURGE_EVIDENT_EVENTS
     }
-    return maker.rows(), maker.phones, evident
+    return maker.rows(), maker.phones, evident, maker.split_extra
 
 
 # ---------------------------------------------------------------------------------------------
@@ -624,6 +661,8 @@ class InspectionMaker:
     def surges(self) -> None:
         pop, rnd = self.pop, self.rnd
         for surge in pop.surges:
+            if surge.counties:
+                continue  # a split surge is complaints only (its inspections would reshuffle these)
             local = [
                 e for e in pop.entities if e.region_code == surge.region_code and e.role == ORDINARY
             ]

@@ -94,6 +94,13 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, settings: Se
     if not landing.is_dir():
         typer.echo(f"error: landing directory not found: {landing}{_demo_hint(settings)}", err=True)
         raise typer.Exit(2)
+    from flows.configs import configuration_problems
+
+    problems = configuration_problems()
+    if problems:
+        typer.echo("error: bad configuration (models/config, transforms/config):", err=True)
+        typer.echo("\n".join(problems), err=True)
+        raise typer.Exit(2)
     _wait_for_warehouse(warehouse, settings.lock_wait_seconds)
     server = start_temporary_server()
     from flows import stages
@@ -213,7 +220,7 @@ def backfill(
 def _succeeded_days(warehouse: Path) -> set[dt.date]:
     import duckdb
 
-    from flows.stages import succeeded_days
+    from transforms.runs import succeeded_days
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

@@ -30,6 +30,7 @@ from reports.build import build_reports
 from reports.delivery import send_reports
 from transforms.ingest import IngestReport, new_files
 from transforms.privacy import apply_retention
+from transforms.runs import finish_run, start_run
 from transforms.warehouse import connect, held_open, warehouse_lock
 
 if TYPE_CHECKING:
@@ -194,9 +195,9 @@ def record_run_task(
     """Record the run's start (status running) or end in ops.runs."""
     with connect(warehouse) as con:
         if status == "running":
-            stages.start_run(con, run_id, as_of)
+            start_run(con, run_id, as_of)
         else:
-            stages.finish_run(con, run_id, status, counts)
+            finish_run(con, run_id, status, counts)
 
 
 @task(cache_policy=NO_CACHE)

@@ -77,6 +77,7 @@ def plan_inspections(
 ) -> None:
     """双随机: draw a round's risk-weighted inspection plan and its inspector teams."""
     from models import inspection_plan as ip
+    from reports import plan_files
 
     cfg = ip.load_plan_config(config)
     with _read_only(warehouse) as con:
@@ -93,7 +94,7 @@ def plan_inspections(
             plan = ip.make_plan(con, round_, share, seed, cfg)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
-    paths = ip.write_plan(plan, out or Settings().out)
+    paths = plan_files.write_plan(plan, out or Settings().out)
     m = plan.manifest
     typer.echo(
         f"round {round_}: {m['targets']} targets from {m['eligible']['count']} eligible entities "
@@ -120,16 +121,17 @@ def publish_results(
 ) -> None:
     """一公开: write the public results list of a round's double_random inspections."""
     from models import inspection_plan as ip
+    from reports import plan_files
 
     out = out or Settings().out
     try:
-        plan = ip.read_plan(out, round_)
+        plan = plan_files.read_plan(out, round_)
     except FileNotFoundError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     with _read_only(warehouse) as con:
         published = ip.public_results(con, plan, round_, ip.load_plan_config(config))
-    paths = ip.write_public_results(published, out, round_)
+    paths = plan_files.write_public_results(published, out, round_)
     typer.echo(
         f"round {round_}: {published.results.height} results published; "
         f"{published.inspected} of {published.planned} planned entities inspected, "
@@ -154,7 +156,8 @@ AsOf = Annotated[
 
 def referral_list(warehouse: Warehouse = None, out: Out = None, as_of: AsOf = None) -> None:
     """两法衔接: the criminal-referral review list with each lead's evidence."""
-    from models.handoff_lists import referral_review_list, write_referral_review_list
+    from models.handoff_lists import referral_review_list
+    from reports.handoff_files import write_referral_review_list
 
     with _read_only(warehouse) as con:
         frame = referral_review_list(con)
@@ -166,7 +169,7 @@ def referral_list(warehouse: Warehouse = None, out: Out = None, as_of: AsOf = No
 def handoff_list(warehouse: Warehouse = None, out: Out = None, as_of: AsOf = None) -> None:
     """线索通报: the leads registered in other provinces, grouped by province."""
     from models.handoff_lists import handoff_list as make_handoff_list
-    from models.handoff_lists import write_handoff_list
+    from reports.handoff_files import write_handoff_list
 
     with _read_only(warehouse) as con:
         frame = make_handoff_list(con)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import json
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,21 +16,21 @@ import duckdb
 import polars as pl
 
 from data_contracts.contract import contracts
-from flows.steward import supersede_corrected
 from models.dispositions import apply_dispositions
 from models.episodes import regional_episodes
 from models.hotspots import rank_hotspots
 from models.lead_history import follow_up_columns
-from models.registry import find_model, save_model
+from models.registry import find_model, model_entry
 from models.scan import detect
 from models.scoring import load_baseline_config, rank_leads
-from models.surges import daily_series, load_config
+from models.surges import alert_trends, daily_series, load_config
 from models.train import (
     ModelConfig,
     load_model_config,
     outcome_set,
     train_lead_model,
 )
+from transforms.alert_trends import record_alert_trends
 from transforms.dispositions import (
     DispositionImport,
     disposition_quality,
@@ -43,10 +42,12 @@ from transforms.features import ResolveAndBuildDays, build_entity_features
 from transforms.ingest import IngestReport, ingest_landing, spooled_builder
 from transforms.landing import LandingScan
 from transforms.lead_history import record_history
-from transforms.load import ensure_warehouse
+from transforms.model_store import store_model
 from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
 from transforms.resolve import refresh_normalized_names, resolve_entities
-from transforms.warehouse import has_table, materialize, replace_table
+from transforms.runs import record_validations
+from transforms.steward import supersede_corrected
+from transforms.warehouse import materialize, replace_table
 
 if TYPE_CHECKING:
     from data_contracts.expectations import FeedValidation
@@ -81,47 +82,6 @@ def import_dispositions(
 def check_freshness(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> list[str]:
     """Warnings for feeds with no delivery for longer than usual (kept in ops.feed_freshness)."""
     return stale_feed_messages(feed_freshness(con, as_of))
-
-
-def start_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> None:
-    """Record the run's start in ops.runs."""
-    ensure_warehouse(con)
-    con.execute(RUNS_DDL)
-    # We hold the warehouse lock, so a run still marked running was killed mid-way.
-    con.execute("update ops.runs set status = 'interrupted' where status = 'running'")
-    con.execute(
-        "insert into ops.runs values (?, ?, ?, null, 'running', null)",
-        [run_id, as_of, _utc_now()],
-    )
-
-
-def finish_run(
-    con: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, int]
-) -> None:
-    """Record the run's end, status and row counts per stage in ops.runs."""
-    con.execute(
-        "update ops.runs set finished_at = ?, status = ?, counts = ? where run_id = ?",
-        [_utc_now(), status, json.dumps(counts, sort_keys=True), run_id],
-    )
-
-
-def succeeded_days(con: duckdb.DuckDBPyConnection) -> set[dt.date]:
-    """The as-of dates with a succeeded run in ops.runs (read-only connections will do)."""
-    if not has_table(con, "ops", "runs"):
-        return set()
-    rows = con.execute("select as_of from ops.runs where status = 'succeeded'").fetchall()
-    return {r[0] for r in rows}
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-RUNS_DDL = """
-create table if not exists ops.runs (
-  run_id VARCHAR, as_of DATE, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
-  counts VARCHAR
-)"""
 
 
 # Great Expectations validates pandas frames: about 440 MB on top of every million typed rows,
@@ -218,22 +178,7 @@ def validate_with_gx(
             )
             first = False
             del rows
-    con.execute(
-        "create table if not exists ops.validation_results (run_id VARCHAR, feed VARCHAR, "
-        "files VARCHAR, rows BIGINT, success BOOLEAN, result VARCHAR)"
-    )
-    for r in results:
-        con.execute(
-            "insert into ops.validation_results values (?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                r.feed,
-                r.file,
-                r.rows,
-                r.success,
-                json.dumps(r.to_json_dict(), ensure_ascii=False),
-            ],
-        )
+    record_validations(con, run_id, results)
     return results
 
 
@@ -268,7 +213,7 @@ def train_model(
     trained = train_lead_model(con, as_of, ResolveAndBuildDays(), config)
     if trained is None:
         return summary | {"version": None, "reason": "too few labelled outcomes"}
-    save_model(con, trained, artifacts_dir)
+    store_model(con, model_entry(trained), artifacts_dir)
     return summary | {"trained": True, "version": trained.model.version} | trained.metrics
 
 
@@ -309,6 +254,7 @@ def detect_surges(
     series = daily_series(con, as_of, config.history_days, config)
     alerts = detect(series, as_of, config)
     replace_table(con, "scores.alerts", alerts)
+    record_alert_trends(con, as_of, alert_trends(con, alerts, as_of))
     return alerts
 
 

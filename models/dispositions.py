@@ -21,8 +21,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import yaml
 
+from data_contracts.config import ConfigFile, read_config
 from models.scoring import CONFIG_DIR
 from transforms.dispositions import ensure_disposition_tables
 from transforms.warehouse import has_table
@@ -37,8 +37,16 @@ class DispositionConfig:
     labels: dict[str, tuple[int, float]]
 
 
+class DispositionsFile(ConfigFile):
+    """models/config/dispositions.yaml: days a checked lead is held out; each disposition
+    that trains the model with its (label, weight)."""
+
+    hold_days: int
+    labels: dict[str, tuple[int, float]] | None = None
+
+
 def load_disposition_config(path: Path | None = None) -> DispositionConfig:
-    raw = yaml.safe_load((path or CONFIG_DIR / "dispositions.yaml").read_text(encoding="utf-8"))
+    raw = read_config(path or CONFIG_DIR / "dispositions.yaml", DispositionsFile)
     return DispositionConfig(
         hold_days=int(raw["hold_days"]),
         labels={k: (int(v[0]), float(v[1])) for k, v in (raw.get("labels") or {}).items()},

@@ -1,35 +1,81 @@
-"""Region × product-category hotspots: score, trend and reasons from hotspot activity."""
+"""Region × product-category hotspots: risk beyond what the place's size, its businesses and
+the season explain, shrunk for small counts, with trend and reasons.
+
+Each (county, category) cell has observed and expected counts of four signals (credible
+complaints, failed inspections, suspicious listings shipped from it, the risk of the leads
+located in it; `hotspot_activity.sql` says how each is expected). Weighted and added up they
+give the cell's observed O and expected E. The ratio O / E of a cell with a handful of events
+says little, so it is shrunk towards the province's ratio by empirical Bayes: the relative risks
+of all county cells are taken to follow a gamma distribution whose mean and variance are
+estimated from the cells themselves (Marshall's method of moments), and each cell's relative
+risk is its posterior mean (O + α) / (E + β). The score is RR / (1 + RR): 0.5 is a cell as
+expected, 0.75 three times, 0.9 nine times; it never saturates, so the top rows stay apart.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
+from pydantic import field_validator
 
-from data_contracts.contract import regions
+from data_contracts.config import ConfigFile, read_config
 
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "hotspots.yaml"
 HOTSPOT_COLUMNS = ["rank", "region_code", "product_category", "score", "trend", "reasons"]
+# after the contract's columns: the weighted events behind the score and their expectation
+EXTRA_COLUMNS = ["observed", "expected", "relative_risk"]
+# signal -> (observed column, expected column)
+SIGNALS = {
+    "complaints": ("complaints_90d", "expected_complaints"),
+    "failed_inspections": ("failed_90d", "expected_failed"),
+    "suspicious_listings": ("suspicious_listings", "expected_listings"),
+    "lead_risk": ("lead_risk", "expected_lead_risk"),
+}
 
 
 @dataclass(frozen=True)
 class HotspotConfig:
-    weights: dict[str, float]
-    scale: float
+    weights: dict[str, float]  # by signal (keys of SIGNALS)
+    min_prior_variance: float
     rising_ratio: float
     falling_ratio: float
     min_events: float
 
 
+class ShrinkageFile(ConfigFile):
+    min_prior_variance: float
+
+
+class TrendFile(ConfigFile):
+    rising_ratio: float
+    falling_ratio: float
+    min_events: float
+
+
+class HotspotsFile(ConfigFile):
+    """models/config/hotspots.yaml."""
+
+    weights: dict[str, float]
+    shrinkage: ShrinkageFile
+    trend: TrendFile
+
+    @field_validator("weights")
+    @classmethod
+    def _every_signal(cls, weights: dict[str, float]) -> dict[str, float]:
+        if set(weights) != set(SIGNALS):
+            raise ValueError(f"weights must name exactly {sorted(SIGNALS)}")
+        return weights
+
+
 def load_hotspot_config(path: Path | None = None) -> HotspotConfig:
-    raw = yaml.safe_load((path or CONFIG_PATH).read_text(encoding="utf-8"))
+    raw = read_config(path or CONFIG_PATH, HotspotsFile)
+    weights = {k: float(v) for k, v in raw["weights"].items()}
     return HotspotConfig(
-        weights={k: float(v) for k, v in raw["weights"].items()},
-        scale=float(raw["scale"]),
+        weights=weights,
+        min_prior_variance=float(raw["shrinkage"]["min_prior_variance"]),
         rising_ratio=float(raw["trend"]["rising_ratio"]),
         falling_ratio=float(raw["trend"]["falling_ratio"]),
         min_events=float(raw["trend"]["min_events"]),
@@ -46,62 +92,114 @@ def trend(last_30d: float, prior_90d: float, config: HotspotConfig) -> str:
     return "stable"
 
 
-def _reasons(r: dict[str, Any], province_mean: float) -> str:
-    parts = []
+@dataclass(frozen=True)
+class GammaPrior:
+    """The relative risks' prior Gamma(alpha, beta): mean alpha / beta, variance alpha / beta²."""
+
+    alpha: float
+    beta: float
+
+    def posterior_mean(self, observed: pl.Expr, expected: pl.Expr) -> pl.Expr:
+        return (observed + self.alpha) / (expected + self.beta)
+
+
+def gamma_prior(observed: pl.Series, expected: pl.Series, min_variance: float) -> GammaPrior:
+    """Marshall's (1991) moment estimates over cells with an expectation: the mean m = ΣO / ΣE,
+    the variance of the relative risks = the E-weighted variance of O / E less the Poisson part
+    m / mean(E), at least `min_variance` (a province of near-identical cells would otherwise
+    shrink every cell to m)."""
+    keep = expected > 0
+    o = observed.filter(keep).cast(pl.Float64).to_numpy()
+    e = expected.filter(keep).cast(pl.Float64).to_numpy()
+    if e.size == 0 or e.sum() == 0:
+        return GammaPrior(1.0, 1.0)
+    m = max(float(o.sum() / e.sum()), 1e-9)
+    spread = float((e * (o / e - m) ** 2).sum() / e.sum())
+    variance = max(spread - m / float(e.mean()), min_variance)
+    return GammaPrior(m * m / variance, m / variance)
+
+
+def _reasons(r: dict[str, Any]) -> str:
+    parts = [
+        f"近90天加权信号{r['observed']:.1f}，按本地规模、企业与季节预期{r['expected']:.1f}，"
+        f"相对风险{r['relative_risk']:.1f}倍（已按样本量收缩）"
+        f" / {r['observed']:.1f} weighted events in 90 days against {r['expected']:.1f}"
+        " expected for the place's size, businesses and season:"
+        f" {r['relative_risk']:.1f}× the risk, shrunk for small counts"
+    ]
     if r["complaints_90d"] > 0:
         parts.append(
-            f"近90天可信投诉{r['complaints_90d']:.0f}起 / {r['complaints_90d']:.0f} credible complaints in 90 days"
+            f"近90天可信投诉{r['complaints_90d']:.0f}起（预期{r['expected_complaints']:.1f}）"
+            f" / {r['complaints_90d']:.0f} credible complaints in 90 days"
+            f" ({r['expected_complaints']:.1f} expected)"
         )
     if r["failed_90d"] > 0:
         parts.append(
-            f"近90天检查不合格{r['failed_90d']:.0f}次 / {r['failed_90d']:.0f} failed inspections in 90 days"
+            f"近90天检查不合格{r['failed_90d']:.0f}次（预期{r['expected_failed']:.1f}）"
+            f" / {r['failed_90d']:.0f} failed inspections in 90 days"
+            f" ({r['expected_failed']:.1f} expected)"
         )
     if r["suspicious_listings"] > 0:
         parts.append(
-            f"{r['suspicious_listings']}件可疑商品由此发货 / {r['suspicious_listings']} suspicious listings ship from here"
+            f"{r['suspicious_listings']:.0f}件可疑商品由此发货（预期{r['expected_listings']:.1f}）"
+            f" / {r['suspicious_listings']:.0f} suspicious listings ship from here"
+            f" ({r['expected_listings']:.1f} expected)"
         )
     if r["leads"] > 0:
-        parts.append(f"{r['leads']}条风险线索位于此地 / {r['leads']} leads located here")
-    if province_mean > 0:
-        ratio = r["index"] / province_mean
-        parts.append(
-            f"为全省同类县均值的{ratio:.1f}倍 / {ratio:.1f}× the county average for this category"
-        )
+        parts.append(f"{r['leads']:.0f}条风险线索位于此地 / {r['leads']:.0f} leads located here")
     return "；".join(parts)
 
 
-def rank_hotspots(activity: pl.DataFrame, config: HotspotConfig | None = None) -> pl.DataFrame:
-    """The hotspots export from the rows of `hotspot_activity.sql`, one ranking for both levels."""
+def score_cells(activity: pl.DataFrame, config: HotspotConfig | None = None) -> pl.DataFrame:
+    """Every row of `hotspot_activity.sql` with `observed`, `expected`, the shrunk
+    `relative_risk` and `score`; the prior is estimated over the county cells."""
     config = config or load_hotspot_config()
+    numeric = [c for pair in SIGNALS.values() for c in pair]
+    frame = activity.with_columns(pl.col(numeric).cast(pl.Float64).fill_null(0.0))
+    frame = frame.with_columns(
+        pl.sum_horizontal(pl.col(o) * config.weights[s] for s, (o, _) in SIGNALS.items()).alias(
+            "observed"
+        ),
+        pl.sum_horizontal(pl.col(e) * config.weights[s] for s, (_, e) in SIGNALS.items()).alias(
+            "expected"
+        ),
+    )
+    counties = frame.filter(pl.col("level") == "county")
+    prior = gamma_prior(counties["observed"], counties["expected"], config.min_prior_variance)
+    risk = prior.posterior_mean(pl.col("observed"), pl.col("expected"))
+    return frame.with_columns(risk.alias("relative_risk")).with_columns(
+        (pl.col("relative_risk") / (1 + pl.col("relative_risk"))).alias("score")
+    )
+
+
+def rank_hotspots(activity: pl.DataFrame, config: HotspotConfig | None = None) -> pl.DataFrame:
+    """The hotspots export from the rows of `hotspot_activity.sql`: the active pairs of both
+    levels in one ranking, highest score first."""
+    config = config or load_hotspot_config()
+    columns = HOTSPOT_COLUMNS + EXTRA_COLUMNS
+    schema: dict[str, type[pl.DataType]] = {c: pl.String for c in columns}
+    schema |= {c: pl.Float64 for c in [*EXTRA_COLUMNS, "score"]} | {"rank": pl.Int64}
     if activity.is_empty():
-        schema = {c: pl.String for c in HOTSPOT_COLUMNS} | {"rank": pl.Int64, "score": pl.Float64}
         return pl.DataFrame(schema=schema)
-    index = pl.sum_horizontal(
-        pl.col(name).cast(pl.Float64) * w for name, w in config.weights.items()
-    )
-    scored = activity.with_columns(index.alias("index"))
-    county_count = len(regions())  # the province mean is over every county, active or not
-    means = (
-        scored.filter(pl.col("level") == "county")
-        .group_by("product_category")
-        .agg((pl.col("index").sum() / county_count).alias("province_mean"))
-    )
+    scored = score_cells(activity, config).filter(pl.col("active"))
+    if scored.is_empty():
+        return pl.DataFrame(schema=schema)
     rows = []
-    for r in scored.join(means, on="product_category", how="left").iter_rows(named=True):
-        mean = r["province_mean"] or 0.0
-        if r["level"] == "prefecture":
-            mean = 0.0  # the county ratio would mislead for a roll-up
+    for r in scored.iter_rows(named=True):
+        # the reasons say the exported (rounded) figures, so the two never disagree
+        r |= {c: round(r[c], 2) for c in EXTRA_COLUMNS}
         rows.append(
             {
                 "region_code": r["region_code"],
                 "product_category": r["product_category"],
-                "score": round(1 - math.exp(-r["index"] / config.scale), 6),
-                "trend": trend(r["events_last_30d"], r["events_prior_90d"], config),
-                "reasons": _reasons(r, mean),
+                "score": round(r["score"], 6),
+                "trend": trend(float(r["events_last_30d"]), float(r["events_prior_90d"]), config),
+                "reasons": _reasons(r),
             }
+            | {c: r[c] for c in EXTRA_COLUMNS}
         )
     ranked = pl.DataFrame(rows).sort(
         ["score", "region_code", "product_category"], descending=[True, False, False]
     )
     ranked = ranked.with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
-    return ranked.select(HOTSPOT_COLUMNS)
+    return ranked.select(columns)

@@ -25,7 +25,9 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from data_contracts.violations import violation_params
 from transforms.lead_history import register_first_run
+from transforms.warehouse import sql_file
 
 FOLLOW_UP_COLUMNS = [
     "status",
@@ -42,17 +44,7 @@ FOLLOW_UP_COLUMNS = [
 def history_basis_sql() -> str:
     """The lead history a run as of $as_of reads: the lists of earlier dates that were first
     run before $as_of was (all earlier dates when $as_of has not been run)."""
-    return """
-        select h.*
-        from scores.lead_history h
-        join scores.lead_history_basis b using (as_of)
-        where h.as_of < cast($as_of as date)
-          and b.first_run < coalesce(
-              (select first_run from scores.lead_history_basis
-               where as_of = cast($as_of as date)),
-              (select max(first_run) + 1 from scores.lead_history_basis)
-          )
-    """
+    return sql_file("lead_history/history_basis.sql")
 
 
 def previous_runs_sql() -> str:
@@ -83,123 +75,12 @@ def previous_runs_sql() -> str:
 
 def lead_actions_sql() -> str:
     """Per lead: the day and kind of the latest enforcement action on it up to $as_of."""
-    return """
-        with
-
-        leads as (
-            select lead_id from _leads
-        ),
-        record_entities as (
-            select feed, record_id, entity_id from core.record_entities
-        ),
-        outcomes as (
-            select o.outcome_id, o.closed_on as day, o.lead_id, e.entity_id
-            from staging.outcomes o
-            left join record_entities e on e.feed = 'outcomes' and e.record_id = o.outcome_id
-            where o.closed_on <= cast($as_of as date)
-        ),
-        inspections as (
-            select i.inspection_id, i.inspected_on as day, i.lead_id, i.inspection_type,
-                   e.entity_id
-            from staging.inspections i
-            left join record_entities e
-              on e.feed = 'inspections' and e.record_id = i.inspection_id
-            where i.inspected_on <= cast($as_of as date)
-        ),
-
-        actions as (
-            select l.lead_id, o.day, 'closed' as status, 1 as precedence
-            from leads l join outcomes o on o.lead_id = l.lead_id
-            union all
-            select l.lead_id, o.day, 'closed', 1
-            from leads l join outcomes o on o.entity_id = l.lead_id
-            where o.day > cast($as_of as date) - $lookback
-            union all
-            select l.lead_id, i.day, 'under_investigation', 0
-            from leads l join inspections i on i.lead_id = l.lead_id
-            union all
-            select l.lead_id, i.day, 'under_investigation', 0
-            from leads l join inspections i on i.entity_id = l.lead_id
-            where i.day > cast($as_of as date) - $lookback
-              and i.inspection_type in ('targeted', 'complaint_followup')
-        ),
-
-        final as (
-            select lead_id, day as status_on, status
-            from actions
-            qualify row_number() over (
-                partition by lead_id order by day desc, precedence desc
-            ) = 1
-        )
-
-        select * from final
-    """
+    return sql_file("lead_history/lead_actions.sql")
 
 
 def evidence_ids_sql() -> str:
     """Per entity: the ids of its top complaints, failed inspections and suspicious listings."""
-    return """
-        with
-
-        leads as (
-            select lead_id from _leads
-        ),
-        complaints as (
-            select entity_id, complaint_id as id,
-                   row_number() over (
-                       partition by entity_id
-                       order by infringement_type in
-                                    ('counterfeit_trademark', 'fake_origin', 'substandard_quality')
-                                desc,
-                                weight desc, received_on desc, complaint_id
-                   ) as n
-            from features.complaint_signals
-            where entity_id is not null
-        ),
-        inspections as (
-            select e.entity_id, i.inspection_id as id,
-                   row_number() over (
-                       partition by e.entity_id order by i.inspected_on desc, i.inspection_id
-                   ) as n
-            from staging.inspections i
-            join core.record_entities e
-              on e.feed = 'inspections' and e.record_id = i.inspection_id
-            where i.result = 'fail'
-              and i.inspected_on between cast($as_of as date) - 364 and cast($as_of as date)
-        ),
-        listings as (
-            select entity_id, platform || ':' || listing_id as id,
-                   row_number() over (
-                       partition by entity_id
-                       order by has_slang desc, price_ratio, platform, listing_id
-                   ) as n
-            from features.listing_signals
-            where has_slang or (price_ratio < 0.6 and not has_honest_wording)
-        ),
-
-        top_complaints as (
-            select entity_id, string_agg(id, ';' order by id) as complaint_ids
-            from complaints where n <= $top group by entity_id
-        ),
-        top_inspections as (
-            select entity_id, string_agg(id, ';' order by id) as inspection_ids
-            from inspections where n <= $top group by entity_id
-        ),
-        top_listings as (
-            select entity_id, string_agg(id, ';' order by id) as listing_ids
-            from listings where n <= $top group by entity_id
-        ),
-
-        final as (
-            select l.lead_id, c.complaint_ids, i.inspection_ids, s.listing_ids
-            from leads l
-            left join top_complaints c on c.entity_id = l.lead_id
-            left join top_inspections i on i.entity_id = l.lead_id
-            left join top_listings s on s.entity_id = l.lead_id
-        )
-
-        select * from final
-    """
+    return sql_file("lead_history/evidence_ids.sql")
 
 
 def _query(
@@ -229,7 +110,9 @@ def follow_up_columns(
     actions = _query(
         con, lead_actions_sql(), leads, {"as_of": as_of, "lookback": status_lookback_days}
     )
-    evidence = _query(con, evidence_ids_sql(), leads, {"as_of": as_of, "top": evidence_ids})
+    counterfeit = violation_params()["counterfeit_types"]
+    params = {"as_of": as_of, "top": evidence_ids, "counterfeit_types": counterfeit}
+    evidence = _query(con, evidence_ids_sql(), leads, params)
     annotated = (
         leads.join(previous, on="lead_id", how="left")
         .join(actions, on="lead_id", how="left")

@@ -5,8 +5,9 @@ A model is found by the digest of the outcomes it learned from (`models.train.Ou
 the run for a day uses the model trained on exactly the outcomes closed on or before that
 day, so replaying an earlier day never uses outcomes it could not have known.
 
-Only `save_model` creates the registry's tables; the lookups work on a read-only connection
-(an analyst's notebook) and find nothing in a warehouse that never trained a model.
+`model_entry` says what is registered of a trained model and `transforms.model_store` writes it
+(the only place that creates the registry's tables); the lookups here work on a read-only
+connection (an analyst's notebook) and find nothing in a warehouse that never trained a model.
 """
 
 from __future__ import annotations
@@ -20,68 +21,41 @@ import polars as pl
 
 from models.scoring import TERMS
 from models.train import LeadModel, ModelConfig, OutcomeSet, TrainedModel
-from transforms.warehouse import has_table, replace_table
+from transforms.model_store import ModelEntry, ensure_registry
+from transforms.warehouse import has_table
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 
-MODELS_DDL = """
-create table if not exists ops.models (
-  version VARCHAR, as_of DATE, trained_at TIMESTAMP, outcomes BIGINT, max_closed_on DATE,
-  outcomes_digest VARCHAR, first_closed_on DATE, last_closed_on DATE, positives BIGINT,
-  negatives BIGINT, soft_negatives BIGINT, metrics VARCHAR, parameters VARCHAR
-)"""
 
-
-def ensure_registry(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists ops")
-    con.execute(MODELS_DDL)
-
-
-def save_model(
-    con: duckdb.DuckDBPyConnection, trained: TrainedModel, artifacts_dir: Path | None = None
-) -> None:
-    """Record the model (replacing an earlier record of the same version) and its cases."""
-    ensure_registry(con)
-    model, metrics = trained.model, trained.metrics
-    con.execute("delete from ops.models where version = ?", [model.version])
-    con.execute(
-        "insert into ops.models values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            model.version,
-            trained.as_of,
-            dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            trained.outcomes.count,
-            trained.outcomes.max_closed_on,
-            trained.outcomes.digest,
-            metrics.get("first_closed_on"),
-            metrics.get("last_closed_on"),
-            metrics.get("positives"),
-            metrics.get("negatives"),
-            metrics.get("soft_negatives"),
-            json.dumps(metrics, sort_keys=True, ensure_ascii=False),
-            model.parameters_json(),
-        ],
-    )
-    # The cases (with the inputs each was seen with) of the latest training, for audit.
-    cases = trained.cases.with_columns(pl.lit(model.version).alias("version"))
-    replace_table(con, "ops.training_cases", cases)
-    if artifacts_dir is not None:
-        artifacts_dir.mkdir(parents=True, exist_ok=True)
-        record = {
-            "version": model.version,
-            "as_of": trained.as_of.isoformat(),
-            "outcomes": trained.outcomes.count,
-            "outcomes_digest": trained.outcomes.digest,
-            "max_closed_on": (
-                trained.outcomes.max_closed_on.isoformat()
-                if trained.outcomes.max_closed_on
-                else None
-            ),
-            "metrics": metrics,
-            "parameters": json.loads(model.parameters_json()),
-        }
-        text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False)
-        (artifacts_dir / f"{model.version}.json").write_text(text + "\n", encoding="utf-8")
+def model_entry(trained: TrainedModel) -> ModelEntry:
+    """What the registry keeps of a trained model (`transforms.model_store.store_model`
+    writes it)."""
+    model, metrics, outcomes = trained.model, trained.metrics, trained.outcomes
+    row = {
+        "version": model.version,
+        "as_of": trained.as_of,
+        "trained_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        "outcomes": outcomes.count,
+        "max_closed_on": outcomes.max_closed_on,
+        "outcomes_digest": outcomes.digest,
+        "first_closed_on": metrics.get("first_closed_on"),
+        "last_closed_on": metrics.get("last_closed_on"),
+        "positives": metrics.get("positives"),
+        "negatives": metrics.get("negatives"),
+        "soft_negatives": metrics.get("soft_negatives"),
+        "metrics": json.dumps(metrics, sort_keys=True, ensure_ascii=False),
+        "parameters": model.parameters_json(),
+    }
+    record = {
+        "version": model.version,
+        "as_of": trained.as_of.isoformat(),
+        "outcomes": outcomes.count,
+        "outcomes_digest": outcomes.digest,
+        "max_closed_on": outcomes.max_closed_on.isoformat() if outcomes.max_closed_on else None,
+        "metrics": metrics,
+        "parameters": json.loads(model.parameters_json()),
+    }
+    return ModelEntry(row, trained.cases, record)
 
 
 def _has_registry(con: duckdb.DuckDBPyConnection) -> bool:

@@ -15,16 +15,36 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import polars as pl
-import yaml
+from pydantic import field_validator
 
+from data_contracts.config import ConfigFile, read_config
 from data_contracts.personal import redact_personal
 from models.episodes import EPISODE_COLUMNS, EpisodeConfig
 
-if TYPE_CHECKING:
-    from models.train import LeadModel
+
+class LeadModel(Protocol):
+    """What scoring reads of a trained lead model (`models.train.LeadModel`): declared here, so
+    that scoring does not import the training that imports it."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def blend_weight(self) -> float: ...
+
+    @property
+    def high(self) -> float: ...
+
+    @property
+    def medium(self) -> float: ...
+
+    def contributions(self, x: dict[str, float]) -> dict[str, float]: ...
+
+    def probability(self, x: dict[str, float]) -> float: ...
+
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 Row = dict[str, Any]
@@ -49,8 +69,49 @@ class ReferralConfig:
     thresholds_cny: dict[str, float]
 
 
+class RiskLevelsFile(ConfigFile):
+    high: float
+    medium: float
+
+
+class EpisodesFile(ConfigFile):
+    complaint_window_days: int | None = None
+    failure_window_days: int | None = None
+    min_peer_voices: float | None = None
+    min_peer_failures: int | None = None
+    excess_factor: float | None = None
+
+
+class BaselineFile(ConfigFile):
+    """models/config/baseline.yaml."""
+
+    intercept: float
+    weights: dict[str, float]
+    reason_min_contribution: float
+    max_reasons: int
+    max_mitigating_reasons: int = 1
+    risk_levels: RiskLevelsFile
+    regional_episodes: EpisodesFile | None = None
+
+    @field_validator("weights")
+    @classmethod
+    def _known_terms(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(TERMS))
+        if unknown:
+            raise ValueError(f"unknown score terms {unknown}; the terms are {list(TERMS)}")
+        return weights
+
+
+class ReferralFile(ConfigFile):
+    """models/config/referral.yaml."""
+
+    min_score: float
+    default_threshold_cny: float
+    thresholds_cny: dict[str, float] | None = None
+
+
 def load_baseline_config(path: Path | None = None) -> BaselineConfig:
-    raw = yaml.safe_load((path or CONFIG_DIR / "baseline.yaml").read_text(encoding="utf-8"))
+    raw = read_config(path or CONFIG_DIR / "baseline.yaml", BaselineFile)
     return BaselineConfig(
         intercept=float(raw["intercept"]),
         weights={k: float(v) for k, v in raw["weights"].items()},
@@ -64,7 +125,7 @@ def load_baseline_config(path: Path | None = None) -> BaselineConfig:
 
 
 def load_referral_config(path: Path | None = None) -> ReferralConfig:
-    raw = yaml.safe_load((path or CONFIG_DIR / "referral.yaml").read_text(encoding="utf-8"))
+    raw = read_config(path or CONFIG_DIR / "referral.yaml", ReferralFile)
     return ReferralConfig(
         min_score=float(raw["min_score"]),
         default_threshold_cny=float(raw["default_threshold_cny"]),

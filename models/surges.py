@@ -7,7 +7,9 @@ Two steps, both vectorised over all series and all days:
 2. `detect_alerts` tests every day of the look-back window against an expectation built only
    from earlier days, groups alarm days into episodes and returns one alert row per episode.
 
-The default method ("negbin") is a scan over short and long moving sums against one
+The default method (`method: scan` in models/config/surveillance.yaml) is the space-time scan
+of models/scan.py over these series. The per-series methods, kept in the same harness for
+comparison, are here. "negbin" is a scan over short and long moving sums against one
 negative-binomial expectation. The expectation comes from a lagged baseline of earlier 7-day
 sums (a guard band keeps the surge out of its own baseline; sums far above their median are
 capped, Farrington style), times a year-over-year seasonal factor when a year of history
@@ -26,20 +28,24 @@ import warnings
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import ClassVar, Literal
 
 import duckdb
 import numpy as np
 import polars as pl
-import yaml
+from pydantic import ConfigDict
 
-from data_contracts.contract import prefectures, regions
+from data_contracts.config import STRICT_KEYS, ConfigFile, read_config
+from data_contracts.contract import prefectures
+from data_contracts.geography import prefecture_of_column
 from transforms.warehouse import sql_file
 from transforms.wording import wording_params
 
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "surveillance.yaml"
 SIGNALS = ("complaints", "failed_inspections", "suspicious_listings", "combined")  # of the export
 SERIES_KEYS = ["region_code", "product_category", "signal"]
+TREND_DAYS = 90  # days of each alert's series shown in its chart
+TREND_WINDOW = 7  # the per-series detectors' window; the scan's alerts carry their own
 PER_SERIES_METHODS = ("negbin", "ears_c2")
 SERIES_SCHEMA = {
     "region_code": pl.String,
@@ -65,6 +71,7 @@ ALERT_SCHEMA = {
 
 @dataclass(frozen=True)
 class SeasonalConfig:
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT_KEYS
     enabled: bool
     period_days: int
     half_width_blocks: int
@@ -75,6 +82,7 @@ class SeasonalConfig:
 
 @dataclass(frozen=True)
 class NegBinConfig:
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT_KEYS
     block_days: int  # length of the baseline windows, and of the reported observed / expected
     windows: dict[str, tuple[int, ...]]  # moving-sum lengths tested per signal (a scan)
     day_of_week: bool
@@ -110,6 +118,7 @@ class NegBinConfig:
 
 @dataclass(frozen=True)
 class EarsC2Config:
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT_KEYS
     baseline_days: int
     guard_days: int
     threshold: float
@@ -119,6 +128,7 @@ class EarsC2Config:
 
 @dataclass(frozen=True)
 class SeverityLevel:
+    __pydantic_config__: ClassVar[ConfigDict] = STRICT_KEYS
     max_p: float
     min_ratio: float
     min_persistence_days: int
@@ -180,9 +190,67 @@ class SurveillanceConfig:
         return tested + max(self.negbin.history_days, ears, self.scan.max_window_days)
 
 
+class ComplaintSignalFile(ConfigFile):
+    dedup_days: int
+    min_description_chars: int
+
+
+class ListingSignalFile(ConfigFile):
+    memory_days: int
+
+
+class SignalsFile(ConfigFile):
+    combined_weights: dict[str, float]
+    complaints: ComplaintSignalFile
+    listings: ListingSignalFile
+
+
+class SeverityFile(ConfigFile):
+    persistence_alpha: float
+    high: SeverityLevel
+    medium: SeverityLevel
+
+
+class CalibrationFile(ConfigFile):
+    """How the scan's threshold was chosen: documentation, not read by the pipeline."""
+
+    recurrence_days: int
+    replicates: int
+    world: str
+
+
+class ScanFile(ConfigFile):
+    signals: list[str]
+    max_cluster_counties: int
+    max_window_days: int
+    min_events: float
+    min_ratio: float
+    threshold: float
+    elevated_share: float
+    moved_llr: float
+    medium_share: float
+    high_share: float
+    calibration: CalibrationFile | None = None
+
+
+class SurveillanceFile(ConfigFile):
+    """models/config/surveillance.yaml."""
+
+    method: Literal["scan", "negbin", "ears_c2"]
+    lookback_days: int
+    episode_gap_days: int
+    episode_alpha: float
+    episode_memory_days: int
+    signals: SignalsFile
+    negbin: NegBinConfig
+    ears_c2: EarsC2Config
+    severity: SeverityFile
+    scan: ScanFile
+
+
 def load_config(path: Path | None = None) -> SurveillanceConfig:
     """The surveillance settings from models/config/surveillance.yaml (or `path`)."""
-    raw: dict[str, Any] = yaml.safe_load((path or CONFIG_PATH).read_text(encoding="utf-8"))
+    raw = read_config(path or CONFIG_PATH, SurveillanceFile)
     sig, nb, ears, sev = raw["signals"], raw["negbin"], raw["ears_c2"], raw["severity"]
     return SurveillanceConfig(
         method=str(raw["method"]),
@@ -252,15 +320,10 @@ def _county_series(
 
 
 def _with_prefectures(county: pl.DataFrame) -> pl.DataFrame:
-    """County rows plus their prefecture roll-up (prefecture code from regions.csv)."""
-    prefecture_of = pl.DataFrame(
-        {
-            "region_code": list(regions()),
-            "prefecture_code": [r.prefecture_code for r in regions().values()],
-        }
-    )
+    """County rows plus their prefecture roll-up (`data_contracts.geography`)."""
     rollup = (
-        county.join(prefecture_of, on="region_code", how="inner")
+        county.with_columns(prefecture_of_column("region_code").alias("prefecture_code"))
+        .drop_nulls("prefecture_code")
         .group_by("prefecture_code", "product_category", "signal", "day")
         .agg(pl.col("value").sum())
         .rename({"prefecture_code": "region_code"})
@@ -901,3 +964,54 @@ def detect_alerts(
         .select(list(ALERT_SCHEMA))
         .sort("alert_date", "region_code", "product_category", "signal")
     )
+
+
+def alert_trends(con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Each alert's series over the last TREND_DAYS days: alert_id, day, value, moving_sum.
+
+    The values are the detector's own daily series (`daily_series`), zero-filled:
+    for a scan alert the events of every signal in its cluster's counties, for a per-series
+    alert its region's signal; moving_sum is the sum over the alert's `window_days`, the unit
+    of its `observed` and `expected`. The surge stage stores them (scores.alert_trends) for
+    the reports' charts.
+    """
+    schema = {"alert_id": pl.String, "day": pl.Date, "value": pl.Float64, "moving_sum": pl.Float64}
+    if alerts.is_empty():
+        return pl.DataFrame(schema=schema)
+    scan = "counties" in alerts.columns  # else a per-series detector's export
+    if "window_days" not in alerts.columns:
+        alerts = alerts.with_columns(pl.lit(TREND_WINDOW).alias("window_days"))
+    alerts = alerts.with_columns(pl.col("window_days").cast(pl.Int64))
+    longest = max([TREND_WINDOW, *alerts["window_days"].to_list()])
+    history = TREND_DAYS + longest - 1
+    series = daily_series(con, as_of, history)
+    region = pl.col("counties" if scan else "region_code").str.split(";").alias("region_code")
+    members = alerts.select("alert_id", "product_category", region, "signal").explode("region_code")
+    if scan:  # its observed: the events of every base signal in its cluster's counties
+        base = series.select("signal").unique().filter(pl.col("signal") != "combined")
+        members = members.drop("signal").join(base, how="cross")
+    daily = (
+        members.join(series, on=["region_code", "product_category", "signal"])
+        .sort("alert_id", "day", "region_code", "signal")  # one order of summing: repeatable
+        .group_by("alert_id", "day", maintain_order=True)
+        .agg(pl.col("value").sum())
+    )
+    days = pl.DataFrame(
+        {"day": pl.date_range(as_of - timedelta(days=history - 1), as_of, eager=True)}
+    )
+    dense = (
+        alerts.select("alert_id", "window_days")
+        .join(days, how="cross")
+        .join(daily, on=["alert_id", "day"], how="left")
+        .with_columns(pl.col("value").fill_null(0.0))
+        .sort("alert_id", "day")
+    )
+    summed = pl.concat(
+        [
+            part.with_columns(
+                pl.col("value").rolling_sum(int(window)).over("alert_id").alias("moving_sum")
+            )
+            for (window,), part in dense.group_by("window_days", maintain_order=True)
+        ]
+    ).sort("alert_id", "day")
+    return summed.filter(pl.col("day") > as_of - timedelta(days=TREND_DAYS)).select(list(schema))

@@ -15,12 +15,13 @@ import duckdb
 
 from data_contracts.contract import prefectures
 from reports.charts import county_map
-from reports.data import alert_trends, feed_freshness, read_exports, scoped, summarize
+from reports.data import feed_freshness, read_exports, scoped, summarize
 from reports.dossier import DOSSIER_LEADS, dossier_href, write_dossiers
 from reports.html import render_report
 from reports.labels import PROVINCE, scope_title
 from reports.task_sheet import write_task_sheets
 from reports.workbook import write_workbook
+from transforms.alert_trends import stored_alert_trends
 from transforms.explore import LeadRecords
 
 MAX_HTML_LEADS = 200  # every high and medium lead is shown whatever this says
@@ -57,7 +58,7 @@ def build_reports(
     """
     run_dir = _run_dir(out_dir, as_of)
     exports = read_exports(run_dir)
-    trends = alert_trends(con, exports.alerts, as_of) if con is not None else None
+    trends = stored_alert_trends(con, as_of) if con is not None else None
     freshness = feed_freshness(con) if con is not None else None
     written: list[Path] = []
     cache: dict[str, LeadRecords] = {}

@@ -17,13 +17,14 @@ import polars as pl
 from data_contracts.contract import regions
 from reports.labels import PROVINCE, category_label
 
-# Sequential classes of the county's best hotspot score (light yellow to dark red).
+# Sequential classes of the county's best hotspot score (light yellow to dark red). The score
+# is relative risk RR / (1 + RR) (models/hotspots.py): 0.5 is as expected, 0.8 four times.
 SCORE_CLASSES: tuple[tuple[float, str, str], ...] = (
-    (0.8, "#a50f15", "≥ 0.8"),
-    (0.6, "#de2d26", "0.6–0.8"),
-    (0.4, "#fb6a4a", "0.4–0.6"),
-    (0.2, "#fcae91", "0.2–0.4"),
-    (0.0, "#fee5d9", "< 0.2"),
+    (0.8, "#a50f15", "≥ 0.8 (≥ 4×)"),
+    (2 / 3, "#de2d26", "0.67–0.8 (2–4×)"),
+    (0.6, "#fb6a4a", "0.6–0.67 (1.5–2×)"),
+    (0.5, "#fcae91", "0.5–0.6 (1–1.5×)"),
+    (0.0, "#fee5d9", "< 0.5 (below expected)"),
 )
 NO_HOTSPOT = "#ffffff"
 PROVINCE_BOUNDS = (90.2, 31.8, 103.4, 38.7)  # lon_min, lat_min, lon_max, lat_max

@@ -2,7 +2,8 @@
 
 The exports on disk are the contract with the teams, so reports read them rather than the
 frames of the run. The warehouse is optional: it adds each alert's daily series (for the
-trend charts) and the feeds' freshness (ops.feed_freshness: which feed has gone quiet).
+trend charts, stored by the surge stage in scores.alert_trends) and the feeds' freshness
+(ops.feed_freshness: which feed has gone quiet).
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ import polars as pl
 
 from data_contracts.geography import prefecture_of_column
 from data_contracts.personal import redact_personal
-from models.surges import daily_series
+from models.surges import TREND_WINDOW
 from reports.labels import PROVINCE
 from transforms.warehouse import has_table
-
-TREND_DAYS = 90  # days of each alert's series shown in its chart
-TREND_WINDOW = 7  # the per-series detectors' window; the scan's alerts carry their own
 
 # Free text that reaches a report is redacted once more: a phone or ID number typed into a
 # shop name or a file-level issue must not travel further.
@@ -81,8 +79,14 @@ def typed_leads(leads: pl.DataFrame) -> pl.DataFrame:
 
 
 def typed_hotspots(hotspots: pl.DataFrame) -> pl.DataFrame:
+    """The hotspots export typed; `observed`, `expected` and `relative_risk` (after the
+    contract's columns, models/hotspots.py) are null when an export lacks them."""
+    extra = [
+        (pl.col(c) if c in hotspots.columns else pl.lit(None)).cast(pl.Float64).alias(c)
+        for c in ("observed", "expected", "relative_risk")
+    ]
     return hotspots.with_columns(
-        pl.col("rank").cast(pl.Float64).cast(pl.Int64), pl.col("score").cast(pl.Float64)
+        pl.col("rank").cast(pl.Float64).cast(pl.Int64), pl.col("score").cast(pl.Float64), *extra
     ).sort("rank")
 
 
@@ -186,56 +190,6 @@ def summarize(
         ).height,
         stale_feeds=0 if freshness is None else int(freshness["stale"].fill_null(False).sum()),
     )
-
-
-def alert_trends(
-    con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame, as_of: dt.date
-) -> pl.DataFrame:
-    """Each alert's series over the last TREND_DAYS days: alert_id, day, value, moving_sum.
-
-    The values are the detector's own daily series (models.surges.daily_series), zero-filled:
-    for a scan alert the events of every signal in its cluster's counties, for a per-series
-    alert its region's signal; moving_sum is the sum over the alert's `window_days`, the unit
-    of its `observed` and `expected`.
-    """
-    schema = {"alert_id": pl.String, "day": pl.Date, "value": pl.Float64, "moving_sum": pl.Float64}
-    if alerts.is_empty():
-        return pl.DataFrame(schema=schema)
-    scan = "counties" in alerts.columns  # else a per-series detector's export
-    alerts = typed_alerts(alerts)
-    longest = max([TREND_WINDOW, *alerts["window_days"].to_list()])
-    history = TREND_DAYS + longest - 1
-    series = daily_series(con, as_of, history)
-    region = pl.col("counties" if scan else "region_code").str.split(";").alias("region_code")
-    members = alerts.select("alert_id", "product_category", region, "signal").explode("region_code")
-    if scan:  # its observed: the events of every base signal in its cluster's counties
-        base = series.select("signal").unique().filter(pl.col("signal") != "combined")
-        members = members.drop("signal").join(base, how="cross")
-    daily = (
-        members.join(series, on=["region_code", "product_category", "signal"])
-        .sort("alert_id", "day", "region_code", "signal")  # one order of summing: repeatable
-        .group_by("alert_id", "day", maintain_order=True)
-        .agg(pl.col("value").sum())
-    )
-    days = pl.DataFrame(
-        {"day": pl.date_range(as_of - dt.timedelta(days=history - 1), as_of, eager=True)}
-    )
-    dense = (
-        alerts.select("alert_id", "window_days")
-        .join(days, how="cross")
-        .join(daily, on=["alert_id", "day"], how="left")
-        .with_columns(pl.col("value").fill_null(0.0))
-        .sort("alert_id", "day")
-    )
-    summed = pl.concat(
-        [
-            part.with_columns(
-                pl.col("value").rolling_sum(int(window)).over("alert_id").alias("moving_sum")
-            )
-            for (window,), part in dense.group_by("window_days", maintain_order=True)
-        ]
-    ).sort("alert_id", "day")
-    return summed.filter(pl.col("day") > as_of - dt.timedelta(days=TREND_DAYS)).select(list(schema))
 
 
 def feed_freshness(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:

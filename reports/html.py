@@ -17,8 +17,9 @@ from markupsafe import Markup
 from data_contracts.contract import prefectures, regions
 from data_contracts.geography import prefecture_of
 from models.dispositions import HELD_OUT
+from models.surges import TREND_DAYS
 from reports.charts import SCORE_CLASSES, MapPanel, Sparkline, score_colour, sparkline
-from reports.data import TREND_DAYS, Exports, Summary
+from reports.data import Exports, Summary
 from reports.labels import (
     FILE_STATUSES,
     PROVINCE,
@@ -154,6 +155,9 @@ def hotspot_rows(hotspots: pl.DataFrame) -> list[dict[str, Any]]:
             "region_code": r["region_code"],
             "category": category_label(r["product_category"]),
             "score": r["score"],
+            "observed": r.get("observed"),
+            "expected": r.get("expected"),
+            "relative_risk": r.get("relative_risk"),
             "trend": r["trend"],
             "trend_label": TRENDS.get(r["trend"], r["trend"]),
             "reasons": _reasons(r["reasons"]),

@@ -160,6 +160,9 @@ HOTSPOT_COLUMNS = [
     Column("地区 region", lambda r: region_name(r["region_code"]), 22),
     Column("商品类别 product_category", lambda r: category_label(r["product_category"]), 24),
     Column("热点分 score", lambda r: r["score"], 10, "0.000"),
+    Column("观察 observed", lambda r: r.get("observed"), 10, "0.0"),
+    Column("预期 expected", lambda r: r.get("expected"), 10, "0.0"),
+    Column("相对风险 relative risk", lambda r: r.get("relative_risk"), 12, "0.0"),
     Column("趋势 trend", lambda r: TRENDS.get(r["trend"], r["trend"]), 14),
     Column("理由 reasons", lambda r: (r["reasons"] or "").replace("；", "\n"), 80, wrap=True),
 ]

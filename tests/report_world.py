@@ -78,6 +78,9 @@ def write_tiny_exports(out: Path, as_of: dt.date = TINY_AS_OF) -> Path:
             "score": [0.9, 0.7, 0.6],
             "trend": ["rising", "stable", "falling"],
             "reasons": ["近90天可信投诉9起 / 9 credible complaints in 90 days"] * 3,
+            "observed": [18.0, 7.0, 30.0],
+            "expected": [1.5, 2.5, 19.0],
+            "relative_risk": [9.0, 2.33, 1.5],
         }
     )
     alerts = pl.DataFrame(

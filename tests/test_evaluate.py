@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from data_contracts.contract import contracts
-from demo_world.evaluate import evaluate, format_report
+from demo_world.evaluate import evaluate, format_report, load_truth
 
 AS_OF = "2026-06-30"
 
@@ -304,3 +304,57 @@ def test_new_leads_leave_out_the_operators_already_caught(tmp_path: Path) -> Non
     assert new["duplicates@20"] == 1
     report = format_report(metrics)
     assert "new leads: entity_leads" in report and "duplicates@20" in report
+
+
+HOTSPOT_HEADER = "rank,region_code,product_category,score,trend,reasons,observed,expected"
+
+
+def test_hotspot_problem_cells_and_precision(world: Path, tmp_path: Path) -> None:
+    truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
+    truth["operators"][0]["ship_from"] = ["630103", "440304"]  # out of province: no cell
+    (world / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+    problems = load_truth(world).problem_cells(date(2026, 6, 30))
+    assert problems == {
+        ("630102", "mobile_phones"),  # OP001 sells there
+        ("630103", "mobile_phones"),  # and ships from there
+        ("630222", "seeds"),  # OP002, and SG01 ran there
+        ("632801", "auto_parts"),  # OP003
+        ("632801", "fuel"),  # SG02 (SG03 ran a year before the hotspots' 90 days)
+    }
+    rows = [
+        "1,630200,seeds,0.9,stable,r,9,1",  # a prefecture row: left out
+        "2,630222,seeds,0.8,stable,r,9,1",
+        "3,630104,books,0.7,stable,r,9,1",
+        "4,632801,fuel,0.6,stable,r,9,1",
+    ]
+    out = run_dir(tmp_path, [lead(1)])
+    write_csv(out / "hotspots.csv", HOTSPOT_HEADER, rows)
+    metrics = evaluate(world, out, _warehouse(tmp_path / "w.duckdb"))
+    assert metrics["hotspots"]["ranked"] == 3
+    assert metrics["hotspots"]["precision@10"] == pytest.approx(2 / 10)
+    # complaint volume: the warehouse's 11 complaints in the window are all 630102 × seeds
+    base = metrics["hotspots_baseline"]
+    assert (base["ranked"], base["precision@10"]) == (1, 0.0)
+    assert "complaint volume" in format_report(metrics)
+
+
+def test_a_surge_over_two_districts_is_matched_in_either(world: Path, tmp_path: Path) -> None:
+    truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
+    truth["surges"] = [
+        {
+            "surge_id": "SG05",
+            "region_code": "630102",
+            "counties": ["630102", "630105"],
+            "product_category": "mobile_phones",
+            "signal": "complaints",
+            "start": "2026-06-01",
+            "end": "2026-06-20",
+            "extra_per_day": 0.4,
+            "times_normal": 3.0,
+        }
+    ]
+    (world / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
+    alerts = ["AL-1,2026-06-05,630105,mobile_phones,complaints,9,1,high"]
+    metrics = evaluate(world, run_dir(tmp_path, [lead(1)], alerts), None)["surges"]
+    assert (metrics["detected"], metrics["false_alerts"]) == (1, 0)
+    assert metrics["per_surge"][0]["delay_days"] == 4

@@ -13,7 +13,6 @@ import polars as pl
 import pytest
 
 from flows.replay import month_ends_before, replay_lead_history
-from flows.steward import quarantine_summary, supersede_corrected
 from models.explore import (
     horizon_complete,
     lead_outcomes,
@@ -37,6 +36,7 @@ from transforms.explore import (
     sender,
 )
 from transforms.ingest import ingest_landing
+from transforms.steward import quarantine_summary, supersede_corrected
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,15 @@ import duckdb
 import openpyxl
 import polars as pl
 
-from flows.steward import export_quarantine
-from models.handoff_lists import write_referral_review_list
 from reports.build import build_reports
 from reports.data import Exports, read_exports
+from reports.handoff_files import write_referral_review_list
 from reports.workbook import write_workbook
 from tests.conftest import COMPLAINT_HEADER, write
 from tests.report_world import TINY_AS_OF, write_tiny_exports
 from transforms.exports import defuse_formula, write_export
 from transforms.ingest import ingest_landing
+from transforms.steward import export_quarantine
 
 HYPERLINK = '=HYPERLINK("http://evil.example","点此")'
 HOSTILE = [HYPERLINK, "+86 971 1234", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)", "\t=1+1", "\r=1+1"]

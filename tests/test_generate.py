@@ -8,6 +8,7 @@ import io
 import json
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -17,7 +18,7 @@ from stdnum.cn.uscc import is_valid as stdnum_valid
 
 from demo_world.actors import build_population
 from demo_world.generate import WorldConfig, generate_world
-from demo_world.records import build_outcomes
+from demo_world.records import build_complaints, build_outcomes
 from demo_world.reference import load_reference
 from demo_world.uscc import check_char, is_valid
 
@@ -381,3 +382,44 @@ def test_truth_records_the_population_seed(world: tuple[Path, dict]) -> None:
     _, truth = world
     assert truth["population_seed"] == SMALL.actors_seed != SMALL.seed
     assert world_config(truth).actors_seed == SMALL.actors_seed
+
+
+def test_a_split_surge_triples_two_districts_and_reshuffles_nothing_else() -> None:
+    # at scale 1 a world has one surge over two neighbouring Xining districts (none below)
+    ref = load_reference()
+    config = WorldConfig(seed=41, scale=1)
+    pop = build_population(config, ref)
+    split = [s for s in pop.surges if s.counties]
+    assert len(split) == 1 and len(pop.surges) == config.surges + 1
+    surge = split[0]
+    assert len(surge.counties) == 2 and all(c.startswith("6301") for c in surge.counties)
+    assert not any(s.counties for s in build_population(replace(config, scale=0.5), ref).surges)
+    rows, _, evident, extra = build_complaints(pop)
+    without = replace(pop, surges=[s for s in pop.surges if not s.counties])
+    rows_without, _, evident_without, _ = build_complaints(without)
+
+    def key(row: dict) -> tuple:
+        return tuple((k, str(v)) for k, v in row.items() if k != "complaint_id")
+
+    before = Counter(key(r) for r in rows_without)
+    added = Counter(key(r) for r in rows) - before
+    assert Counter(key(r) for r in rows) - added == before  # every other complaint unchanged
+    assert {k: v for k, v in evident.items() if k != surge.surge_id} == evident_without
+    # the planted ones: in the two districts, the surge's category and days, no business named
+    planted = [dict(k) for k in added.elements()]
+    assert {r["region_code"] for r in planted} <= set(surge.counties)
+    assert {r["product_category"] for r in planted} == {surge.category}
+    assert all(
+        surge.start.isoformat() <= r["received_at"][:10] <= surge.end.isoformat() for r in planted
+    )
+    # about twice the districts' usual daily rate on top of it (three times in all)
+    days = (surge.end - surge.start).days + 1
+    usual = sum(
+        1
+        for r in rows_without
+        if r["region_code"] in surge.counties
+        and r["product_category"] == surge.category
+        and surge.start - dt.timedelta(days=365) <= r["received_at"].date() < surge.start
+    )
+    assert extra[surge.surge_id] == pytest.approx(2 * usual / 365, abs=0.01)
+    assert len(planted) == pytest.approx(extra[surge.surge_id] * days, abs=4 * (2 * days) ** 0.5)

@@ -7,16 +7,23 @@ runs as the flow does: resolve, features, leads, then hotspots."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterator
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 
 from flows.stages import build_features, resolve, score_hotspots, score_leads
-from models.hotspots import HOTSPOT_COLUMNS, load_hotspot_config
+from models.hotspots import (
+    EXTRA_COLUMNS,
+    HOTSPOT_COLUMNS,
+    gamma_prior,
+    load_hotspot_config,
+    rank_hotspots,
+    score_cells,
+)
 from tests.staging import stage
 
 AS_OF = dt.date(2026, 6, 30)
@@ -128,7 +135,7 @@ INSPECTIONS = [
     *failed_inspections("632322", "seeds", 91),
     *failed_inspections("632301", "tobacco", -3),
     *failed_inspections("630202", "fertilizer", -1),
-    # a pair whose index (2 × 15 failures) is above the scale
+    # a pair with 15 failures, and no other fuel inspection in the province
     *failed_inspections("632803", "fuel", *range(1, 16)),
 ]
 LISTINGS = [
@@ -249,12 +256,196 @@ def test_records_after_the_as_of_date_are_ignored(
 
 
 def test_scores_are_in_0_1_and_ranks_have_no_gaps(hotspots: pl.DataFrame) -> None:
-    assert hotspots.columns == HOTSPOT_COLUMNS
+    assert hotspots.columns == HOTSPOT_COLUMNS + EXTRA_COLUMNS
     assert hotspots.height >= 20
     assert hotspots["rank"].to_list() == list(range(1, hotspots.height + 1))
     scores = hotspots["score"].to_list()
-    assert all(0 <= s <= 1 for s in scores)
-    # the fuel pair: index ≥ 2 × 15 failures, above the scale, and its score still below 1
-    assert max(scores) >= 1 - math.exp(-30 / CONFIG.scale) - 1e-6
+    assert all(0 < s < 1 for s in scores)
     assert all(a >= b for a, b in zip(scores, scores[1:], strict=False))
     assert set(hotspots["trend"]) <= {"rising", "stable", "falling"}
+    # the score is the relative risk on a 0-1 scale, RR / (1 + RR), and the first reason says
+    # the exported observed, expected and relative risk
+    for r in hotspots.iter_rows(named=True):
+        assert r["score"] == pytest.approx(r["relative_risk"] / (1 + r["relative_risk"]), abs=0.01)
+        first = r["reasons"].split("；")[0]
+        assert (
+            f"{r['observed']:.1f} weighted events in 90 days against {r['expected']:.1f}" in first
+        )
+        assert f"{r['relative_risk']:.1f}× the risk" in first
+
+
+def test_a_prefecture_row_adds_up_its_counties(
+    activity: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    counties = [activity[c, "fertilizer"] for c in ("630202", "630203")]
+    prefecture = activity["630200", "fertilizer"]
+    for column in ("complaints_90d", "expected_complaints", "failed_90d", "expected_failed"):
+        assert prefecture[column] == pytest.approx(sum(c[column] for c in counties))
+
+
+def test_the_fuel_failures_are_expected_from_the_inspections_made(
+    activity: dict[tuple[str, str], dict[str, Any]], hotspots: pl.DataFrame
+) -> None:
+    # 15 inspections of fuel, all failed: the province fail rate is 1, so 15 are expected
+    fuel = activity["632803", "fuel"]
+    assert (fuel["failed_90d"], fuel["expected_failed"]) == (15, pytest.approx(15.0))
+    row = hotspots.filter(
+        (pl.col("region_code") == "632803") & (pl.col("product_category") == "fuel")
+    )
+    assert "15 failed inspections in 90 days (15.0 expected)" in row["reasons"][0]
+
+
+# --- the score: excess over expectation, shrunk (hand-made activity rows) ---------------------
+
+
+def cell(
+    region: str,
+    category: str,
+    complaints: float,
+    expected: float,
+    *,
+    failed: float = 0.0,
+    expected_failed: float = 0.0,
+    level: str = "county",
+) -> dict[str, Any]:
+    """One row of hotspot_activity.sql with complaints (and failures) and their expectation."""
+    return {
+        "level": level,
+        "region_code": region,
+        "product_category": category,
+        "complaints_90d": complaints,
+        "expected_complaints": expected,
+        "failed_90d": failed,
+        "expected_failed": expected_failed,
+        "suspicious_listings": 0.0,
+        "expected_listings": 0.0,
+        "lead_risk": 0.0,
+        "expected_lead_risk": 0.0,
+        "leads": 0,
+        "events_last_30d": complaints / 3,
+        "events_prior_90d": complaints,
+        "active": complaints + failed > 0,
+    }
+
+
+def province(*cells: dict[str, Any], fill: int = 300) -> pl.DataFrame:
+    """`cells` among `fill` ordinary county cells, whose relative risks spread as a province's
+    do (gamma, mean 1, variance 0.5) around what was expected of them."""
+    rng = np.random.default_rng(5)
+    rows = list(cells)
+    for i in range(fill):
+        expected = float(rng.gamma(2.0, 1.5))
+        risk = float(rng.gamma(2.0, 0.5))
+        rows.append(cell(f"64{i:04d}", "other", float(rng.poisson(expected * risk)), expected))
+    return pl.DataFrame(rows)
+
+
+def ranked_cells(activity: pl.DataFrame) -> list[tuple[str, str]]:
+    ranking = rank_hotspots(activity, CONFIG)
+    return list(zip(ranking["region_code"], ranking["product_category"], strict=True))
+
+
+def test_a_big_place_doing_as_expected_ranks_below_a_small_one_beyond_it() -> None:
+    # the capital's 300 complaints are what its size and the season lead one to expect;
+    # a small county's 20 against 4 expected are not; counting ranks the capital first
+    activity = province(
+        cell("630100", "books", 300.0, 290.0, level="prefecture"),
+        cell("630102", "books", 300.0, 290.0),
+        cell("632221", "books", 20.0, 4.0),
+    )
+    cells = ranked_cells(activity)
+    assert cells.index(("632221", "books")) < cells.index(("630102", "books"))
+    assert cells.index(("632221", "books")) < 10  # of 303
+
+
+def test_a_handful_of_events_is_shrunk_towards_the_province() -> None:
+    # 2 complaints against 0.1 expected is a ratio of 20 but little evidence; 30 against 3
+    # (a ratio of 10) ranks above it after shrinkage, which pulls it less
+    activity = province(cell("632221", "seeds", 2.0, 0.1), cell("632522", "seeds", 30.0, 3.0))
+    scored = score_cells(activity, CONFIG)
+    risk = dict(zip(scored["region_code"], scored["relative_risk"], strict=True))
+    assert risk["632522"] > risk["632221"]
+    assert risk["632221"] < 20 / 4  # pulled far below its raw ratio
+    assert risk["632522"] > 10 / 2  # 30 events are not pulled as far
+    cells = ranked_cells(activity)
+    assert cells.index(("632522", "seeds")) < cells.index(("632221", "seeds"))
+
+
+def test_the_top_scores_differ() -> None:
+    # several cells far above expectation: the old 1 − exp(−index / scale) gave them all
+    # 0.9999…; relative risks of 10, 20, 40 and 80 keep apart on the 0-1 scale
+    hot = [
+        cell(f"6301{i:02d}", "fuel", 5.0 * ratio, 5.0) for i, ratio in enumerate((10, 20, 40, 80))
+    ]
+    ranking = rank_hotspots(province(*hot), CONFIG)
+    top = ranking.head(4)
+    assert top["region_code"].to_list() == ["630103", "630102", "630101", "630100"]
+    scores = top["score"].to_list()
+    assert all(a - b > 0.005 for a, b in zip(scores, scores[1:], strict=False))
+    assert max(scores) < 0.99
+
+
+def test_failed_inspections_weigh_by_their_weight() -> None:
+    # a failure counts twice a complaint (hotspots.yaml), in what was seen and what expected
+    assert CONFIG.weights["failed_inspections"] == 2.0
+    activity = province(cell("632221", "fuel", 4.0, 1.0, failed=3.0, expected_failed=0.5))
+    row = score_cells(activity, CONFIG).filter(pl.col("region_code") == "632221")
+    assert (row["observed"][0], row["expected"][0]) == (pytest.approx(10.0), pytest.approx(2.0))
+
+
+def test_the_gamma_prior_recovers_the_spread_of_relative_risks() -> None:
+    # relative risks drawn from Gamma(mean 1, variance 0.5), counts Poisson around E × RR
+    rng = np.random.default_rng(11)
+    expected = rng.uniform(0.5, 20.0, 4000)
+    risk = rng.gamma(2.0, 0.5, 4000)
+    observed = rng.poisson(expected * risk)
+    prior = gamma_prior(pl.Series(observed), pl.Series(expected), CONFIG.min_prior_variance)
+    assert prior.alpha / prior.beta == pytest.approx(1.0, abs=0.05)
+    assert prior.alpha / prior.beta**2 == pytest.approx(0.5, rel=0.15)
+    # no extra spread beyond Poisson: the floor holds the variance
+    flat = rng.poisson(expected)
+    prior = gamma_prior(pl.Series(flat), pl.Series(expected), CONFIG.min_prior_variance)
+    assert prior.alpha / prior.beta**2 == pytest.approx(CONFIG.min_prior_variance, rel=0.01)
+
+
+# --- expectations from size and season (its own small warehouse) -----------------------------
+
+
+SIZE_COMPLAINTS = [
+    # 630102 is ten times the size of 632221 in everything but books and seeds
+    *complaints("630102", "other", *range(0, 170, 4)),  # 43
+    *complaints("632221", "other", 3, 50, 100, 150),  # 4
+    # books: the big district has more complaints, the small county more than its size explains
+    *complaints("630102", "books", *range(0, 88, 8)),  # 11
+    *complaints("632221", "books", *range(2, 60, 8)),  # 8
+    # seeds: a spring rise in both, in proportion to their size
+    *complaints("630102", "seeds", *range(0, 88, 2)),  # 44
+    *complaints("632221", "seeds", *range(1, 88, 20)),  # 5
+]
+
+
+@pytest.fixture(scope="module")
+def sized() -> Iterator[pl.DataFrame]:
+    """The hotspots of a night with only SIZE_COMPLAINTS."""
+    con = duckdb.connect(":memory:")
+    stage(con, complaints=SIZE_COMPLAINTS)
+    resolve(con, AS_OF)
+    build_features(con, AS_OF)
+    score_leads(con, AS_OF)
+    yield score_hotspots(con, AS_OF)
+    con.close()
+
+
+def test_expected_complaints_follow_the_size_of_the_place(sized: pl.DataFrame) -> None:
+    books = sized.filter(pl.col("product_category") == "books")
+    ranks = dict(zip(books["region_code"], books["rank"], strict=True))
+    # counting would put the district's 11 first; against its size the county's 8 stand out
+    assert ranks["632221"] < ranks["630102"]
+    risk = dict(zip(books["region_code"], books["relative_risk"], strict=True))
+    assert risk["632221"] > 1.5 > risk["630102"]
+
+
+def test_a_rise_in_proportion_to_size_is_no_hotspot(sized: pl.DataFrame) -> None:
+    seeds = sized.filter(pl.col("product_category") == "seeds")
+    for rr in seeds["relative_risk"]:
+        assert 0.5 < rr < 1.6

@@ -18,12 +18,7 @@ from typer.testing import CliRunner
 
 from data_contracts.contract import contracts, provinces
 from flows.plan_commands import register
-from models.handoff_lists import (
-    handoff_list,
-    referral_review_list,
-    write_handoff_list,
-    write_referral_review_list,
-)
+from models.handoff_lists import handoff_list, referral_review_list
 from models.inspection_plan import (
     CONFIG_PATH,
     ELIGIBLE_SCHEMA,
@@ -35,12 +30,10 @@ from models.inspection_plan import (
     load_plan_config,
     make_plan,
     public_results,
-    read_plan,
     tier_rates,
-    verify_plan,
-    write_plan,
-    write_public_results,
 )
+from reports.handoff_files import write_handoff_list, write_referral_review_list
+from reports.plan_files import read_plan, verify_plan, write_plan, write_public_results
 from tests.conftest import make_uscc
 from transforms.load import ensure_warehouse
 

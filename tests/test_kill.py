@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,15 @@ EXPORTS = ("entity_leads", "hotspots", "alerts", "data_quality")
 def written_bytes(warehouse: Path) -> int:
     files = (warehouse, Path(f"{warehouse}.wal"))
     return sum(f.stat().st_size for f in files if f.exists())
+
+
+def _lines_of(proc: subprocess.Popen[str]) -> list[str]:
+    """The lines the process writes, collected as they come by a thread of their own."""
+    lines: list[str] = []
+    assert proc.stdout is not None
+    stream = proc.stdout
+    threading.Thread(target=lambda: lines.extend(stream), daemon=True).start()
+    return lines
 
 
 def test_killed_run_then_rerun_equals_uninterrupted(
@@ -64,15 +74,22 @@ def test_killed_run_then_rerun_equals_uninterrupted(
         start_new_session=True,
         text=True,
     )
-    assert proc.stdout is not None
+    output = _lines_of(proc)
     deadline = time.monotonic() + 120
-    for line in proc.stdout:
-        if "Beginning flow run" in line or time.monotonic() > deadline:
-            break
-    while written_bytes(warehouse) < 2_000_000 and time.monotonic() < deadline:
-        time.sleep(0.02)  # kill once the first files' rows are being written
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    try:
+        while not any("Beginning flow run" in line for line in output):
+            # The run's own temporary server holds its output open: a run that ended before
+            # its flow began would otherwise leave the loop waiting for a line forever.
+            if proc.poll() is not None:
+                pytest.fail("the run ended before its flow began:\n" + "".join(output[-20:]))
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        while written_bytes(warehouse) < 2_000_000 and time.monotonic() < deadline:
+            time.sleep(0.02)  # kill once the first files' rows are being written
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the run and its server
+        proc.wait(timeout=30)
 
     con = duckdb.connect(str(warehouse))
     loaded = con.execute("select count(*) from ops.manifest").fetchall()[0][0]

@@ -1,10 +1,12 @@
 """The README's layers are enforced: import-linter's contracts in pyproject.toml (run by
 `make check`) keep the code as it is and fail on an upward import, Prefect outside flows/ or
-the pipeline importing the demo world."""
+the pipeline importing the demo world; and no SQL outside transforms/ writes to the warehouse."""
 
 from __future__ import annotations
 
+import graphlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from flows.settings import PROJECT_ROOT
+from transforms import warehouse
+from transforms.features import ENTITY_FEATURES
+from transforms.warehouse import build_order
 
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 PACKAGES = ("flows", "reports", "models", "transforms", "data_contracts", "demo_world", "tools")
@@ -65,6 +70,7 @@ def test_a_miniature_that_keeps_the_layers_passes(tmp_path: Path) -> None:
         ("flows.stages", "import demo_world.base\n"),
         ("reports.page", "import tools.base\n"),
         ("demo_world.evaluate", "from flows import base\n"),
+        ("models.sheets", "from openpyxl import Workbook\n"),
     ],
     ids=[
         "models-imports-reports",
@@ -75,7 +81,74 @@ def test_a_miniature_that_keeps_the_layers_passes(tmp_path: Path) -> None:
         "flows-beyond-the-cli-imports-demo-world",
         "reports-imports-tools",
         "demo-world-imports-flows",
+        "models-writes-a-workbook",
     ],
 )
 def test_a_forbidden_import_fails_the_check(tmp_path: Path, module: str, source: str) -> None:
     assert _lint_imports(_miniature(tmp_path, module, source)) == 1
+
+
+# SQL that changes the warehouse: DDL, DML and COPY. A view registered on the connection
+# (`con.register`) is the connection's, not the warehouse's, and may be anywhere.
+WRITING_SQL = re.compile(
+    r"\b(create\s+(or\s+replace\s+)?(temp\s+|temporary\s+)?(table|schema|view|sequence|index)"
+    r"|insert\s+(or\s+replace\s+)?into|merge\s+into|delete\s+from|drop\s+(table|schema|view)"
+    r"|alter\s+table|update\s+[a-z_]+\.[a-z_]+\s+set|copy\s+\S+\s+(to|from))\b",
+    re.IGNORECASE,
+)
+PIPELINE_ABOVE_TRANSFORMS = ("data_contracts", "models", "reports", "flows")
+
+
+def writing_sql(root: Path, packages: tuple[str, ...]) -> list[str]:
+    """`file:line` of every line of .py or .sql files under `packages` that writes SQL."""
+    found = []
+    for package in packages:
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix not in (".py", ".sql"):
+                continue
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if WRITING_SQL.search(line):
+                    found.append(f"{path.relative_to(root)}:{n}")
+    return found
+
+
+def test_only_transforms_writes_to_the_warehouse() -> None:
+    assert writing_sql(PROJECT_ROOT, PIPELINE_ABOVE_TRANSFORMS) == []
+    assert writing_sql(PROJECT_ROOT, ("transforms",))  # the writers are found where they are
+
+
+def test_a_writer_outside_transforms_is_found(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "store.py").write_text(
+        'SQL = """\ncreate table if not exists ops.models (v VARCHAR)"""\n'
+        'con.execute("insert into ops.models values (?)", [v])\n'
+    )
+    assert writing_sql(tmp_path, ("models",)) == ["models/store.py:2", "models/store.py:3"]
+
+
+def test_sql_models_are_built_in_the_order_their_files_need() -> None:
+    order = build_order(reversed(ENTITY_FEATURES))
+    assert order.index("features.complaint_signals") < order.index("features.entity_features")
+    assert order.index("features.listing_signals") < order.index("features.entity_features")
+    assert order.index("features.listing_signals") < order.index("features.entity_profile")
+
+
+def test_a_cycle_between_sql_models_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "features/a.sql": "select * from features.b -- features.c is only mentioned",
+        "features/b.sql": "select * from features.a",
+        "features/c.sql": "select * from staging.complaints",
+    }
+    monkeypatch.setattr(warehouse, "sql_file", files.__getitem__)
+    assert warehouse.build_order(["features.c"]) == ["features.c"]
+    assert warehouse.sql_dependencies("features/a.sql") == {"features.b"}
+    with pytest.raises(graphlib.CycleError):
+        warehouse.build_order(["features.a", "features.b", "features.c"])
+
+
+def test_a_cycle_inside_a_layer_fails_the_check(tmp_path: Path) -> None:
+    project = _miniature(tmp_path, "models.scores", "from models import training\n")
+    (project / "models" / "training.py").write_text("from models import scores\n")
+    assert _lint_imports(project) == 1
+    (project / "models" / "training.py").write_text("import models.base\n")
+    assert _lint_imports(project) == 0

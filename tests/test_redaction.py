@@ -102,7 +102,7 @@ def test_quarantined_rows_are_stored_without_phone_or_id_numbers(
 def test_the_steward_export_blanks_landlines(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
-    from flows.steward import export_quarantine
+    from transforms.steward import export_quarantine
 
     load(tmp_path, con, complaint("C1", "商家座机(0971)5555555", channel="bogus"))
     # Rows quarantined before quarantined records were redacted as they are stored.

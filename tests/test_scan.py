@@ -121,6 +121,24 @@ def test_split_surge_over_two_neighbours_is_found_by_the_cluster() -> None:
     assert detect(_with_prefectures(both), AS_OF, CONFIG, method="negbin").is_empty()
 
 
+def test_a_surge_of_three_times_the_rate_in_two_districts_is_found_by_the_cluster() -> None:
+    # the demo world's split surge (demo_world/actors.py): each of two neighbouring districts
+    # at three times its usual rate, here 0.5 voices a day plus 1 more, for 10 days
+    a, b = neighbours()
+    quiet = regular_map(every=2)
+    start = AS_OF - timedelta(days=20)
+    days = [start + timedelta(days=i) for i in range(10)]
+    one_county = add(quiet, a, days, 1.0)
+    both = add(one_county, b, days, 1.0)
+    assert detect_cluster_alerts(quiet, AS_OF, CONFIG).is_empty()
+    assert detect_cluster_alerts(one_county, AS_OF, CONFIG).is_empty()
+    alerts = detect_cluster_alerts(both, AS_OF, CONFIG)
+    assert alerts.height == 1
+    assert {a, b} <= set(alerts["counties"][0].split(";"))
+    # found, but late: 8 days after the start (16 extra voices), not within 2 of evident
+    assert alerts["alert_date"][0] == start + timedelta(days=8)
+
+
 def test_signals_that_moved_are_named() -> None:
     a, _ = neighbours()
     start = AS_OF - timedelta(days=10)

@@ -13,16 +13,16 @@ from typer.testing import CliRunner
 from data_contracts.batch import build_batch
 from data_contracts.contract import contracts
 from data_contracts.personal import PHONE_REMOVED, redact_personal
-from flows.steward import (
-    accept_row,
-    export_quarantine,
-    quarantine_summary,
-    steward_app,
-    supersede_corrected,
-)
+from flows.steward import steward_app
 from tests.conftest import COMPLAINT_HEADER, write
 from transforms.ingest import ingest_landing
 from transforms.landing import scan_landing
+from transforms.steward import (
+    accept_row,
+    export_quarantine,
+    quarantine_summary,
+    supersede_corrected,
+)
 from transforms.warehouse import scalar
 
 PHONE = "13912345678"

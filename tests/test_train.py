@@ -18,7 +18,7 @@ import pytest
 from demo_world.config import DEFAULT_AS_OF
 from demo_world.evaluate_model import backtest_cases, format_model_report, risk_level_calibration
 from flows import stages
-from models.registry import find_model, model_of_version, model_records, save_model
+from models.registry import find_model, model_entry, model_of_version, model_records
 from models.scoring import TERMS, load_baseline_config
 from models.train import (
     TrainedModel,
@@ -30,6 +30,7 @@ from models.train import (
     training_cases,
 )
 from transforms.load import end_of_day, ensure_warehouse
+from transforms.model_store import store_model
 from transforms.warehouse import connect, has_table
 
 AS_OF = DEFAULT_AS_OF
@@ -160,7 +161,9 @@ def test_find_model_on_a_read_only_warehouse_without_models_finds_none(tmp_path:
     # Saving creates the registry; a read-only connection then finds what was saved.
     model, metrics = fit_lead_model(synthetic_cases(), load_model_config(), AS_OF)
     with connect(warehouse) as con:
-        save_model(con, TrainedModel(model, AS_OF, outcomes, synthetic_cases(), metrics))
+        store_model(
+            con, model_entry(TrainedModel(model, AS_OF, outcomes, synthetic_cases(), metrics))
+        )
     with duckdb.connect(str(warehouse), read_only=True) as con:
         found = find_model(con, outcomes)
         assert found is not None and found.version == model.version

@@ -9,21 +9,27 @@ from collections.abc import Iterable
 import duckdb
 import polars as pl
 
+from data_contracts.violations import violation_params
 from transforms.load import freeze_staging_as_known_on
 from transforms.resolve import refresh_normalized_names, resolve_entities
 from transforms.splink_match import name_match_edges_by_day, refresh_name_candidates
-from transforms.warehouse import materialize, scalar
+from transforms.warehouse import build_models, materialize, scalar
 from transforms.wording import wording_params
+
+# The SQL models of an entity's features, built in the order their files need (build_models).
+ENTITY_FEATURES = (
+    "features.complaint_signals",
+    "features.listing_signals",
+    "features.entity_features",
+    "features.entity_profile",
+)
 
 
 def build_entity_features(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> int:
     """Complaint and listing signals, then per-entity features and profiles; returns the
     number of entities with features."""
-    params = {"as_of": as_of} | wording_params()
-    materialize(con, "features.complaint_signals", "features/complaint_signals.sql", params)
-    materialize(con, "features.listing_signals", "features/listing_signals.sql", params)
-    materialize(con, "features.entity_features", "features/entity_features.sql", params)
-    materialize(con, "features.entity_profile", "features/entity_profile.sql", params)
+    params = {"as_of": as_of} | wording_params() | violation_params()
+    build_models(con, ENTITY_FEATURES, params)
     return int(scalar(con, "select count(*) from features.entity_features"))
 
 

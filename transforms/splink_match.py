@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
-import yaml
 
+from data_contracts.config import ConfigFile, read_config
 from transforms.warehouse import materialize, replace_table
 
 # Splink and pypinyin (its phrase dictionary) take a second or more to import: they are
@@ -160,9 +160,30 @@ class NameMatchConfig:
     counties: dict[str, MU]  # "shared", "else"
 
 
+class LevelFile(ConfigFile):
+    m: float
+    u: float
+
+
+class ComparisonsFile(ConfigFile):
+    name: dict[str, LevelFile]
+    numbers: dict[str, LevelFile]
+    categories: dict[str, LevelFile]
+    counties: dict[str, LevelFile]
+
+
+class NameMatchingFile(ConfigFile):
+    """transforms/config/name_matching.yaml."""
+
+    threshold: float
+    probability_two_random_records_match: float
+    rare_start_peers: int
+    comparisons: ComparisonsFile
+
+
 def load_config(path: Path | None = None) -> NameMatchConfig:
     """The name matcher's settings from transforms/config/name_matching.yaml (or `path`)."""
-    raw: dict[str, Any] = yaml.safe_load((path or CONFIG_PATH).read_text(encoding="utf-8"))
+    raw = read_config(path or CONFIG_PATH, NameMatchingFile)
 
     def levels(section: dict[str, dict[str, float]]) -> dict[str, MU]:
         return {k: MU(float(v["m"]), float(v["u"])) for k, v in section.items()}

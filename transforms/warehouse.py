@@ -6,10 +6,12 @@ import datetime as dt
 import fcntl
 import mmap
 import os
+import re
 import socket
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,6 +41,49 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
 def sql_file(relative: str) -> str:
     """The text of a SQL file under transforms/sql (one output table per file)."""
     return (SQL_DIR / relative).read_text(encoding="utf-8")
+
+
+# A SQL model's table is `<schema>.<file stem>` of its file `sql/<schema>/<stem>.sql`; a model
+# depends on the tables its SQL names (comments left out).
+_TABLE_NAME = re.compile(r"\b(raw|staging|quarantine|restricted|core|features|scores|ops)\.(\w+)\b")
+_SQL_COMMENT = re.compile(r"--[^\n]*")
+
+
+def model_file(table: str) -> str:
+    """The SQL file (under transforms/sql) that builds `table` (`schema.name`)."""
+    schema, name = table.split(".")
+    return f"{schema}/{name}.sql"
+
+
+def sql_dependencies(relative: str) -> set[str]:
+    """The `schema.table` names a SQL file reads."""
+    text = _SQL_COMMENT.sub("", sql_file(relative))
+    return {f"{schema}.{name}" for schema, name in _TABLE_NAME.findall(text)}
+
+
+def build_order(tables: Iterable[str]) -> list[str]:
+    """`tables` (SQL models) in an order where each comes after the models it reads, read
+    from their files; ties in name order. Raises graphlib.CycleError on a cycle."""
+    wanted = sorted(set(tables))
+    graph = {t: sql_dependencies(model_file(t)) & set(wanted) - {t} for t in wanted}
+    sorter = TopologicalSorter(graph)
+    sorter.prepare()
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order += ready
+        sorter.done(*ready)
+    return order
+
+
+def build_models(
+    con: duckdb.DuckDBPyConnection, tables: Iterable[str], params: dict[str, Any] | None = None
+) -> list[str]:
+    """Materialize the SQL models `tables` in dependency order (`build_order`); returns it."""
+    order = build_order(tables)
+    for table in order:
+        materialize(con, table, model_file(table), params)
+    return order
 
 
 def materialize(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
+from data_contracts.config import ConfigFile, read_config
 
 WORDING_PATH = Path(__file__).resolve().parent / "config" / "wording.yaml"
 FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
@@ -26,9 +26,16 @@ class Wording:
     honest: tuple[str, ...]
 
 
+class WordingFile(ConfigFile):
+    """transforms/config/wording.yaml."""
+
+    slang: list[str]
+    honest: list[str]
+
+
 @cache
 def load_wording(path: Path = WORDING_PATH) -> Wording:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_config(path, WordingFile)
     return Wording(tuple(str(t) for t in raw["slang"]), tuple(str(t) for t in raw["honest"]))
 
 

@@ -3,6 +3,12 @@
 -- one entity count together as one voice; a phone that complains very often anywhere
 -- (a professional complainant, 职业打假) is discounted further. The phone itself never
 -- leaves this query.
+--
+-- This is the entity's rule ("credibility weight": repeats against the same entity share one
+-- voice, whenever they came). The surge detector's rule is another, for an area and a day
+-- (surveillance/complaint_voices_daily.sql, "new voice": a complaint counts unless the same
+-- phone or text complained in the previous days anywhere), because a day's count must not
+-- change when later complaints arrive.
 with
 
 complaints as (
@@ -29,7 +35,7 @@ attributed as (
     left join phones p using (complaint_id)
     left join record_entities e using (complaint_id)
 ),
-voices as (
+repeats as (
     select *,
            count(*) over (partition by entity_id, complainant_phone) as same_phone,
            count(*) over (partition by entity_id, description) as same_text,
@@ -43,7 +49,7 @@ frequent as (
     -- a phone that filed 8 or more complaints within some 90 days of the window: every
     -- complaint of it is discounted, not only those from the 8th on
     select *, max(phone_recent) over (partition by complainant_phone) as phone_busiest
-    from voices
+    from repeats
 ),
 
 final as (

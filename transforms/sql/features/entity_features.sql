@@ -52,7 +52,7 @@ complaint_features as (
         count(*) as complaints_180d,
         sum(weight) as complaint_voices_180d,
         coalesce(sum(weight) filter (
-            where infringement_type in ('counterfeit_trademark', 'fake_origin', 'substandard_quality')
+            where list_contains($counterfeit_types, infringement_type)
         ), 0) as counterfeit_voices_180d,
         coalesce(sum(weight) filter (where received_on > cast($as_of as date) - 90), 0)
             as voices_last_90d,
@@ -68,7 +68,7 @@ inspection_features as (
         count(*) filter (where i.result = 'fail') as failed_inspections_365d,
         count(*) filter (
             where i.result = 'fail'
-              and i.violation_type in ('counterfeit_trademark', 'fake_origin', 'substandard_quality', 'unlicensed')
+              and list_contains($severe_types, i.violation_type)
         ) as severe_failures_365d,
         -- a pending inspection (result not known yet) counts in neither the entity's own rate
         -- nor the category prior it is shrunk towards; with only pending ones it is empty

@@ -1,4 +1,8 @@
--- Credibility-weighted complaints ("voices") per county, product category and day.
+-- New voices per county, product category and day.
+--
+-- Not the entity's credibility weight (features/complaint_signals.sql, where repeats
+-- against one entity share one voice over the whole window): here each complaint is 1 or 0
+-- by what came before it only.
 --
 -- A complaint is a new voice unless the same phone, or the same description text,
 -- already complained within the previous $dedup_days days: a burst of complaints from
