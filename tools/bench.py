@@ -228,13 +228,16 @@ def run_stages(landing: Path, warehouse: Path, out: Path, as_of: dt.date, log: S
     on one connection."""
     from flows import stages
     from reports.build import build_reports
+    from transforms.runs import start_run
     from transforms.warehouse import connect
 
     con = connect(warehouse)
+    run_id = uuid.uuid4().hex
+    start_run(con, run_id, as_of)  # as the flow does first (the dossiers read ops.runs)
     context: dict[str, Any] = {
         "con": con,
         "landing": landing,
-        "run_id": uuid.uuid4().hex,
+        "run_id": run_id,
         "as_of": as_of,
         "lookback_days": 90,
         "out_dir": out / as_of.isoformat(),
