@@ -36,7 +36,7 @@ from models.train import (
     load_model_config,
     training_cases,
 )
-from transforms.features import resolve_and_build
+from transforms.features import ResolveAndBuildDays
 
 RISK_LEVELS = ("high", "medium", "low")
 TOP_CASES = 10
@@ -165,7 +165,7 @@ def backtest(warehouse: Path, as_of: dt.date, cut: dt.date | None = None) -> dic
             return {"skipped": "no labelled outcomes"}
         cut = cut or default_cut(cases)
         known = training_cases(con, cut - dt.timedelta(days=1), config)["outcome_id"]
-        cases = case_features(con, cases, resolve_and_build)
+        cases = case_features(con, cases, ResolveAndBuildDays())
     finally:
         con.close()
     return backtest_cases(cases, cut, config, known=set(known.to_list()))

@@ -101,7 +101,10 @@ def _run(landing: Path, warehouse: Path, as_of: dt.date, out: Path, settings: Se
         raise typer.Exit(2)
     _wait_for_warehouse(warehouse, settings.lock_wait_seconds)
     server = start_temporary_server()
+    from flows import stages
     from flows.nightly import with_task_runner
+
+    stages.import_in_background()  # while the temporary server starts, or the flow loads files
     from transforms.warehouse import WarehouseBusy
 
     nightly = with_task_runner(settings.task_runner, settings.dask_address)

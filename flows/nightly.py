@@ -12,6 +12,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 from prefect import Flow, flow, get_run_logger, task, unmapped
@@ -19,7 +20,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from data_contracts.batch import DeliveredFile, build_batch, spool_batch
-from data_contracts.expectations import FeedValidation
 from flows import stages
 from flows.artifacts import publish_run_artifacts
 from flows.limits import warehouse_slot
@@ -32,6 +32,9 @@ from transforms.ingest import IngestReport, new_files
 from transforms.privacy import apply_retention
 from transforms.runs import finish_run, start_run
 from transforms.warehouse import connect, held_open, warehouse_lock
+
+if TYPE_CHECKING:
+    from data_contracts.expectations import FeedValidation
 
 
 @dataclass
@@ -251,6 +254,7 @@ def nightly(
         held_open(warehouse),
     ):
         record_run_task(warehouse, run_id, as_of, "running", {})
+        stages.import_in_background()
         try:
             result = _run_stages(
                 landing, warehouse, as_of, out, lookback_days, run_id, distributed, retention_days

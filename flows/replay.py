@@ -19,7 +19,7 @@ import polars as pl
 
 from flows import stages
 from models.explore import HISTORY_SCHEMA
-from transforms.features import resolve_and_build
+from transforms.features import ResolveAndBuildDays
 from transforms.load import freeze_staging_as_known_on
 
 
@@ -30,11 +30,13 @@ def replay_lead_history(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date])
     the registry holds one, else with the baseline alone (a replay does not train).
     """
     frames = []
+    build = ResolveAndBuildDays()
     con.execute("begin transaction")
     try:
+        build.prepare(con, days)
         for day in sorted(set(days)):
             freeze_staging_as_known_on(con, day)
-            resolve_and_build(con, day)
+            build(con, day)
             leads = stages.score_leads(con, day)
             frames.append(
                 leads.with_columns(pl.lit(day).alias("as_of")).select(list(HISTORY_SCHEMA))

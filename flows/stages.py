@@ -7,13 +7,15 @@ flow in `flows/nightly.py` only wraps and orders them, so tests call them direct
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from data_contracts.contract import contracts
-from data_contracts.expectations import FeedValidation, build_data_docs, gx_context, validate_typed
 from models.dispositions import apply_dispositions
 from models.episodes import regional_episodes
 from models.hotspots import rank_hotspots
@@ -36,7 +38,7 @@ from transforms.dispositions import (
     record_lead_regions,
 )
 from transforms.exports import data_quality, write_export
-from transforms.features import build_entity_features, resolve_and_build
+from transforms.features import ResolveAndBuildDays, build_entity_features
 from transforms.ingest import IngestReport, ingest_landing, spooled_builder
 from transforms.landing import LandingScan
 from transforms.lead_history import record_history
@@ -46,6 +48,9 @@ from transforms.resolve import refresh_normalized_names, resolve_entities
 from transforms.runs import record_validations
 from transforms.steward import supersede_corrected
 from transforms.warehouse import materialize, replace_table
+
+if TYPE_CHECKING:
+    from data_contracts.expectations import FeedValidation
 
 
 def ingest(
@@ -114,6 +119,34 @@ def _file_of(typed: pl.DataFrame) -> str:
     return str(typed["_file"][0]) if typed.height else ""
 
 
+# Imported by the stages where used, each a second or more of CPU: Great Expectations (the
+# validation and the exports' Data Docs; with SciPy, which the surge detectors use too) and
+# Splink with pypinyin (name matching, in training and resolve).
+BACKGROUND_IMPORTS = ("data_contracts.expectations", "scipy.stats", "splink", "pypinyin")
+
+
+def _import_all(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        importlib.import_module(name)
+
+
+def import_in_background(modules: tuple[str, ...] = BACKGROUND_IMPORTS) -> threading.Thread:
+    """Start importing the stages' heavy modules in a thread, so that they load while the new
+    files are read and loaded (DuckDB and Polars leave the interpreter free most of that
+    time) instead of before the run or when a stage needs them; every run needs them. A
+    stage that imports one meanwhile waits for that import. Started once per process."""
+    global _importing
+    if _importing is None:
+        _importing = threading.Thread(
+            target=_import_all, args=(modules,), name="imports", daemon=True
+        )
+        _importing.start()
+    return _importing
+
+
+_importing: threading.Thread | None = None
+
+
 def validate_with_gx(
     con: duckdb.DuckDBPyConnection, report: IngestReport, run_id: str
 ) -> list[FeedValidation]:
@@ -126,6 +159,8 @@ def validate_with_gx(
     them, and at national scale they are gigabytes."""
     if not report.typed_rows:
         return []
+    from data_contracts.expectations import gx_context, validate_typed
+
     context = gx_context()
     results: list[FeedValidation] = []
     for feed in sorted(report.typed_rows):
@@ -170,7 +205,7 @@ def train_model(
     # Outside the rolled-back training transaction, so that the key names (the same on
     # every training day) are computed once and kept, not once per training day.
     refresh_normalized_names(con)
-    trained = train_lead_model(con, as_of, resolve_and_build, config)
+    trained = train_lead_model(con, as_of, ResolveAndBuildDays(), config)
     if trained is None:
         return summary | {"version": None, "reason": "too few labelled outcomes"}
     store_model(con, model_entry(trained), artifacts_dir)
@@ -228,6 +263,8 @@ def export_all(
     validations: list[FeedValidation],
 ) -> list[Path]:
     """Write the four exports of the spec for the as-of date, and the steward's Data Docs."""
+    from data_contracts.expectations import build_data_docs
+
     # One Data Docs site for every night, beside the nights' folders.
     paths: list[Path] = [build_data_docs(validations, out_dir.parent / "data_docs", out_dir.name)]
     paths += write_export(leads, out_dir, "entity_leads")

@@ -34,7 +34,6 @@ import duckdb
 import numpy as np
 import polars as pl
 from pydantic import ConfigDict
-from scipy import stats
 
 from data_contracts.config import STRICT_KEYS, ConfigFile, read_config
 from data_contracts.contract import prefectures
@@ -556,6 +555,8 @@ def _seasonal_factor(
 
 def _upper_tail(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
     """P(X >= observed) for X negative binomial with this mean and variance/mean ratio."""
+    from scipy import stats  # imported where used: ~1 s to load, the flow loads it meanwhile
+
     k = np.ceil(observed - 1e-9) - 1
     p = np.ones(observed.shape)
     poisson = dispersion <= 1 + 1e-6
@@ -713,6 +714,8 @@ def _negbin_scores(
 
 def _ears_c2_scores(grid: _Grid, days: np.ndarray, cfg: EarsC2Config) -> DayScores:
     """EARS C2: today's count against the mean and sd of days t-9..t-3 (daily counts)."""
+    from scipy import stats
+
     lags = range(cfg.guard_days + 1, cfg.guard_days + cfg.baseline_days + 1)
     baseline = np.stack([_at(grid.values, days, lag) for lag in lags])
     observed = _at(grid.values, days, 0)

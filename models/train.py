@@ -34,15 +34,12 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 import polars as pl
 import yaml
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.model_selection import StratifiedGroupKFold
 
 from data_contracts.contract import contracts
 from models.dispositions import disposition_cases, known_dispositions
@@ -58,6 +55,9 @@ from models.scoring import (
 from models.scoring import with_episodes as _with_episodes
 from transforms.lead_history import ensure_lead_history
 from transforms.load import end_of_day, freeze_staging_as_known_on, in_force_sql
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 BuildAsOf = Callable[[duckdb.DuckDBPyConnection, dt.date], None]
 
@@ -392,13 +392,19 @@ def case_features(
     (`freeze_staging_as_known_on`; FEEDS.md, Training and backtests).
 
     `build_as_of(con, day)` resolves entities and builds features as of `day` (the nightly
-    stages). It runs once per feature day inside a transaction that is rolled back at the end.
+    stages). It runs once per feature day inside a transaction that is rolled back at the end;
+    a builder with a `prepare(con, days)` method (`transforms.features.ResolveAndBuildDays`)
+    is first given every feature day, in that transaction.
     """
     baseline = baseline or load_baseline_config()
     rows: list[dict[str, Any]] = []
+    days = sorted(set(cases["features_as_of"].to_list()))
+    prepare = getattr(build_as_of, "prepare", None)
     con.execute("begin transaction")
     try:
-        for day in sorted(set(cases["features_as_of"].to_list())):
+        if prepare is not None:
+            prepare(con, days)
+        for day in days:
             freeze_staging_as_known_on(con, day)
             build_as_of(con, day)
             week = cases.filter(pl.col("features_as_of") == day)
@@ -426,6 +432,10 @@ class TrainedModel:
 
 
 def _fit_logistic(z: np.ndarray, y: np.ndarray, w: np.ndarray, C: float) -> LogisticRegression:
+    # scikit-learn is imported where a model is fitted: a nightly run that finds its model
+    # up to date (most nights) never loads it.
+    from sklearn.linear_model import LogisticRegression
+
     return LogisticRegression(C=C, max_iter=5000).fit(z, y, sample_weight=w)
 
 
@@ -439,6 +449,8 @@ def platt_calibration(decision: np.ndarray, y: np.ndarray, w: np.ndarray) -> tup
     """Platt's (slope, intercept) on out-of-fold decision values, the slope held at or above
     0: with a negative optimum the decision values carry no usable signal, so the calibrated
     probability is the (weighted) base rate."""
+    from sklearn.linear_model import LogisticRegression
+
     platt = LogisticRegression(C=1e6, max_iter=5000).fit(decision[:, None], y, sample_weight=w)
     slope, offset = float(platt.coef_[0][0]), float(platt.intercept_[0])
     if slope > 0:
@@ -462,6 +474,8 @@ def calibration_folds(
     """Stratified folds grouped by entity (`case_groups`): an entity's cases are all in one
     fold. As many folds as configured, at most the number of entities with a positive case
     and of those without one."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
     y = cases["label"].to_numpy().astype(int)
     groups = np.array(case_groups(cases))
     positive = set(groups[y == 1])
@@ -478,6 +492,8 @@ def fit_lead_model(
     baseline: BaselineConfig | None = None,
 ) -> tuple[LeadModel, dict[str, Any]]:
     """Fit the model on cases with term inputs; returns it with its out-of-fold metrics."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
     terms = tuple(terms or TERMS)
     baseline = baseline or load_baseline_config()
     x = cases.select(terms).to_numpy().astype(float)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import shutil
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -13,8 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from demo_world.config import DEFAULT_AS_OF
+from flows import stages
 from flows.nightly import RunResult, nightly
 from tests.conftest import COMPLAINT_HEADER, write
+from transforms.features import ResolveAndBuildDays
 
 pytestmark = pytest.mark.slow
 
@@ -85,6 +90,24 @@ def first_run(
     landing_before: dict[str, tuple[str, int]],
 ) -> RunResult:
     return run(small_world / "landing", tmp_path_factory.mktemp("run"), "first")
+
+
+@contextlib.contextmanager
+def reference_paths() -> Iterator[None]:
+    """The pipeline with every speed-up of issue 22 replaced by the slow path it must equal:
+    training matches the names of each feature day in a Splink pass of its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stages, "ResolveAndBuildDays", partial(ResolveAndBuildDays, one_pass=False))
+        yield
+
+
+@pytest.fixture(scope="module")
+def reference_run(
+    prefect_harness: None, small_world: Path, tmp_path_factory: pytest.TempPathFactory
+) -> RunResult:
+    """The first run again, on a warehouse of its own, by the reference paths."""
+    with reference_paths():
+        return run(small_world / "landing", tmp_path_factory.mktemp("reference"), "reference")
 
 
 def read(result: RunResult, name: str) -> pl.DataFrame:
@@ -402,3 +425,29 @@ def test_great_expectations_passes_every_feed_of_a_clean_night(first_run: RunRes
     assert all(0 < m["radar_rows_quarantined"] < m["radar_rows_read"] / 10 for m in metas), metas
     index = (first_run.out_dir.parent / "data_docs" / "index.html").read_text(encoding="utf-8")
     assert "✗" not in index and index.count('<td class="ok">✓ 通过 passed</td>') == 6
+
+
+def _trained_models(result: RunResult, name: str) -> list[tuple[object, ...]]:
+    import duckdb
+
+    con = duckdb.connect(str(result.out_dir.parent.parent / f"{name}.duckdb"), read_only=True)
+    try:
+        return con.execute(
+            "select version, positives, negatives, metrics from ops.models order by version"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_exports_are_byte_identical_to_the_reference_paths(
+    first_run: RunResult, reference_run: RunResult
+) -> None:
+    """Issue 22: every speed-up leaves the exports byte for byte as the slow paths write them
+    (and the model they train: a different case feature would change its version)."""
+    models = _trained_models(first_run, "first")
+    assert models, "the small world trains a lead model (else training is not compared)"
+    assert models == _trained_models(reference_run, "reference")
+    for name in SPEC_COLUMNS:
+        for suffix in (".csv", ".parquet"):
+            fast = (first_run.out_dir / f"{name}{suffix}").read_bytes()
+            assert fast == (reference_run.out_dir / f"{name}{suffix}").read_bytes(), name + suffix

@@ -15,6 +15,7 @@ from tests.staging import stage
 from transforms.resolve import ResolveConfig, key_name, resolve_entities
 from transforms.splink_match import (
     load_config,
+    name_match_edges_by_day,
     pinyin_keys,
     refresh_name_candidates,
     score_name_pairs,
@@ -603,3 +604,36 @@ def test_same_business_pairs_are_keys_of_one_scope_carried_by_records_of_one_bus
     assert same_business_pairs(record_keys, businesses, candidates).rows() == [
         ("name:630100:新元种业", "name:630100:鑫源种业")
     ]
+
+
+def test_the_name_matches_of_many_days_scored_in_one_pass_are_each_days_own(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Issue 22: training scores the candidates of all its feature days in one Splink pass;
+    each day gets exactly the edges a pass of its own finds (pairs blocked within a day, a
+    pair's probability from its own rows: here the later day's categories and start peers
+    differ, and so do its probabilities)."""
+    later = dt.datetime(2026, 6, 1, 10, 0)
+    stage(
+        con,
+        complaints=[
+            complaint("C1", "湟中绿丰", "630106", "seeds"),
+            complaint("C2", "湟中绿峰", "630106", "seeds"),
+            complaint("C3", "鑫源种业", "630106", "seeds"),
+            complaint("C4", "鑫园种业", "630106", "fertiliser", received_at=later),
+            complaint("C5", "湟中绿丰", "630106", "fertiliser", received_at=later),
+            complaint("C6", "湟中绿风", "630106", "fertiliser", received_at=later),
+        ],
+    )
+    config = load_config()
+    candidates, alone = {}, {}
+    for day in (DAY, AS_OF):
+        resolve_entities(con, day)
+        candidates[day] = refresh_name_candidates(con, day)
+        alone[day] = score_name_pairs(candidates[day], config, at_least=config.threshold).sort(
+            ["match_probability", "key_a", "key_b"], descending=[True, False, False]
+        )
+    together = name_match_edges_by_day(candidates, config)
+    assert alone[DAY].height >= 1 and alone[AS_OF].height > alone[DAY].height
+    for day in (DAY, AS_OF):
+        assert together[day].rows() == alone[day].rows(), day

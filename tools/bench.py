@@ -53,7 +53,8 @@ SEED = 7
 
 @dataclass(frozen=True)
 class World:
-    """A demo world to measure, and the targets of issue 9 for it."""
+    """A demo world to measure, and the targets of issue 22 for it (issue 9's were 45 s cold
+    and 20 s incremental for the province, 5 minutes for the national world)."""
 
     name: str
     scale: float
@@ -63,8 +64,8 @@ class World:
     memory_target_mb: float | None = None
 
 
-PROVINCE = World("province", 5, cold_target_s=45, floor_factor=8, incremental_target_s=20)
-NATIONAL = World("national", 50, cold_target_s=300, memory_target_mb=8 * 1024)
+PROVINCE = World("province", 5, cold_target_s=30, floor_factor=8, incremental_target_s=12)
+NATIONAL = World("national", 50, cold_target_s=180, memory_target_mb=8 * 1024)
 
 
 @dataclass
@@ -227,13 +228,16 @@ def run_stages(landing: Path, warehouse: Path, out: Path, as_of: dt.date, log: S
     on one connection."""
     from flows import stages
     from reports.build import build_reports
+    from transforms.runs import start_run
     from transforms.warehouse import connect
 
     con = connect(warehouse)
+    run_id = uuid.uuid4().hex
+    start_run(con, run_id, as_of)  # as the flow does first (the dossiers read ops.runs)
     context: dict[str, Any] = {
         "con": con,
         "landing": landing,
-        "run_id": uuid.uuid4().hex,
+        "run_id": run_id,
         "as_of": as_of,
         "lookback_days": 90,
         "out_dir": out / as_of.isoformat(),

@@ -4,12 +4,16 @@ of past lead lists and the model's training and backtest share."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import duckdb
+import polars as pl
 
 from data_contracts.violations import violation_params
-from transforms.resolve import resolve_entities
-from transforms.warehouse import build_models, scalar
+from transforms.load import freeze_staging_as_known_on
+from transforms.resolve import refresh_normalized_names, resolve_entities
+from transforms.splink_match import name_match_edges_by_day, refresh_name_candidates
+from transforms.warehouse import build_models, materialize, scalar
 from transforms.wording import wording_params
 
 # The SQL models of an entity's features, built in the order their files need (build_models).
@@ -34,3 +38,54 @@ def resolve_and_build(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     features as of that day."""
     resolve_entities(con, as_of)
     build_entity_features(con, as_of)
+
+
+def _day_keys(day: dt.date) -> str:
+    """The temporary table of the record keys as of `day` (`name_matches_as_known_on`)."""
+    return f"record_keys_{day:%Y%m%d}"
+
+
+def name_matches_as_known_on(
+    con: duckdb.DuckDBPyConnection, days: Iterable[dt.date]
+) -> dict[dt.date, pl.DataFrame]:
+    """The name matches that `resolve_entities` would find on each day, with staging as known
+    on it (`freeze_staging_as_known_on`), scored in one Splink pass; each day's record keys
+    are kept in a temporary table of their own (`_day_keys`), so that they are not computed
+    again. Only inside a transaction that
+    is rolled back (it freezes the staging views and rebuilds core.record_keys and
+    core.name_candidates for each day)."""
+    refresh_normalized_names(con)
+    candidates = {}
+    ordered = sorted(set(days))
+    for day in ordered:
+        freeze_staging_as_known_on(con, day)
+        materialize(con, "core.record_keys", "core/record_keys.sql", {"as_of": day})
+        con.execute(f"create or replace temp table {_day_keys(day)} as from core.record_keys")
+        candidates[day] = refresh_name_candidates(con, day)
+    return name_match_edges_by_day(candidates) if candidates else {}
+
+
+class ResolveAndBuildDays:
+    """`resolve_and_build` for many days in turn (training, backtests, replays): `prepare`
+    scores the name matches of every day in one pass first, then each call resolves and
+    builds one of those days with its matches. With `one_pass` False each day is matched on
+    its own, as `resolve_and_build` does (the reference the one pass must equal)."""
+
+    def __init__(self, one_pass: bool = True) -> None:
+        self.one_pass = one_pass
+        self.matches: dict[dt.date, pl.DataFrame] = {}
+
+    def prepare(self, con: duckdb.DuckDBPyConnection, days: Iterable[dt.date]) -> None:
+        """Score the name matches of `days` (inside the caller's rolled-back transaction)."""
+        if self.one_pass:
+            self.matches = name_matches_as_known_on(con, days)
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+        """Resolve and build as of `as_of`, the staging views frozen on that day already."""
+        matches = self.matches.pop(as_of, None)
+        if matches is not None:  # prepared: the day's record keys are kept too
+            keys = _day_keys(as_of)
+            con.execute(f"create or replace table core.record_keys as from {keys}")
+            con.execute(f"drop table {keys}")
+        resolve_entities(con, as_of, name_matches=matches, keys_built=matches is not None)
+        build_entity_features(con, as_of)

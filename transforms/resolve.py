@@ -407,15 +407,27 @@ def first_seen(record_keys: pl.DataFrame) -> pl.DataFrame:
 
 
 def resolve_entities(
-    con: duckdb.DuckDBPyConnection, as_of: object, config: ResolveConfig | None = None
+    con: duckdb.DuckDBPyConnection,
+    as_of: object,
+    config: ResolveConfig | None = None,
+    name_matches: pl.DataFrame | None = None,
+    keys_built: bool = False,
 ) -> int:
     """Build core.record_keys, core.name_matches, core.entity_keys and core.record_entities;
-    returns the entity count."""
+    returns the entity count. `name_matches`, when given, are the edges `name_match_edges`
+    would find for `as_of` (scored beforehand with other days': `transforms.features`); with
+    `keys_built`, core.record_keys already holds the keys as of `as_of`."""
     config = config or ResolveConfig()
     refresh_normalized_names(con)
-    materialize(con, "core.record_keys", "core/record_keys.sql", {"as_of": as_of})
+    if not keys_built:
+        materialize(con, "core.record_keys", "core/record_keys.sql", {"as_of": as_of})
     record_keys = con.sql("select * from core.record_keys").pl()
-    name_matches = name_match_edges(con, as_of) if config.match_names else None
+    if not config.match_names:
+        name_matches = None
+    elif name_matches is None:
+        name_matches = name_match_edges(con, as_of)
+    else:
+        replace_table(con, "core.name_matches", name_matches)
     if name_matches is None:
         replace_table(con, "core.name_matches", pl.DataFrame(schema=EDGE_SCHEMA))
     shop_links = shop_link_edges(con, as_of) if config.link_shops else None

@@ -7,12 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from data_contracts.expectations import FeedValidation
 from transforms.load import ensure_warehouse
 from transforms.warehouse import has_table
+
+if TYPE_CHECKING:  # Great Expectations is imported where used (flows.stages)
+    from data_contracts.expectations import FeedValidation
 
 RUNS_DDL = """
 create table if not exists ops.runs (

@@ -32,15 +32,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import duckdb
 import polars as pl
 from pydantic import ConfigDict
-from pypinyin import Style, pinyin
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-from splink import comparison_level_library as cll
-from splink import comparison_library as cl
 
 from data_contracts.config import STRICT_KEYS, ConfigFile, read_config
 from transforms.warehouse import materialize, replace_table
 
+# Splink and pypinyin (its phrase dictionary) take a second or more to import: they are
+# imported where used (`flows.stages.import_in_background` loads them while files load).
 if TYPE_CHECKING:
+    from splink import DuckDBAPI, Linker, SettingsCreator
+    from splink import comparison_library as cl
     from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "name_matching.yaml"
@@ -92,6 +92,8 @@ NUMBER_LEVELS: dict[str, tuple[str, str]] = {"same": ("numbers_l = numbers_r", "
 def char_readings(char: str) -> tuple[str, ...]:
     """Every toneless pinyin reading of one character, sorted (`长` -> ('chang', 'zhang')); a
     character without one (a digit, a Latin letter) is its own reading."""
+    from pypinyin import Style, pinyin
+
     return tuple(sorted(set(pinyin(char, style=Style.NORMAL, heteronym=True)[0])))
 
 
@@ -200,6 +202,9 @@ def _custom(
 ) -> cl.CustomComparison:
     """A comparison of `column`: a null level, then `levels` (by their config name, most
     specific first, the last being `else`), with their m/u from `params` when given."""
+    from splink import comparison_level_library as cll
+    from splink import comparison_library as cl
+
     if params is not None:
         for key, level in levels.items():
             level.configure(m_probability=params[key].m, u_probability=params[key].u)
@@ -210,6 +215,8 @@ def _custom(
 
 def _sql_levels(levels: dict[str, tuple[str, str]]) -> dict[str, ComparisonLevelCreator]:
     """SQL levels (condition, label) followed by the else level."""
+    from splink import comparison_level_library as cll
+
     made: dict[str, ComparisonLevelCreator] = {
         key: cll.CustomLevel(sql, label_for_charts=label) for key, (sql, label) in levels.items()
     }
@@ -218,6 +225,8 @@ def _sql_levels(levels: dict[str, tuple[str, str]]) -> dict[str, ComparisonLevel
 
 def _shared_levels(column: str) -> dict[str, ComparisonLevelCreator]:
     """Arrays sharing at least one element (a category, a county), else not."""
+    from splink import comparison_level_library as cll
+
     return {"shared": cll.ArrayIntersectLevel(column, min_intersection=1), "else": cll.ElseLevel()}
 
 
@@ -228,6 +237,8 @@ def blocking_rules() -> list[Any]:
     names of one length whose first two characters sound alike (a sound-alike written for
     the whole trade name). Every pair that can reach a name level above `else` is among
     them, except a name contained in the middle of another."""
+    from splink import block_on
+
     return [
         block_on("scope", "substr(match_name, 1, 2)"),
         block_on("scope", "substr(match_name, 2)"),
@@ -238,6 +249,8 @@ def blocking_rules() -> list[Any]:
 
 def name_match_settings(config: NameMatchConfig, trained: bool = True) -> SettingsCreator:
     """Splink settings; with `trained` False the m/u are left for estimation."""
+    from splink import SettingsCreator
+
     levels = name_levels(config.rare_start_peers)
     return SettingsCreator(
         link_type="dedupe_only",
@@ -263,12 +276,16 @@ def _linker(
     db_api: DuckDBAPI, candidates: pl.DataFrame, config: NameMatchConfig, trained: bool = True
 ) -> Linker:
     """A linker over the candidates (with their pinyin keys), registered in `db_api`."""
+    from splink import Linker
+
     table = db_api.register(with_readings(candidates).to_arrow(), table_name="name_candidates")
     return Linker(table, name_match_settings(config, trained), log_level=None)
 
 
 def _scratch() -> DuckDBAPI:
     """Splink's own in-memory DuckDB, so that its working tables stay out of the warehouse."""
+    from splink import DuckDBAPI
+
     return DuckDBAPI(duckdb.connect(":memory:"))
 
 
@@ -320,6 +337,37 @@ def name_match_edges(
         ["match_probability", "key_a", "key_b"], descending=[True, False, False]
     )
     replace_table(con, "core.name_matches", edges)
+    return edges
+
+
+def name_match_edges_by_day(
+    candidates: dict[Any, pl.DataFrame], config: NameMatchConfig | None = None
+) -> dict[Any, pl.DataFrame]:
+    """The edges `name_match_edges` finds for each day's candidates (core.name_candidates as
+    of that day), all scored in one Splink pass instead of one per day (building a linker
+    costs more than scoring a day's pairs). Each day's keys and scopes are tagged with the
+    day, so pairs are blocked within a day; a pair's probability depends on its two rows
+    alone (the m/u are configured, there is no term-frequency adjustment), so a day's edges
+    are exactly those of a pass of its own."""
+    config = config or load_config()
+    days = sorted(candidates)
+    tagged = [
+        frame.with_columns(
+            (pl.lit(f"{i}|") + pl.col("key")).alias("key"),
+            (pl.lit(f"{i}|") + pl.col("scope")).alias("scope"),
+        )
+        for i, frame in enumerate(candidates[day] for day in days)
+    ]
+    scored = score_name_pairs(pl.concat(tagged), config, at_least=config.threshold)
+    day_of = pl.col("key_a").str.extract(r"^(\d+)\|", 1).cast(pl.Int64).alias("_day")
+    untag = [pl.col(c).str.replace(r"^\d+\|", "") for c in ("key_a", "key_b")]
+    scored = scored.with_columns(day_of).with_columns(untag)
+    edges = {}
+    for i, day in enumerate(days):
+        one = scored.filter(pl.col("_day") == i).drop("_day")
+        edges[day] = one.sort(["key_a", "key_b"]).sort(
+            ["match_probability", "key_a", "key_b"], descending=[True, False, False]
+        )
     return edges
 
 
