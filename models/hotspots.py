@@ -155,7 +155,9 @@ def score_cells(activity: pl.DataFrame, config: HotspotConfig | None = None) -> 
     `relative_risk` and `score`; the prior is estimated over the county cells."""
     config = config or load_hotspot_config()
     numeric = [c for pair in SIGNALS.values() for c in pair]
-    frame = activity.with_columns(pl.col(numeric).cast(pl.Float64).fill_null(0.0))
+    # DuckDB's parallel sums of floats may differ in their last bits from one run to the
+    # next: rounded to 1e-9, the same night scores the same, byte for byte.
+    frame = activity.with_columns(pl.col(numeric).cast(pl.Float64).fill_null(0.0).round(9))
     frame = frame.with_columns(
         pl.sum_horizontal(pl.col(o) * config.weights[s] for s, (o, _) in SIGNALS.items()).alias(
             "observed"
