@@ -460,6 +460,8 @@ def test_sums_differing_in_their_last_bits_score_the_same() -> None:
     )
     assert not nudged.equals(activity)
     scores = ["region_code", "product_category", "observed", "expected", "relative_risk", "score"]
-    assert score_cells(nudged, CONFIG).select(scores).equals(
-        score_cells(activity, CONFIG).select(scores)
+    assert (
+        score_cells(nudged, CONFIG)
+        .select(scores)
+        .equals(score_cells(activity, CONFIG).select(scores))
     )
