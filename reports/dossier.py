@@ -8,7 +8,7 @@ complaints without personal data, inspections), the keys that link the records i
 operator (with how many records carry each, and the match probability of every pair of names
 the name matcher joined), and the lead's rank history and dispositions. Shops are named, not
 linked: the contract's platforms.csv gives no shop URL pattern. Read from the warehouse the run
-just built (transforms/explore.py `lead_records`: no phone, no complaint text, phone and ID
+just built (transforms/explore.py `leads_records`: no phone, no complaint text, phone and ID
 numbers blanked from titles and names).
 """
 
@@ -31,7 +31,7 @@ from reports.labels import (
     scope_title,
     shop_label,
 )
-from transforms.explore import LeadRecords, lead_credit, lead_records
+from transforms.explore import LeadRecords, leads_credit, leads_records
 from transforms.splink_match import load_config
 from transforms.warehouse import has_table
 
@@ -54,21 +54,32 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return list(frame.iter_rows(named=True))
 
 
-def _history(con: duckdb.DuckDBPyConnection, lead_id: str) -> tuple[list[Any], list[Any]]:
+def _histories(
+    con: duckdb.DuckDBPyConnection, lead_ids: list[str]
+) -> dict[str, tuple[list[Any], list[Any]]]:
+    """Per lead: its last 30 ranks (as_of, rank, score, risk level) and its dispositions, newest
+    first; one query each for all the leads."""
     ranks = con.execute(
-        "select as_of, rank, score, risk_level from scores.lead_history where lead_id = ? "
-        "order by as_of desc limit 30",
-        [lead_id],
+        "select lead_id, as_of, rank, score, risk_level from scores.lead_history "
+        "where list_contains(?, lead_id) "
+        "qualify row_number() over (partition by lead_id order by as_of desc) <= 30 "
+        "order by lead_id, as_of desc",
+        [lead_ids],
     ).fetchall()
     dispositions: list[Any] = []
     if has_table(con, "staging", "dispositions_history"):
         dispositions = con.execute(
-            "select imported_on, status, checked_on, checked_by, note, team "
-            "from staging.dispositions_history where lead_id = ? "
-            "order by imported_at desc, file desc, row_number desc",
-            [lead_id],
+            "select lead_id, imported_on, status, checked_on, checked_by, note, team "
+            "from staging.dispositions_history where list_contains(?, lead_id) "
+            "order by lead_id, imported_at desc, file desc, row_number desc",
+            [lead_ids],
         ).fetchall()
-    return ranks, dispositions
+    found: dict[str, tuple[list[Any], list[Any]]] = {i: ([], []) for i in lead_ids}
+    for row in ranks:
+        found[row[0]][0].append(tuple(row[1:]))
+    for row in dispositions:
+        found[row[0]][1].append(tuple(row[1:]))
+    return found
 
 
 def render_dossier(
@@ -128,17 +139,16 @@ def write_dossiers(
     """Write the dossiers of the team's top `top` leads into folder/leads/; their lead ids.
     `cache` keeps each lead's records across teams (the province shares the prefectures')."""
     cache = {} if cache is None else cache
+    ids = leads.head(top)["lead_id"].to_list()
+    # as of the run's day: a first run has no earlier succeeded run to date it
+    cache.update(leads_records(con, [i for i in ids if i not in cache], as_of))
+    ids = [i for i in ids if i in cache]  # others are not in the warehouse's list
+    credits = leads_credit(con, ids, as_of)
+    histories = _histories(con, ids)
     written = []
-    for lead_id in leads.head(top)["lead_id"].to_list():
-        if lead_id not in cache:
-            try:
-                # as of the run's day: a first run has no earlier succeeded run to date it
-                cache[lead_id] = lead_records(con, lead_id, as_of)
-            except LookupError:  # not in the warehouse's list (exports of another run)
-                continue
-        ranks, dispositions = _history(con, lead_id)
-        credit = lead_credit(con, lead_id, as_of)
-        page = render_dossier(cache[lead_id], credit, ranks, dispositions, scope, as_of)
+    for lead_id in ids:
+        ranks, dispositions = histories[lead_id]
+        page = render_dossier(cache[lead_id], credits[lead_id], ranks, dispositions, scope, as_of)
         path = folder / dossier_href(lead_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(page.encode("utf-8"))

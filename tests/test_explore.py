@@ -384,14 +384,14 @@ def test_the_linkage_of_a_lead_shows_its_keys_records_and_name_match_probabiliti
         "('name:630100:绿丰种业', 'name:630100:绿丰种业经营部', 0.973::DOUBLE), "
         "('name:630100:绿丰种业', 'name:630100:别家', 0.95::DOUBLE)) t(key_a, key_b, match_probability)"
     )
-    params = {"lead_id": "CR-1"}
-    keys = _query(con, "lead_keys.sql", params)
+    params = {"lead_ids": ["CR-1"]}
+    keys = _query(con, "lead_keys.sql", params).drop("lead_id")
     assert keys.select("key", "records", "feeds").rows() == [
         ("name:630100:绿丰种业", 1, "entities"),
         ("name:630100:绿丰种业经营部", 2, "complaints"),
         ("uscc:91630100X", 1, "entities"),
     ]
-    matches = _matched_names(con, params)
+    matches = _matched_names(con, params).drop("lead_id")
     # only the pair inside the lead: the match to another entity's name is not its evidence
     assert matches.rows() == [("name:630100:绿丰种业", "name:630100:绿丰种业经营部", 0.973)]
     empty = pl.DataFrame()

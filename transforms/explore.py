@@ -119,28 +119,74 @@ def lead_records(
     """The records behind lead `lead_id` of the lead list in scores (the last run's, or the
     run in progress, as of `as_of`, by default the last run's date); LookupError for an
     unknown lead."""
-    lead = current_leads(con).filter(pl.col("lead_id") == lead_id)
-    if lead.is_empty():
+    found = leads_records(con, [lead_id], as_of)
+    if lead_id not in found:
         raise LookupError(f"{lead_id} is not in the last run's lead list")
+    return found[lead_id]
+
+
+# The queries behind a lead, each run once for many leads (a column `lead_id` says whose).
+LEAD_QUERIES = (
+    "lead_complaints",
+    "lead_inspections",
+    "lead_listings",
+    "lead_shop_snapshots",
+    "lead_keys",
+    "lead_name_matches",
+)
+
+
+def leads_records(
+    con: duckdb.DuckDBPyConnection, lead_ids: list[str], as_of: dt.date | None = None
+) -> dict[str, LeadRecords]:
+    """`lead_records` of many leads, each query run once for all of them (a report's dossiers:
+    nine teams' top leads); leads not in the list are left out."""
+    leads = current_leads(con).filter(pl.col("lead_id").is_in(lead_ids))
+    if leads.is_empty():
+        return {}
     day = as_of or last_run_as_of(con)
-    params: dict[str, object] = {"lead_id": lead_id, "as_of": day}
-    return LeadRecords(
-        lead=lead.row(0, named=True),
-        complaints=_query(con, "lead_complaints.sql", params),
-        inspections=_query(con, "lead_inspections.sql", params),
-        listings=_redacted(_query(con, "lead_listings.sql", params), "title"),
-        shop_snapshots=_query(con, "lead_shop_snapshots.sql", params),
-        keys=_redacted_names(_query(con, "lead_keys.sql", params)),
-        name_matches=_matched_names(con, params),
-    )
+    params: dict[str, object] = {"lead_ids": leads["lead_id"].to_list(), "as_of": day}
+    frames = {name: _lead_query(con, name, params) for name in LEAD_QUERIES}
+    records = {}
+    for lead in leads.iter_rows(named=True):
+        of = {name: _of_lead(frame, lead["lead_id"]) for name, frame in frames.items()}
+        records[lead["lead_id"]] = LeadRecords(
+            lead=lead,
+            complaints=of["lead_complaints"],
+            # an inspection's own lead_id (the lead it followed up), after the lead's column
+            inspections=of["lead_inspections"].rename({"inspection_lead_id": "lead_id"}),
+            listings=_redacted(of["lead_listings"], "title"),
+            shop_snapshots=of["lead_shop_snapshots"],
+            keys=_redacted_names(of["lead_keys"]),
+            name_matches=of["lead_name_matches"],
+        )
+    return records
+
+
+def _lead_query(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, object]
+) -> pl.DataFrame:
+    if name == "lead_name_matches":
+        return _matched_names(con, params)
+    return _query(con, f"{name}.sql", params)
+
+
+def _of_lead(frame: pl.DataFrame, lead_id: str) -> pl.DataFrame:
+    """The rows of one lead, in the query's order, without the `lead_id` column."""
+    return frame.filter(pl.col("lead_id") == lead_id).drop("lead_id")
 
 
 def _matched_names(con: duckdb.DuckDBPyConnection, params: dict[str, object]) -> pl.DataFrame:
-    """The lead's matched name pairs with their probability, personal numbers blanked (none
+    """The leads' matched name pairs with their probability, personal numbers blanked (none
     when the resolution matched no names: `match_names` off, or a warehouse before it)."""
     if not has_table(con, "core", "name_matches"):
         return pl.DataFrame(
-            schema={"key_a": pl.String, "key_b": pl.String, "match_probability": pl.Float64}
+            schema={
+                "lead_id": pl.String,
+                "key_a": pl.String,
+                "key_b": pl.String,
+                "match_probability": pl.Float64,
+            }
         )
     blanked = [
         pl.col(c).map_elements(redact_personal, return_dtype=pl.String) for c in ("key_a", "key_b")
@@ -148,9 +194,17 @@ def _matched_names(con: duckdb.DuckDBPyConnection, params: dict[str, object]) ->
     return _query(con, "lead_name_matches.sql", params).with_columns(blanked)
 
 
+def leads_credit(
+    con: duckdb.DuckDBPyConnection, lead_ids: list[str], as_of: dt.date
+) -> dict[str, pl.DataFrame]:
+    """The penalties and credit-list records attributed to each lead up to `as_of`."""
+    frame = _query(con, "lead_credit.sql", {"lead_ids": lead_ids, "as_of": as_of})
+    return {lead_id: _of_lead(frame, lead_id) for lead_id in lead_ids}
+
+
 def lead_credit(con: duckdb.DuckDBPyConnection, lead_id: str, as_of: dt.date) -> pl.DataFrame:
     """The penalties and credit-list records attributed to lead `lead_id` up to `as_of`."""
-    return _query(con, "lead_credit.sql", {"lead_id": lead_id, "as_of": as_of})
+    return leads_credit(con, [lead_id], as_of)[lead_id]
 
 
 # --- data quality -------------------------------------------------------------------------
