@@ -1,6 +1,11 @@
 """`radar`: the command line of Counterfeit Radar.
 
 Every default comes from `Settings` (environment variables with the RADAR_ prefix).
+
+Each command imports the pipeline modules it uses when it runs, not at the top of this file:
+importing the nightly flow and what it loads costs about 2 s of CPU (6 s before issue 22;
+measured with `python -X importtime`, README Operations, Start-up), which `radar --help`, the
+steward's commands and every one-line error would otherwise pay.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from models.inspection_plan import load_plan_config
 from models.scoring import CONFIG_DIR, load_baseline_config, load_referral_config
 from models.surges import CONFIG_PATH as SURVEILLANCE_PATH
 from models.surges import load_config
+from models.train import load_model_config
 from transforms.shop_linkage import CONFIG_PATH as SHOP_LINKAGE_PATH
 from transforms.shop_linkage import load_config as load_shop_linkage
 from transforms.splink_match import CONFIG_PATH as NAME_MATCHING_PATH
@@ -27,6 +28,7 @@ CONFIGURATIONS: dict[str, tuple[Path, Callable[[Path], object]]] = {
     "dispositions": (CONFIG_DIR / "dispositions.yaml", load_disposition_config),
     "hotspots": (HOTSPOTS_PATH, load_hotspot_config),
     "inspection_plan": (PLAN_PATH, load_plan_config),
+    "model": (CONFIG_DIR / "model.yaml", load_model_config),
     "surveillance": (SURVEILLANCE_PATH, load_config),
     "name_matching": (NAME_MATCHING_PATH, load_name_matching),
     "shop_linkage": (SHOP_LINKAGE_PATH, load_shop_linkage),

@@ -25,7 +25,7 @@ import polars as pl
 from data_contracts.config import ConfigFile, read_config
 from models.scoring import CONFIG_DIR
 from transforms.dispositions import ensure_disposition_tables
-from transforms.warehouse import has_table
+from transforms.warehouse import has_table, sql_file
 
 HELD_OUT = ("held", "in_progress", "not_our_area")  # statuses kept out of the to-do list
 DISPOSITION_COLUMNS = ["disposition", "disposition_on", "held_until", "new_since_checked"]
@@ -55,70 +55,13 @@ def load_disposition_config(path: Path | None = None) -> DispositionConfig:
 
 def in_force_sql() -> str:
     """Per lead: the disposition in force on $as_of (the latest imported by then)."""
-    return """
-        with
-
-        history as (
-            select * from staging.dispositions_history
-            where imported_on <= cast($as_of as date)
-        ),
-
-        final as (
-            select lead_id, status, checked_on, imported_on
-            from history
-            qualify row_number() over (
-                partition by lead_id order by imported_at desc, file desc, row_number desc
-            ) = 1
-        )
-
-        select * from final
-    """
+    return sql_file("dispositions/in_force.sql")
 
 
 def last_evidence_sql() -> str:
     """Per lead of _leads: the day of its newest evidence up to $as_of (a complaint, a failed
     inspection, or the first snapshot of a suspicious listing)."""
-    return """
-        with
-
-        leads as (
-            select lead_id from _leads
-        ),
-        complaints as (
-            select entity_id, max(received_on) as day
-            from features.complaint_signals where entity_id is not null group by entity_id
-        ),
-        failures as (
-            select e.entity_id, max(i.inspected_on) as day
-            from staging.inspections i
-            join core.record_entities e
-              on e.feed = 'inspections' and e.record_id = i.inspection_id
-            where i.result = 'fail' and i.inspected_on <= cast($as_of as date)
-            group by e.entity_id
-        ),
-        first_seen as (
-            select platform, listing_id, min(snapshot_date) as day
-            from staging.listings where snapshot_date <= cast($as_of as date)
-            group by all
-        ),
-        listings as (
-            select s.entity_id, max(f.day) as day
-            from features.listing_signals s
-            join first_seen f using (platform, listing_id)
-            where s.has_slang or (s.price_ratio < 0.6 and not s.has_honest_wording)
-            group by s.entity_id
-        ),
-
-        final as (
-            select l.lead_id, greatest(c.day, f.day, s.day) as last_evidence_on
-            from leads l
-            left join complaints c on c.entity_id = l.lead_id
-            left join failures f on f.entity_id = l.lead_id
-            left join listings s on s.entity_id = l.lead_id
-        )
-
-        select * from final
-    """
+    return sql_file("dispositions/last_evidence.sql")
 
 
 def apply_dispositions(
@@ -243,33 +186,7 @@ def disposition_cases(
 def disposition_outcomes_sql() -> str:
     """Each lead of each past run in _history with the dispositions checked in the $horizon
     days after that run (the version in force now), in `models.explore.lead_outcomes` form."""
-    return """
-        with
-
-        history as (
-            select as_of, lead_id, rank from _history
-        ),
-        dispositions as (
-            select lead_id, status, checked_on
-            from staging.dispositions_history
-            where checked_on is not null
-            qualify row_number() over (
-                partition by lead_id order by imported_at desc, file desc, row_number desc
-            ) = 1
-        ),
-
-        final as (
-            select h.as_of, h.lead_id, h.rank, 'disposition:' || h.lead_id as outcome_id,
-                   d.checked_on as closed_on, d.status as outcome
-            from history h
-            join dispositions d
-              on d.lead_id = h.lead_id
-             and d.checked_on > h.as_of
-             and d.checked_on <= h.as_of + cast($horizon as integer)
-        )
-
-        select * from final
-    """
+    return sql_file("dispositions/disposition_outcomes.sql")
 
 
 def disposition_outcomes(

@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import numpy as np
 import polars as pl
-import yaml
 
+from data_contracts.config import ConfigFile, read_config
 from data_contracts.contract import contracts
 from models.dispositions import disposition_cases, known_dispositions
 from models.episodes import regional_episodes
@@ -48,6 +48,7 @@ from models.scoring import (
     CONFIG_DIR,
     TERMS,
     BaselineConfig,
+    RiskLevelsFile,
     load_baseline_config,
     sigmoid,
     term_inputs,
@@ -93,8 +94,41 @@ class ModelConfig:
         return None
 
 
+class LabelsFile(ConfigFile):
+    positive: list[str]
+    negative: list[str]
+    soft_negative: dict[str, float] | None = None
+    excluded: list[str] | None = None
+
+
+class LogisticFile(ConfigFile):
+    C: float
+    baseline_scale: float
+
+
+class CrossValidationFile(ConfigFile):
+    folds: int
+    random_state: int
+
+
+class ModelFile(ConfigFile):
+    """models/config/model.yaml."""
+
+    labels: LabelsFile
+    open_lag_days: int
+    feature_period_days: int = 7
+    min_positives: int
+    min_negatives: int
+    logistic: LogisticFile
+    cross_validation: CrossValidationFile
+    blend_k: float
+    risk_levels: RiskLevelsFile
+    evidence_ids: int
+    status_lookback_days: int
+
+
 def load_model_config(path: Path | None = None) -> ModelConfig:
-    raw = yaml.safe_load((path or CONFIG_DIR / "model.yaml").read_text(encoding="utf-8"))
+    raw = read_config(path or CONFIG_DIR / "model.yaml", ModelFile)
     labels = raw["labels"]
     return ModelConfig(
         positive=tuple(labels["positive"]),

@@ -35,6 +35,7 @@ from data_contracts.dispositions import (
 )
 from data_contracts.personal import redact_personal
 from transforms.landing import LandingScan
+from transforms.warehouse import sql_file
 
 DISPOSITIONS_DDL = """
 create schema if not exists ops;
@@ -80,23 +81,7 @@ class DispositionImport:
 
 def lead_prefectures_sql() -> str:
     """Every lead id the system has listed, with the region it was last listed in."""
-    return """
-        with
-
-        listed as (
-            select lead_id, region_code, 1 as source from scores.lead_regions
-            union all
-            select distinct lead_id, null, 2 from scores.lead_history
-        ),
-
-        final as (
-            select lead_id, region_code
-            from listed
-            qualify row_number() over (partition by lead_id order by source) = 1
-        )
-
-        select * from final
-    """
+    return sql_file("dispositions_import/lead_prefectures.sql")
 
 
 def lead_prefectures(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
@@ -305,25 +290,7 @@ def import_landing_dispositions(
 
 def disposition_quality_sql() -> str:
     """data_quality rows of the dispositions/ files now in the landing directory."""
-    return """
-        with
-
-        seen as (
-            select * from _seen_dispositions
-        ),
-
-        final as (
-            select 'dispositions' as feed, i.file, i.status, i.rows_read, i.rows_accepted,
-                   i.rows_quarantined, i.issues
-            from seen s
-            join ops.disposition_imports i
-              on i.source = 'landing' and i.file = s.file and i.size_bytes = s.size_bytes
-             and i.mtime = s.mtime
-            qualify row_number() over (partition by i.file order by i.imported_at desc) = 1
-        )
-
-        select * from final order by file
-    """
+    return sql_file("dispositions_import/disposition_quality.sql")
 
 
 def disposition_quality(con: duckdb.DuckDBPyConnection, scan: LandingScan) -> pl.DataFrame:

@@ -37,7 +37,7 @@ from data_contracts.contract import REFERENCE_DIR
 from transforms.names import BRACKETED_NOTE, DIVISIONS_SOURCE, normalize_name, platform_words
 from transforms.shop_linkage import LINK_SCHEMA, shop_link_edges, shop_link_splits
 from transforms.splink_match import EDGE_SCHEMA, name_match_edges
-from transforms.warehouse import has_table, materialize, replace_table, scalar
+from transforms.warehouse import has_table, materialize, replace_table, scalar, sql_file
 
 KEY_PRIORITY = {"uscc": 0, "shop": 1, "contact": 2, "name": 3}
 
@@ -220,16 +220,7 @@ def name_rules_digest() -> str:
 def seen_names_sql() -> str:
     """Every business and shop name of every accepted delivery (the histories, not the
     versions in force: a superset that is cheaper to read, and only looked up by name)."""
-    return """
-        select distinct name from (
-            select subject_name as name from staging.complaints_history
-            union all select entity_name from staging.inspections_history
-            union all select entity_name from staging.credit_history
-            union all select entity_name from staging.outcomes_history
-            union all select name from staging.entities_history
-            union all select shop_name from staging.listings_history
-        ) where name is not null
-    """
+    return sql_file("resolve/seen_names.sql")
 
 
 def _known_key_names(con: duckdb.DuckDBPyConnection, rules: str) -> pl.DataFrame:
