@@ -359,7 +359,10 @@ def test_the_configured_setting_reproduces_the_runs_alerts(
     exported = read_export(run.run.out_dir, "alerts")
     assert exported is not None
     expected = surge_metrics(exported, load_truth(small_world), run.run.as_of, CONFIG.lookback_days)
-    configured = next(r for r in swept.rows if r.setting.method == NEGBIN and r.setting.configured)
+    # the run's alerts are the configured method's (the scan), at its configured threshold
+    configured = next(
+        r for r in swept.rows if r.setting.method == CONFIG.method and r.setting.configured
+    )
     assert configured.surges == expected["surges"] > 0
     assert configured.detected == expected["detected"]
     assert configured.within_start == expected["within_target"]
