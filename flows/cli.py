@@ -14,7 +14,6 @@ import datetime as dt
 import os
 import sys
 import threading
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
@@ -377,23 +376,9 @@ def serve() -> None:
         raise typer.Exit(2) from None
 
 
-def register_plugins(app: typer.Typer, group: str = "radar.commands") -> list[str]:
-    """Add to `app` the commands other packages declare in the entry-point group `group` (each
-    a function taking the app): the demo world's `generate`, `demo` and `evaluate` come from
-    `tools/demo_commands.py` this way, so the pipeline never imports the demo world. Returns
-    the names of the plugins registered."""
-    names = []
-    for plugin in sorted(entry_points(group=group), key=lambda e: e.name):
-        plugin.load()(app)
-        names.append(plugin.name)
-    return names
-
-
 def main() -> None:
     sys.exit(app())
 
-
-register_plugins(app)
 
 if __name__ == "__main__":
     main()

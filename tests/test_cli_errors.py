@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from tools.radar import app
 from transforms.warehouse import warehouse_lock
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import typer
 
-from flows import cli
-from flows.cli import register_plugins
 from flows.settings import PROJECT_ROOT
+from tools import radar
+from tools.demo_commands import register as register_demo_commands
 from transforms import warehouse
 from transforms.features import ENTITY_FEATURES
 from transforms.warehouse import build_order
@@ -157,12 +157,27 @@ def test_a_cycle_inside_a_layer_fails_the_check(tmp_path: Path) -> None:
     assert _lint_imports(project) == 0
 
 
-def test_the_demo_commands_are_a_plugin_of_the_cli() -> None:
+def test_the_demo_commands_are_added_outside_the_pipeline() -> None:
     def commands(app: typer.Typer) -> set[str]:
         return {c.name or getattr(c.callback, "__name__", "") for c in app.registered_commands}
 
-    assert {"generate", "demo", "evaluate"} <= commands(cli.app)
     fresh = typer.Typer()
-    assert register_plugins(fresh) == ["demo_world"]
+    register_demo_commands(fresh)
     assert commands(fresh) == {"generate", "demo", "evaluate"}
-    assert register_plugins(typer.Typer(), "radar.no_such_group") == []
+    assert {"run", "backfill", "serve", "generate", "demo", "evaluate"} <= commands(radar.app)
+    # the pipeline's own command line (python -m flows.cli) has none of them, nor the demo world
+    alone = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, flows.cli as c; "
+            "print(sorted(x.name or x.callback.__name__ for x in c.app.registered_commands)); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'demo_world', 'tools'}))",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert "run" in alone[0] and "demo" not in alone[0] and "evaluate" not in alone[0]
+    assert alone[1] == "[]"

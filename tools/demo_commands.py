@@ -1,26 +1,25 @@
 """The demo world's commands of `radar`: `generate` (write a demo world), `demo` (generate one
 and run the nightly pipeline on it) and `evaluate` (score a run against the world's truth).
 
-They are a plugin (`[project.entry-points."radar.commands"]` in pyproject.toml): `flows/cli.py`
-registers what that group declares, so the pipeline itself never imports the demo world.
+`tools/radar.py` adds them to the pipeline's command line for the installed `radar`, so the
+pipeline itself never imports the demo world. Each command imports the demo world when it runs:
+its evaluators load scikit-learn, about 1.6 s that every other `radar` command would pay.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import duckdb
 import typer
 
-from demo_world.evaluate import evaluate as evaluate_run
-from demo_world.evaluate import format_report
-from demo_world.evaluate_linkage import linkage_quality, record_attribution
-from demo_world.evaluate_model import evaluate_model, format_model_report
-from demo_world.generate import WorldConfig, generate_world
-from demo_world.name_truth import record_businesses, world_config
+from flows.cli import _print_leads, _run
 from flows.settings import Settings
+
+if TYPE_CHECKING:
+    from demo_world.generate import WorldConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +41,8 @@ def generate(
     ] = None,
 ) -> None:
     """Write a demo world: its landing directory and its ground truth."""
+    from demo_world.generate import WorldConfig, generate_world
+
     world = out or Settings().world
     config = WorldConfig(seed=seed, scale=scale, population_seed=population_seed)
     summary = generate_world(world, config)
@@ -59,6 +60,8 @@ def demo(
     ] = False,
 ) -> None:
     """Generate a demo world, run the nightly pipeline on it and print the top leads."""
+    from demo_world.generate import WorldConfig, generate_world
+
     s = Settings()
     if rerun:
         config = _demo_world_config(s.world)
@@ -68,10 +71,6 @@ def demo(
         generate_world(s.world, config)
         if s.warehouse.exists():
             s.warehouse.unlink()  # the demo always starts from an empty warehouse
-    # flows.cli registers this module while it is itself being imported: what it defines is
-    # read when the command runs, not when this module loads.
-    from flows.cli import _print_leads, _run
-
     result = _run(s.world / "landing", s.warehouse, config.as_of, s.out, s)
     _print_leads(result)
     typer.echo(
@@ -83,6 +82,8 @@ def demo(
 def _demo_world_config(world: Path) -> WorldConfig:
     """The configuration (seed, scale, as-of) of the demo world in `world`, or exit 2 in one
     line when there is none."""
+    from demo_world.name_truth import world_config
+
     truth = world / "truth.json"
     if not truth.is_file() or not (world / "landing").is_dir():
         typer.echo(
@@ -102,6 +103,10 @@ def evaluate(
     ] = None,
 ) -> None:
     """Score a run's exports against the demo world's ground truth, next to naive baselines."""
+    from demo_world.evaluate import evaluate as evaluate_run
+    from demo_world.evaluate import format_report
+    from demo_world.evaluate_model import evaluate_model, format_model_report
+
     s = Settings()
     world = world or s.world
     _demo_world_config(world)
@@ -123,6 +128,9 @@ def evaluate(
 
 def _print_linkage(world: Path, warehouse: Path) -> None:
     """Linkage quality of the warehouse's entities against the demo world's truth."""
+    from demo_world.evaluate_linkage import linkage_quality, record_attribution
+    from demo_world.name_truth import record_businesses, world_config
+
     if not warehouse.exists():
         return
     truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
