@@ -31,13 +31,11 @@ from models.surges import (
     ALERT_SCHEMA,
     ScanConfig,
     SurveillanceConfig,
-    _at,
     _dense_grid,
     _dow_shares,
     _episode_starts,
     alert_id,
     detect_alerts,
-    moving_sum,
     negbin_expectation,
     pooled_grid,
     tested_window,
@@ -211,21 +209,28 @@ def scan_days(model: ScanModel, daily: np.ndarray, cfg: ScanConfig) -> ScanDays:
     best_c = np.zeros((n_sig, n_cat, n_clu, n_days))
     best_e = np.zeros((n_sig, n_cat, n_clu, n_days))
     best_llr = np.zeros((n_sig, n_cat, n_clu, n_days))
+    # every w-day sum ending on a tested day is a difference of one cumulative sum
+    cumulative = np.concatenate([np.zeros((daily.shape[0], 1)), np.cumsum(daily, axis=1)], 1)
     for w in range(1, pad + 1):
-        sums = np.nan_to_num(_at(moving_sum(daily, w), days, 0))
+        sums = cumulative[:, days + 1] - cumulative[:, days + 1 - w]
         # observed, expected and variance of every cluster: (counties -> clusters) @ ...
         stacked = np.stack([sums, model.expected[w], model.variance[w]])
         c_z, e_z, v_z = model.membership @ stacked.reshape(3, n_sig, n_cat, n_cty, n_days)
-        phi = np.maximum(np.divide(v_z, e_z, out=np.ones(e_z.shape), where=e_z > 0), 1.0)
-        llr = _poisson_llr(c_z, e_z) / phi
-        total = llr.sum(axis=0)
         events, expect = c_z.sum(axis=0), e_z.sum(axis=0)
-        eligible = (events >= cfg.min_events) & (events >= cfg.min_ratio * expect)
-        better = eligible & (total > best)
-        np.copyto(best, total, where=better)
-        best_w[better] = w
-        for kept, now in ((best_c, c_z), (best_e, e_z), (best_llr, llr)):
-            np.copyto(kept, now, where=better[None])
+        # the likelihood ratio only where a cluster-window may alarm (a small share of them)
+        where = np.nonzero((events >= cfg.min_events) & (events >= cfg.min_ratio * expect))
+        if not where[0].size:
+            continue
+        c, e, v = c_z[:, *where], e_z[:, *where], v_z[:, *where]
+        phi = np.maximum(np.divide(v, e, out=np.ones(e.shape), where=e > 0), 1.0)
+        llr = _poisson_llr(c, e) / phi
+        total = llr.sum(axis=0)
+        better = total > best[where]
+        at = tuple(i[better] for i in where)
+        best[at] = total[better]
+        best_w[at] = w
+        for kept, now in ((best_c, c), (best_e, e), (best_llr, llr)):
+            kept[:, *at] = now[:, better]
     # the largest over each prefecture's clusters
     masked = np.where(in_prefecture[:, None, :, None], best[None], -1.0)
     top = masked.argmax(axis=2)  # prefectures x categories x days

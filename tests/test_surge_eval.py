@@ -305,6 +305,13 @@ def test_worlds_from_the_command_line() -> None:
     assert World(7, 1.0).label == "seed 7"
 
 
+def test_the_sweep_runs_a_radar_that_can_generate_worlds(tmp_path: Path) -> None:
+    # the demo world's commands are in the installed radar (tools/radar.py), not flows.cli
+    log = tmp_path / "generate.log"
+    assert surge_eval._radar(["generate", "--help"], log, surge_eval._environment(tmp_path)) == ""
+    assert "--seed" in log.read_text(encoding="utf-8")
+
+
 def test_a_world_is_reused_unless_fresh_and_a_failed_one_is_not_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -313,7 +320,8 @@ def test_a_world_is_reused_unless_fresh_and_a_failed_one_is_not_run(
 
     def radar(args: list[str], log: Path, env: dict[str, str]) -> str:
         calls.append(args[0])
-        assert env["PREFECT_HOME"] == str(tmp_path / ".prefect")
+        # a Prefect home per world: two sweeps at once do not share (and race to migrate) one
+        assert env["PREFECT_HOME"] == str(tmp_path / "seed7-scale1" / ".prefect")
         assert env["DO_NOT_TRACK"] == "1" and "PREFECT_API_URL" not in env
         return failing.get(args[0], "")
 

@@ -109,13 +109,14 @@ class Prepared:
     problem: str = ""
 
 
-def _environment(work: Path) -> dict[str, str]:
-    """The environment of the subprocesses: no Prefect server, no telemetry, their own home."""
+def _environment(directory: Path) -> dict[str, str]:
+    """The environment of a world's subprocesses: no Prefect server, no telemetry, a Prefect
+    home of the world's own (two sweeps at once would race to migrate a shared database)."""
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env |= {
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
-        "PREFECT_HOME": str(work / ".prefect"),
+        "PREFECT_HOME": str(directory / ".prefect"),
     }
     return env
 
@@ -126,7 +127,7 @@ def _radar(args: list[str], log: Path, env: dict[str, str]) -> str:
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as output:
         code = subprocess.call(
-            [sys.executable, "-m", "flows.cli", *args],
+            [sys.executable, "-m", "tools.radar", *args],
             stdout=output,
             stderr=subprocess.STDOUT,
             env=env,
@@ -149,7 +150,7 @@ def prepare(world: World, work: Path, as_of: dt.date, fresh: bool) -> Prepared:
         return prepared
     print(f"[{world.label}] preparing {directory}", flush=True)
     directory.mkdir(parents=True, exist_ok=True)
-    env = _environment(work)
+    env = _environment(directory)
     if not (world_dir / "truth.json").exists():
         shutil.rmtree(world_dir, ignore_errors=True)
         problem = _radar(
