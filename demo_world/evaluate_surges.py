@@ -11,6 +11,9 @@ Markdown tables. The configuration file is never changed.
 voices in its county on days 0-3 against the county's usual count for 4 days. A surge with
 fewer voices than the detector's `min_count` cannot raise a county alert within 3 days, at any
 threshold; that bounds what "every surge within 3 days of its start" can mean on a world.
+`oracle_delay` bounds "within 2 days of evident" likewise: the first day on which a test that
+knows the surge's counties and start, and spends a prefecture x category's whole budget of
+false alarms on them, could alarm on the voices observed.
 """
 
 from __future__ import annotations
@@ -253,6 +256,8 @@ class EarlySignal:
     voices: float
     usual: float
     delays: dict[str, int | None]
+    evident_day: int | None = None  # days from the start to the evident day
+    oracle: int | None = None  # `oracle_delay` from the start (None: never in the surge)
 
 
 def _complaints_of(series: pl.DataFrame, counties: list[str], category: str) -> pl.DataFrame:
@@ -268,6 +273,28 @@ def _sum_between(frame: pl.DataFrame, first: date, last: date) -> float:
     return float(frame.filter(pl.col("day").is_between(first, last))["value"].sum())
 
 
+def oracle_delay(
+    daily: Sequence[float], usual_per_day: float, false_alarm_rate: float
+) -> int | None:
+    """The first day d (0 = the surge's start) on which the voices of days 0..d are beyond what
+    its counties' usual rate gives with probability `false_alarm_rate`, or None.
+
+    An oracle that knows where and when a surge starts tests only that (one test a day, a
+    cumulative window from the start): no detector that searches every cluster and window, and
+    keeps false alarms to `false_alarm_rate` a day for the prefecture x category, can be
+    surer sooner, except by luck. Its usual rate leaves the season out (a lower bound on the
+    day for a surge in season is not claimed)."""
+    from scipy import stats  # imported where used, like models.surges
+
+    total = 0.0
+    for day, voices in enumerate(daily):
+        total += voices
+        tail = stats.poisson.sf(np.ceil(total - 1e-9) - 1, max(usual_per_day, 1e-9) * (day + 1))
+        if tail <= false_alarm_rate:
+            return day
+    return None
+
+
 def early_signals(
     world: str,
     series: pl.DataFrame,
@@ -275,11 +302,13 @@ def early_signals(
     as_of: date,
     lookback_days: int,
     configured: Sequence[tuple[Setting, pl.DataFrame]],
+    recurrence_days: float = 365.0,
 ) -> list[EarlySignal]:
     """Per planted surge overlapping the look-back window: its county's complaint voices on
     days 0..TARGET_DELAY_DAYS (`daily_series` values) and the usual count for as many days
     (mean daily voices over BACKGROUND_DAYS ending BACKGROUND_GAP_DAYS before the start),
-    with the delay of each setting in `configured` (keyed by its method)."""
+    with the delay of each setting in `configured` (keyed by its method), its evident day and
+    `oracle_delay` at one false alarm per `recurrence_days`."""
     days = TARGET_DELAY_DAYS + 1
     delays = {
         setting.method: {
@@ -297,6 +326,12 @@ def early_signals(
         county = _complaints_of(series, counties, surge["product_category"])
         before = start - timedelta(days=BACKGROUND_GAP_DAYS)
         usual = _sum_between(county, before - timedelta(days=BACKGROUND_DAYS - 1), before)
+        by_day = dict(
+            county.group_by("day").agg(pl.col("value").sum()).iter_rows()  # both districts
+        )
+        length = (min(end, as_of) - start).days + 1  # the days known on as_of
+        daily = [float(by_day.get(start + timedelta(days=i), 0.0)) for i in range(length)]
+        evident = surge.get("evident_from")
         out.append(
             EarlySignal(
                 world=world,
@@ -308,6 +343,8 @@ def early_signals(
                 voices=_sum_between(county, start, start + timedelta(days=days - 1)),
                 usual=usual / BACKGROUND_DAYS * days,
                 delays={method: by_id.get(surge["surge_id"]) for method, by_id in delays.items()},
+                evident_day=(date.fromisoformat(evident) - start).days if evident else None,
+                oracle=oracle_delay(daily, usual / BACKGROUND_DAYS, 1 / recurrence_days),
             )
         )
     return out
@@ -358,7 +395,13 @@ def sweep_warehouse(
         matches = same_alerts(configured, exported)
     at_configured = [(s, alerts) for s, alerts in swept if s.configured]
     early = early_signals(
-        world, series, load_truth(world_dir), as_of, config.lookback_days, at_configured
+        world,
+        series,
+        load_truth(world_dir),
+        as_of,
+        config.lookback_days,
+        at_configured,
+        config.scan.calibration.recurrence_days if config.scan.calibration else 365.0,
     )
     return WorldSweep(rows, matches, early)
 
@@ -422,9 +465,19 @@ def worlds_table(rows: Sequence[SweepRow]) -> str:
     return markdown_table(["world", "method", "parameter", *_HEADER], table, labels=3)
 
 
+def _oracle_within(e: EarlySignal) -> bool:
+    """Whether the oracle alarms within EVIDENT_TARGET_DAYS of the evident day."""
+    return (
+        e.oracle is not None
+        and e.evident_day is not None
+        and e.oracle - e.evident_day <= EVIDENT_TARGET_DAYS
+    )
+
+
 def early_table(early: Sequence[EarlySignal], min_count: float) -> str:
     """The surges by shape and first-days voices, with a summary line of those too quiet
-    (fewer than `min_count` voices) for any county alert within the target."""
+    (fewer than `min_count` voices) for any county alert within the target, and of those
+    that even the oracle (`oracle_delay`) cannot raise within EVIDENT_TARGET_DAYS of evident."""
     days = TARGET_DELAY_DAYS + 1
     ordered = sorted(early, key=lambda e: (e.shape, e.voices, e.world, e.surge_id))
     rows = [
@@ -437,13 +490,15 @@ def early_table(early: Sequence[EarlySignal], min_count: float) -> str:
             f"{e.extra_per_day:.2f}",
             f"{e.voices:g}",
             f"{e.usual:.2f}",
+            _cell(e.evident_day),
+            _cell(e.oracle),
             *(e.delays.get(method) for method in METHODS),
         ]
         for e in ordered
     ]
     header = ["world", "surge", "county", "category", "shape", "planted extra a day"]
     header += [f"voices on days 0-{days - 1}", f"usual for {days} days"]
-    header += ["scan delay", "negbin delay", "EARS C2 delay"]
+    header += ["evident day", "oracle delay", "scan delay", "negbin delay", "EARS C2 delay"]
     quiet = [e for e in early if e.voices < min_count]
     by_shape = {
         shape: (
@@ -458,6 +513,15 @@ def early_table(early: Sequence[EarlySignal], min_count: float) -> str:
         f"voices in their county on their first {days} days: no window of the detector can "
         f"alarm there (it needs at least `min_count` = {min_count:g} events), whatever the "
         "threshold."
+    )
+    beyond = [f"{e.world} {e.surge_id}" for e in ordered if not _oracle_within(e)]
+    summary += (
+        f" {len(early) - len(beyond)} of {len(early)} are within {EVIDENT_TARGET_DAYS} days of "
+        "evident for the *oracle*: a test that knows the surge's counties and start and spends "
+        "the prefecture x category's whole false-alarm budget on them (the voices since the "
+        "start against the counties' usual rate, alarming at a Poisson tail of 1 / the "
+        "recurrence interval a day; days from the start)"
+        + (f"; not: {', '.join(beyond)}." if beyond else ".")
     )
     return summary + "\n\n" + markdown_table(header, rows, labels=5)
 

@@ -22,6 +22,7 @@ from demo_world.evaluate_surges import (
     SweepRow,
     early_signals,
     early_table,
+    oracle_delay,
     sweep_report,
     sweep_row,
     sweep_settings,
@@ -252,7 +253,23 @@ def test_first_days_count_the_county_voices_of_days_0_to_3_only() -> None:
 
     table = early_table(early, min_count=3)
     assert table.startswith("1 of 2 surges (1 of 1 ramps, 0 of 1 steps) have fewer than 3")
+    # evident on their first day (the truth's), the oracle raises SG02 at once and SG01 on day 4
+    assert (by_id["SG01"].evident_day, by_id["SG01"].oracle) == (0, 4)
+    assert (by_id["SG02"].evident_day, by_id["SG02"].oracle) == (0, 0)
+    assert "1 of 2 are within 2 days of evident for the *oracle*" in table
+    assert "; not: seed 1 SG01." in table
     assert table.index("| seed 1 | SG01 |") < table.index("| seed 1 | SG02 |")
+
+
+def test_the_oracle_needs_more_than_three_times_a_low_rate_for_a_few_days() -> None:
+    # a pair of districts at 0.4 voices a day, one false alarm a year (p <= 1/365 = 0.0027)
+    assert oracle_delay([3, 0, 0], 0.4, 1 / 365) is None  # P(Poisson(0.4) >= 3) = 0.0079
+    assert oracle_delay([4, 0, 0], 0.4, 1 / 365) == 0  # P(Poisson(0.4) >= 4) = 0.0008
+    # three times the rate (0.8 extra a day, as planted) for a week: 2.8 usual voices in 7
+    # days; 8 voices by day 6 are not enough (P(>= 8) = 0.008), 9 are (P(>= 9) = 0.0024)
+    assert oracle_delay([1, 1, 1, 1, 1, 1, 2], 0.4, 1 / 365) is None
+    assert oracle_delay([1, 2, 1, 1, 1, 1, 2], 0.4, 1 / 365) == 6
+    assert oracle_delay([1, 2, 1, 1, 1, 1, 2], 0.4, 1 / 3650) is None  # a stricter budget
 
 
 # --- the report and SURGES.md ----------------------------------------------------------------
