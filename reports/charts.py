@@ -18,7 +18,8 @@ from data_contracts.contract import regions
 from reports.labels import PROVINCE, category_label
 
 # Sequential classes of the county's best hotspot score (light yellow to dark red). The score
-# is relative risk RR / (1 + RR) (models/hotspots.py): 0.5 is as expected, 0.8 four times.
+# is L / (1 + L), L the relative risk's 95 % lower bound (models/hotspots.py): 0.5 is at least
+# as expected, 0.8 at least four times.
 SCORE_CLASSES: tuple[tuple[float, str, str], ...] = (
     (0.8, "#a50f15", "≥ 0.8 (≥ 4×)"),
     (2 / 3, "#de2d26", "0.67–0.8 (2–4×)"),

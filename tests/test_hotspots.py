@@ -263,11 +263,14 @@ def test_scores_are_in_0_1_and_ranks_have_no_gaps(hotspots: pl.DataFrame) -> Non
     assert all(0 < s < 1 for s in scores)
     assert all(a >= b for a, b in zip(scores, scores[1:], strict=False))
     assert set(hotspots["trend"]) <= {"rising", "stable", "falling"}
-    # the score is the relative risk on a 0-1 scale, RR / (1 + RR), and the first reason says
-    # the exported observed, expected and relative risk
+    # the score is the risk's 95 % lower bound L on a 0-1 scale, L / (1 + L), below the
+    # posterior mean's; the first reason says the exported observed, expected, relative risk
+    # and the lower bound
     for r in hotspots.iter_rows(named=True):
-        assert r["score"] == pytest.approx(r["relative_risk"] / (1 + r["relative_risk"]), abs=0.01)
+        assert r["score"] < r["relative_risk"] / (1 + r["relative_risk"])
         first = r["reasons"].split("；")[0]
+        lower = r["score"] / (1 - r["score"])
+        assert f"(at least {lower:.1f}× with 95 % credibility)" in first
         assert (
             f"{r['observed']:.1f} weighted events in 90 days against {r['expected']:.1f}" in first
         )
@@ -383,6 +386,17 @@ def test_the_top_scores_differ() -> None:
     scores = top["score"].to_list()
     assert all(a - b > 0.005 for a, b in zip(scores, scores[1:], strict=False))
     assert max(scores) < 0.99
+
+
+def test_a_handful_of_events_against_a_tiny_expectation_ranks_below_a_certain_excess() -> None:
+    # a small county's 10 complaints against 0.2 expected (a posterior mean above the fuel
+    # wave's) is little evidence; 40 against 3 leaves no doubt: the wave ranks first
+    activity = province(cell("632324", "books", 10.0, 0.2), cell("632801", "fuel", 40.0, 3.0))
+    scored = score_cells(activity, CONFIG)
+    risk = dict(zip(scored["region_code"], scored["relative_risk"], strict=True))
+    assert risk["632324"] > risk["632801"]  # by the posterior mean, books first...
+    cells = ranked_cells(activity)
+    assert cells.index(("632801", "fuel")) < cells.index(("632324", "books"))  # ...not ranked
 
 
 def test_failed_inspections_weigh_by_their_weight() -> None:
