@@ -1,7 +1,8 @@
 """`make surge-eval`: the surge detectors' thresholds swept over several demo worlds.
 
-For each world (default: seeds 31-33 at scales 1 and 0.5, held out: seeds 7-15 tuned the negbin
-detector and seed 7 calibrated the scan; `--worlds 7:1,...,13:2,15:0.5` gives those) it
+For each world (default: seeds 31-33 and 37-39 at scales 1 and 0.5, held out: seeds 7-15 tuned
+the negbin detector, seed 7 calibrated the scan and seeds 34-36 were issue 20's development
+worlds; `--worlds 7:1,...,13:2,15:0.5` gives those) it
 
 - generates the world (`radar generate`) and runs the nightly pipeline once on it
   (`radar run`, as of 2026-06-30), each a process of its own, under WORK/seed<S>-scale<X>/;
@@ -12,7 +13,7 @@ detector and seed 7 calibrated the scan; `--worlds 7:1,...,13:2,15:0.5` gives th
 
 The tables are printed and written between the markers of SURGES.md.
 
-    python -m tools.surge_eval                            # the eight default worlds
+    python -m tools.surge_eval                            # the twelve default worlds
     python -m tools.surge_eval --worlds 7:1,15:0.5        # seed:scale pairs
     python -m tools.surge_eval --seeds 7,8 --scales 1     # one scale for all, or one per seed
     python -m tools.surge_eval --alphas 3e-4,1e-3 --thresholds 3 --scan-thresholds 8,10
@@ -50,7 +51,7 @@ from tools.bench import write_between_markers
 
 SURGES_MD = PROJECT_ROOT / "SURGES.md"
 START, END = "<!-- surge-eval:start -->", "<!-- surge-eval:end -->"
-DEFAULT_WORLDS = "31:1,32:1,33:1,31:0.5,32:0.5,33:0.5"
+DEFAULT_WORLDS = "31:1,32:1,33:1,37:1,38:1,39:1,31:0.5,32:0.5,33:0.5,37:0.5,38:0.5,39:0.5"
 
 
 @dataclass(frozen=True)
