@@ -249,7 +249,7 @@ def detect_surges(
     series = daily_series(con, as_of, config.history_days, config)
     alerts = detect(series, as_of, config)
     replace_table(con, "scores.alerts", alerts)
-    record_alert_trends(con, as_of, alert_trends(con, alerts, as_of))
+    record_alert_trends(con, as_of, alert_trends(con, alerts, as_of, series, config.history_days))
     return alerts
 
 

@@ -956,14 +956,22 @@ def detect_alerts(
     )
 
 
-def alert_trends(con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def alert_trends(
+    con: duckdb.DuckDBPyConnection,
+    alerts: pl.DataFrame,
+    as_of: date,
+    series: pl.DataFrame | None = None,
+    series_days: int = 0,
+) -> pl.DataFrame:
     """Each alert's series over the last TREND_DAYS days: alert_id, day, value, moving_sum.
 
     The values are the detector's own daily series (`daily_series`), zero-filled:
     for a scan alert the events of every signal in its cluster's counties, for a per-series
     alert its region's signal; moving_sum is the sum over the alert's `window_days`, the unit
     of its `observed` and `expected`. The surge stage stores them (scores.alert_trends) for
-    the reports' charts.
+    the reports' charts. `series`: the detector's `daily_series` of `series_days` days, used
+    when that reaches back far enough (the stage passes it rather than read the warehouse
+    twice: 1.4 s of CPU at province scale).
     """
     schema = {"alert_id": pl.String, "day": pl.Date, "value": pl.Float64, "moving_sum": pl.Float64}
     if alerts.is_empty():
@@ -974,7 +982,10 @@ def alert_trends(con: duckdb.DuckDBPyConnection, alerts: pl.DataFrame, as_of: da
     alerts = alerts.with_columns(pl.col("window_days").cast(pl.Int64))
     longest = max([TREND_WINDOW, *alerts["window_days"].to_list()])
     history = TREND_DAYS + longest - 1
-    series = daily_series(con, as_of, history)
+    first = as_of - timedelta(days=history - 1)
+    if series is None or series_days < history:
+        series = daily_series(con, as_of, history)
+    series = series.filter(pl.col("day").is_between(first, as_of))
     region = pl.col("counties" if scan else "region_code").str.split(";").alias("region_code")
     members = alerts.select("alert_id", "product_category", region, "signal").explode("region_code")
     if scan:  # its observed: the events of every base signal in its cluster's counties

@@ -355,6 +355,38 @@ def test_phone_never_leaves_the_query(warehouse: duckdb.DuckDBPyConnection) -> N
     assert PHONE not in text and "1370000000" not in text
 
 
+def test_alert_trends_from_the_detectors_series_need_no_second_read(
+    warehouse: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import models.surges
+    from models.surges import alert_trends
+
+    as_of = date(2025, 4, 30)
+    alerts = pl.DataFrame(
+        {
+            "alert_id": ["AL-1", "AL-2"],
+            "alert_date": [date(2025, 4, 21)] * 2,
+            "region_code": ["630200", "630102"],
+            "product_category": ["seeds", "mobile_phones"],
+            "signal": ["combined", "suspicious_listings"],
+            "counties": ["630203;630202", "630102"],
+            "window_days": [3, 7],
+        }
+    )
+    read = alert_trends(warehouse, alerts, as_of)
+    assert read.filter(pl.col("alert_id") == "AL-1")["value"].sum() > 0  # not all zero
+    series = daily_series(warehouse, as_of, 200)  # the detector's: a longer history
+
+    def no_read(*args: Any) -> pl.DataFrame:
+        raise AssertionError("the warehouse was read again")
+
+    monkeypatch.setattr(models.surges, "daily_series", no_read)
+    assert alert_trends(warehouse, alerts, as_of, series, 200).equals(read)
+    # a series that does not reach back far enough is read afresh
+    with pytest.raises(AssertionError, match="read again"):
+        alert_trends(warehouse, alerts, as_of, daily_series(warehouse, as_of, 30), 30)
+
+
 def test_a_shop_listing_many_fakes_is_one_voice(warehouse: duckdb.DuckDBPyConnection) -> None:
     for i in range(5):
         _listing(warehouse, date(2025, 4, 28), f"M{i}", f"高仿 手机 款{i}", "630102")

@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> None:
             lambda: daily_series(con, args.as_of, config.history_days, config), args.repeat
         )
         alerts, d_wall, d_cpu = _timed(lambda: detect(series, args.as_of, config), args.repeat)
-        _, t_wall, t_cpu = _timed(lambda: alert_trends(con, alerts, args.as_of), args.repeat)
+        _, t_wall, t_cpu = _timed(
+            lambda: alert_trends(con, alerts, args.as_of, series, config.history_days), args.repeat
+        )
     finally:
         con.close()
     load = os.getloadavg()[0]
