@@ -144,7 +144,9 @@ def write_dossiers(
     cache = {} if cache is None else cache
     ids = leads.head(top)["lead_id"].to_list()
     # as of the run's day: a first run has no earlier succeeded run to date it
-    cache.update(leads_records(con, [i for i in ids if i not in cache], as_of))
+    missing = [i for i in ids if i not in cache]
+    if missing:
+        cache.update(leads_records(con, missing, as_of))
     ids = [i for i in ids if i in cache]  # others are not in the warehouse's list
     credits = leads_credit(con, ids, as_of)
     histories = _histories(con, ids)
