@@ -78,7 +78,11 @@ def start_temporary_server() -> threading.Thread | None:
     """With no Prefect server configured, start Prefect's temporary server from a thread,
     so that its process starts while this one loads the pipeline (each takes seconds; on
     two cores they overlap). Join the thread before the flow runs; None when a server is set."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    )
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return None
@@ -87,7 +91,19 @@ def start_temporary_server() -> threading.Thread | None:
     from prefect.server.api.server import SubprocessASGIServer
 
     server = SubprocessASGIServer()  # the instance the flow's client uses (one per port)
-    thread = threading.Thread(target=server.start, name="prefect-temporary-server", daemon=True)
+
+    def start() -> None:
+        # Prefect waits 20 s for its server to answer; on a loaded machine it takes longer.
+        # When the wait ran out, the server's process was left running, and the flow's client
+        # started a second one on the same port (it fails to bind, then takes another port):
+        # every such run left an orphaned server behind (seen at a load of 15). Wait longer
+        # here, and never leave the process behind if it still does not answer.
+        try:
+            server.start(timeout=max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), 180))
+        except Exception:
+            server.stop()
+
+    thread = threading.Thread(target=start, name="prefect-temporary-server", daemon=True)
     thread.start()
     return thread
 

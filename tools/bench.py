@@ -535,8 +535,9 @@ def _remove(landing: Path, rels: list[str]) -> None:
 # --- the report -------------------------------------------------------------------------
 
 
-def machine() -> str:
-    """The machine in one line: cores, memory, CPU model, Python, DuckDB and Polars versions."""
+def machine(load_at_start: float | None = None) -> str:
+    """The machine in one line: cores, memory, CPU model, Python, DuckDB and Polars versions,
+    and the load average when the bench started (`load_at_start`) and now, at its end."""
     import duckdb
     import polars as pl
 
@@ -557,8 +558,16 @@ def machine() -> str:
     return (
         f"{os.cpu_count()} cores ({cpu}), {memory}, {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}, DuckDB {duckdb.__version__}, "
-        f"Polars {pl.__version__}; load average at start {os.getloadavg()[0]:.1f}"
+        f"Polars {pl.__version__}; load average {_load(load_at_start)}"
     )
+
+
+def _load(load_at_start: float | None) -> str:
+    # Written when the report is, after the runs: the load at the end alone was once given as
+    # the load "at start" (3.5 for a run that started at 8 and whose training ran at 8-14).
+    now = os.getloadavg()
+    end = f"{now[0]:.1f} at the end (5-minute {now[1]:.1f}, 15-minute {now[2]:.1f})"
+    return end if load_at_start is None else f"{load_at_start:.1f} at the start, {end}"
 
 
 def _seconds(m: Measured) -> str:
@@ -631,10 +640,10 @@ def world_report(r: WorldResult) -> str:
     return "\n".join(lines)
 
 
-def report(results: list[WorldResult], started: str) -> str:
+def report(results: list[WorldResult], started: str, load_at_start: float | None = None) -> str:
     """The measured part of BENCHMARKS.md."""
     parts = [
-        f"Measured {started} by `make bench` on: {machine()}.",
+        f"Measured {started} by `make bench` on: {machine(load_at_start)}.",
         "",
         *[world_report(r) + "\n" for r in results],
     ]
@@ -670,9 +679,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     started = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    load_at_start = os.getloadavg()[0]
     worlds = [w for w, on in ((PROVINCE, args.province), (NATIONAL, args.national)) if on]
     results = [bench_world(args.dir, w, args.limit_minutes * 60) for w in worlds]
-    measured = report(results, started)
+    measured = report(results, started, load_at_start)
     print("\n" + measured)
     write_benchmarks(measured, args.output)
     (args.dir / "results.json").write_text(

@@ -84,9 +84,15 @@ def last_run_as_of(con: duckdb.DuckDBPyConnection) -> dt.date:
     return day
 
 
-def current_leads(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The last run's lead list (scores.entity_leads), best first, names redacted."""
+def current_leads(
+    con: duckdb.DuckDBPyConnection, lead_ids: list[str] | None = None
+) -> pl.DataFrame:
+    """The last run's lead list (scores.entity_leads), best first, names redacted; only the
+    leads `lead_ids` when given (redacting every lead's names for a team's ten dossiers took
+    4 s of the province's reports)."""
     leads = con.sql("select * from scores.entity_leads order by rank").pl()
+    if lead_ids is not None:
+        leads = leads.filter(pl.col("lead_id").is_in(lead_ids))
     return _redacted(leads, "entity_name", "names", "reasons")
 
 
@@ -141,7 +147,7 @@ def leads_records(
 ) -> dict[str, LeadRecords]:
     """`lead_records` of many leads, each query run once for all of them (a report's dossiers:
     nine teams' top leads); leads not in the list are left out."""
-    leads = current_leads(con).filter(pl.col("lead_id").is_in(lead_ids))
+    leads = current_leads(con, lead_ids) if lead_ids else pl.DataFrame()
     if leads.is_empty():
         return {}
     day = as_of or last_run_as_of(con)
