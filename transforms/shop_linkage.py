@@ -680,11 +680,17 @@ def shop_links_for_review(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         left join core.shop_candidates a on a.key = l.key_a
         left join (
             select key, shop_name from core.shop_candidates
-            union all select key, shop_name from core.business_candidates
+            union all select key, shop_name from {businesses}
         ) b on b.key = l.key_b
         left join core.entity_keys e on e.key = l.key_a
         left join (select distinct key_a, key_b from ops.shop_link_splits) s
             on s.key_a = l.key_a and s.key_b = l.key_b
         order by l.match_probability desc, l.key_a, l.key_b
     """
-    return con.sql(query).pl()
+    # a warehouse whose last run came before business links has no business candidates
+    businesses = (
+        "core.business_candidates"
+        if has_table(con, "core", "business_candidates")
+        else "(select null::varchar as key, null::varchar as shop_name)"
+    )
+    return con.sql(query.format(businesses=businesses)).pl()
