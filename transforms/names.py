@@ -404,8 +404,8 @@ def business_stem(name: str | None) -> str | None:
     """The trade name (字号) of a registered business's name: what is left when region
     prefixes, and legal forms, industry wording and category words (off the end, longest
     first) are gone (`西宁市兴湖药店有限公司` and `城东区兴湖农资经营部` -> `兴湖`), then as
-    `trade_stem` (a Latin brand folded). None when fewer than two characters are left; a strip
-    that would leave fewer is not made."""
+    `trade_stem` (a Latin brand folded). None when fewer than two characters, or only industry
+    wording, are left; a strip that would leave fewer than two is not made."""
     if not name:
         return None
     text = unicodedata.normalize("NFKC", name).lower()
@@ -418,6 +418,8 @@ def business_stem(name: str | None) -> str | None:
             if len(text) - n >= 2 and text[-n:] in words:
                 text, changed = text[:-n], True
                 break
+    if any(text in words for _, words in _BUSINESS_TRIM):
+        return None  # nothing but industry wording (`西宁市药店`): no trade name
     return trade_stem(text)
 
 

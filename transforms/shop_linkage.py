@@ -1,4 +1,5 @@
-"""Link online storefronts that share no registration number or contact (Splink on DuckDB).
+"""Link online storefronts that share no registration number or contact, to each other and to
+the registered business they are the storefront of (Fellegi-Sunter, Splink's model, on DuckDB).
 
 Platforms bar one seller from running several shops of one category, so a ring runs them
 under one trade name in several dressings (`兴湖药店1店` / `兴湖药店2店`; `佳富优选` /
@@ -15,6 +16,19 @@ it is not compared (left null). The stem's exact level is adjusted for the stem'
 (term-frequency adjustment): a stem that many shops use counts for little. A soft link
 alone never joins two categories: pairs of two main categories are dropped, whatever
 their score.
+
+Business links: a registered business (the register, with the category of its records:
+`sql/core/business_candidates.sql`) is compared with the shops on its trade-name stem
+(`names.business_stem`) and its registered location against their ship-from, with the same
+model, blocking and threshold: a shop that carries a business's trade name, in its category,
+shipping from its county, is its storefront (`兴湖大药房` of `西宁市兴湖药店有限公司`). Such a
+link joins the business's USCC to the shop (never two USCCs); a shop linked to two businesses,
+or to another shop (a ring's), gets none (`_not_storefronts`).
+
+Pairs are scored in SQL (`pair_scores_sql`) with Splink's formula and the configured m/u, not
+by a Splink linker per resolution (its set-up cost more than the scoring: the resolution runs
+in each training period too); Splink estimates the m/u (`estimate_shop_model`), and a test
+checks that both give each pair the same probability.
 
 The m/u probabilities are a reviewed configuration (`config/shop_linkage.yaml`), estimated
 from the data itself by `estimate_shop_model` (u by seeded random sampling, m by
