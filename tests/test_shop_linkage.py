@@ -19,6 +19,7 @@ from transforms.features import build_entity_features, resolve_and_build
 from transforms.load import ensure_warehouse
 from transforms.resolve import ResolveConfig, resolve_entities
 from transforms.shop_linkage import (
+    business_candidates,
     load_config,
     refresh_shop_candidates,
     score_shop_pairs,
@@ -535,3 +536,28 @@ def test_a_ring_is_no_registered_business_storefront(world: duckdb.DuckDBPyConne
     business = world.sql("select key, stem, ship_from from core.business_candidates").fetchall()
     assert business == [(f"uscc:{BUSINESS_USCC}", "兴湖", "630104")]  # compared, not linked
     assert not shop_links_for_review(world)["key_b"].str.starts_with("uscc:").any()
+
+
+def test_ship_from_is_graded_county_prefecture_elsewhere(con: duckdb.DuckDBPyConnection) -> None:
+    """A business's storefront compared on where it ships from: its county links; another
+    county of its prefecture, or another prefecture, scores lower and does not link alone."""
+    rnd = random.Random(10)
+    rows = background(rnd)
+    rows += shop_rows(rnd, "taobao", "M1", "昌湟大药房", "pharmaceuticals", "630104", opened=3)
+    stage_listings(con, rows)
+    with_register(
+        con, [(BUSINESS_USCC, "西宁市城西区昌湟医药有限公司", "630104", "pharmaceuticals")]
+    )
+    candidates = refresh_shop_candidates(con, AS_OF)
+    businesses = business_candidates(con, AS_OF, candidates)
+    scores = []
+    for county in ("630104", "630105", "632801"):  # its county, its prefecture, elsewhere
+        moved = candidates.with_columns(
+            ship_from=candidates["ship_from"].set(candidates["key"] == "shop:taobao:M1", county)  # type: ignore[arg-type]
+        )
+        pairs = score_shop_pairs(moved, load_config(), businesses=businesses)
+        pair = pairs.filter(pairs["key_a"] == "shop:taobao:M1")
+        assert pair["key_b"].to_list() == [f"uscc:{BUSINESS_USCC}"]
+        scores.append(pair["match_probability"][0])
+    county, prefecture, elsewhere = scores
+    assert county >= load_config().threshold > prefecture > elsewhere
