@@ -172,6 +172,7 @@ def test_different_sellers_keep_different_stems() -> None:
         ("乐都区恒源盛手机维修部", "恒源盛"),
         ("唐山兴澳食品有限公司", "兴澳"),
         ("华为技术有限公司", "华为"),
+        ("青海兴安农业科技有限公司", "兴安"),  # 兴安 (盟) elsewhere: a trade name here
         ("西宁市药店", None),  # nothing but region and industry: no trade name
         (None, None),
     ],

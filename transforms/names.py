@@ -381,6 +381,9 @@ _BUSINESS_WORDS = (
     "烟酒店",
     "便利店",
     "农产品",
+    "农业",
+    "农业科技",
+    "农业生产资料",
     "土特产",
     "通讯器材",
     "汽车配件",
@@ -399,18 +402,9 @@ _BUSINESS_WORDS = (
 _BUSINESS_TRIM = _by_length(tuple(set(_BUSINESS_WORDS + _TRIM_WORDS + tuple(LEGAL_FORMS))))
 
 
-@cache
-def business_stem(name: str | None) -> str | None:
-    """The trade name (字号) of a registered business's name: what is left when region
-    prefixes, and legal forms, industry wording and category words (off the end, longest
-    first) are gone (`西宁市兴湖药店有限公司` and `城东区兴湖农资经营部` -> `兴湖`), then as
-    `trade_stem` (a Latin brand folded). None when fewer than two characters, or only industry
-    wording, are left; a strip that would leave fewer than two is not made."""
-    if not name:
-        return None
-    text = unicodedata.normalize("NFKC", name).lower()
-    text = BRACKETED_NOTE.sub("", text) or text
-    text = strip_region_prefixes(_SPACES.sub("", _BRACKETS.sub("", text)))
+def _trim_business_words(text: str) -> str:
+    """Legal forms, industry wording and category words off the end, longest first, while two
+    characters or more are left."""
     changed = True
     while changed:
         changed = False
@@ -418,9 +412,34 @@ def business_stem(name: str | None) -> str | None:
             if len(text) - n >= 2 and text[-n:] in words:
                 text, changed = text[:-n], True
                 break
-    if any(text in words for _, words in _BUSINESS_TRIM):
-        return None  # nothing but industry wording (`西宁市药店`): no trade name
-    return trade_stem(text)
+    return text
+
+
+def _trade_name_or_none(text: str) -> str | None:
+    if len(text) < 2 or any(text in words for _, words in _BUSINESS_TRIM):
+        return None  # nothing but region and industry wording (`西宁市药店`): no trade name
+    return text
+
+
+@cache
+def business_stem(name: str | None) -> str | None:
+    """The trade name (字号) of a registered business's name: what is left when region
+    prefixes, and legal forms, industry wording and category words (off the end, longest
+    first) are gone (`西宁市兴湖药店有限公司` and `城东区兴湖农资经营部` -> `兴湖`), then as
+    `trade_stem` (a Latin brand folded). When that leaves nothing but industry wording, the
+    region is stripped after the wording instead: a short form from elsewhere in China that
+    is the trade name keeps it (`青海兴安农业科技有限公司` -> `兴安`, not 兴安盟's). None when
+    fewer than two characters, or only industry wording, are left either way; a strip that
+    would leave fewer than two is not made."""
+    if not name:
+        return None
+    text = unicodedata.normalize("NFKC", name).lower()
+    text = BRACKETED_NOTE.sub("", text) or text
+    text = _SPACES.sub("", _BRACKETS.sub("", text))
+    stem = _trade_name_or_none(_trim_business_words(strip_region_prefixes(text)))
+    if stem is None:
+        stem = _trade_name_or_none(strip_region_prefixes(_trim_business_words(text)))
+    return trade_stem(stem) if stem is not None else None
 
 
 @cache
