@@ -156,6 +156,12 @@ def docs(
         typer.echo(str(out))
 
 
+def _shown(key: str) -> str:
+    """A linked key as the steward types it: `platform:shop_id`, or `uscc:<code>` for the
+    registered business of a business link."""
+    return key.removeprefix("shop:")
+
+
 @steward_app.command("links")
 def list_shop_links(
     all_links: Annotated[
@@ -163,8 +169,9 @@ def list_shop_links(
     ] = False,
     warehouse: Warehouse = None,
 ) -> None:
-    """List the last run's shop links (storefronts joined without a shared key), strongest
-    first: the two shops, the match probability, the evidence and the lead."""
+    """List the last run's shop links (storefronts joined without a shared key, and a
+    storefront joined to its registered business, `uscc:<code>`), strongest first: the two
+    sides, the match probability, the evidence and the lead."""
     con = _open(warehouse)
     try:
         links = shop_links_for_review(con)
@@ -178,8 +185,8 @@ def list_shop_links(
     for r in links.iter_rows(named=True):
         mark = "  [已拆分 split]" if r["split"] else ""
         typer.echo(
-            f"{r['match_probability']:.4f}  {r['key_a'][5:]} {r['name_a']}  ~  "
-            f"{r['key_b'][5:]} {r['name_b']}  字号 stem {r['stem'] or '-'}  "
+            f"{r['match_probability']:.4f}  {_shown(r['key_a'])} {r['name_a']}  ~  "
+            f"{_shown(r['key_b'])} {r['name_b']}  字号 stem {r['stem'] or '-'}  "
             f"发货地 ship-from {r['ship_from'] or '-'}  {r['category']}  "
             f"标题 titles {r['title_similarity']}  {r['entity_id']}{mark}"
         )
@@ -187,8 +194,8 @@ def list_shop_links(
 
 @steward_app.command("split-link")
 def split_link(
-    shop_a: Annotated[str, typer.Argument(help="platform:shop_id")],
-    shop_b: Annotated[str, typer.Argument(help="platform:shop_id")],
+    shop_a: Annotated[str, typer.Argument(help="platform:shop_id (or uscc:<code>)")],
+    shop_b: Annotated[str, typer.Argument(help="platform:shop_id (or uscc:<code>)")],
     by: Annotated[str, typer.Option(help="your name, for the audit trail")],
     note: Annotated[str, typer.Option(help="why they are not one operator")],
     warehouse: Warehouse = None,
@@ -203,4 +210,4 @@ def split_link(
         raise typer.Exit(1) from exc
     finally:
         con.close()
-    typer.echo(f"split: {a[5:]} / {b[5:]} by {by}; takes effect on the next run")
+    typer.echo(f"split: {_shown(a)} / {_shown(b)} by {by}; takes effect on the next run")

@@ -311,16 +311,28 @@ NEGLIGIBLE = 1e-9  # a contribution this small is float noise, not a reason
 
 def soft_link_reason(f: Row) -> str | None:
     """Why shops without a shared key are one lead, in the inspector's words, when shop links
-    joined two or more of its shops (features.entity_profile); else None."""
+    joined two or more of its shops, or a shop to its registered business (a business link;
+    features.entity_profile); else None."""
     shops = int(f.get("soft_link_shops") or 0)
-    if shops < 2:
+    business = bool(f.get("soft_link_business"))
+    if shops < 2 and not business:
         return None
     stem = f.get("soft_link_stem")
     ship_from = f.get("soft_link_ship_from")
     titles = f.get("soft_link_title_similarity") or 0.0
-    zh = [f"{shops}家店铺字号相同（{stem}）" if stem else f"{shops}家店铺经营特征一致"]
-    en = [f"{shops} shops share the trade name {stem}" if stem else f"{shops} shops alike"]
-    if ship_from:
+    if business:  # a business link: its storefronts carry its registered trade name
+        zh = [f"{shops}家网店与登记主体字号相同（{stem}）"]
+        en = [
+            f"{shops} shop{'s' if shops > 1 else ''} share{'' if shops > 1 else 's'} the trade"
+            f" name {stem} with the registered business"
+        ]
+    else:
+        zh = [f"{shops}家店铺字号相同（{stem}）" if stem else f"{shops}家店铺经营特征一致"]
+        en = [f"{shops} shops share the trade name {stem}" if stem else f"{shops} shops alike"]
+    if ship_from and business:
+        zh.append(f"发货地与登记地同为{ship_from}")
+        en.append(f"ship from {ship_from}, where it is registered")
+    elif ship_from:
         zh.append(f"同一发货地{ship_from}")
         en.append(f"ship from {ship_from}")
     if titles >= 0.5:

@@ -326,8 +326,10 @@ def test_leads_list_every_linked_code(first_run: RunResult) -> None:
 # precision@20 0.45, and 3 duplicate leads in the top 20 (two keyless rings with a shop that the
 # shop links do not reach: one ships from another county, one scores 0.85 in a world of 200
 # shops, where a stem shared by four counts for less; one mixed operator's business and shop).
+# With business links (issue 19's remainder) 2: the mixed operator's business and its shop (兴安)
+# are joined; the two keyless rings are left (the ceiling was 3).
 NEW_LEADS_PRECISION_AT_20_FLOOR = 0.30  # 6 of the 9 new operators
-DUPLICATES_AT_20_CEILING = 3
+DUPLICATES_AT_20_CEILING = 2
 SURGES_DETECTED_FLOOR = 1
 
 

@@ -15,10 +15,11 @@ import pytest
 
 from data_contracts.contract import contracts
 from models.scoring import rank_leads, soft_link_reason
-from transforms.features import resolve_and_build
+from transforms.features import build_entity_features, resolve_and_build
 from transforms.load import ensure_warehouse
 from transforms.resolve import ResolveConfig, resolve_entities
 from transforms.shop_linkage import (
+    business_candidates,
     load_config,
     refresh_shop_candidates,
     score_shop_pairs,
@@ -369,3 +370,194 @@ def test_steward_lists_links_and_splits_one_from_the_cli(tmp_path: Path) -> None
     assert ids["taobao:R1"] != ids["douyin:R3"]
     after = runner.invoke(steward_app, ["links", "--all", "--warehouse", str(path)])
     assert "已拆分 split" in after.output
+
+
+def test_the_scores_are_splinks(world: duckdb.DuckDBPyConnection) -> None:
+    """The SQL scorer gives every pair the probability Splink's predict gives it, with the
+    configured m/u and the stem's term-frequency adjustment (the pairs Splink blocks, less
+    those the rules around the score drop)."""
+    from transforms.shop_linkage import _linker, _scratch
+
+    candidates = refresh_shop_candidates(world, AS_OF)
+    config = load_config()
+    found = score_shop_pairs(candidates, config)
+    predictions = _linker(_scratch(), candidates, config, trained=True).inference.predict()
+    splink = pl.from_arrow(predictions.as_pyarrow_table())
+    assert isinstance(splink, pl.DataFrame)
+    expected = splink.select(
+        pl.min_horizontal("key_l", "key_r").alias("key_a"),
+        pl.max_horizontal("key_l", "key_r").alias("key_b"),
+        pl.col("match_probability").cast(pl.Float64).alias("splink"),
+    )
+    compared = found.join(expected, on=["key_a", "key_b"], how="left")
+    assert found.height >= 6 and compared["splink"].null_count() == 0  # the ring, the chain
+    assert (compared["match_probability"] - compared["splink"]).abs().max() < 1e-12
+    assert (found["match_probability"] >= config.threshold).sum() >= 2
+
+
+BUSINESS_USCC = "92630104MA7BUS0001"
+
+
+def with_register(
+    con: duckdb.DuckDBPyConnection, businesses: list[tuple[str, str, str, str]]
+) -> None:
+    """Registered businesses (uscc, name, county, category), each with one inspection of its
+    category (what gives a business its category)."""
+    from tests.staging import stage
+
+    stage(
+        con,
+        entities=[
+            {
+                "uscc": uscc,
+                "name": name,
+                "region_code": county,
+                "entity_type": "individual_business",
+                "status": "active",
+            }
+            for uscc, name, county, _ in businesses
+        ],
+        inspections=[
+            {
+                "inspection_id": f"I-{uscc}",
+                "inspected_on": AS_OF - dt.timedelta(days=40),
+                "entity_uscc": uscc,
+                "entity_name": name,
+                "region_code": county,
+                "product_category": category,
+                "result": "pass",
+                "inspection_type": "double_random",
+            }
+            for uscc, name, county, category in businesses
+        ],
+    )
+
+
+def test_a_business_and_its_storefront_link(con: duckdb.DuckDBPyConnection) -> None:
+    """A shop whose trade name is a registered business's, in its category, shipping from its
+    county, is its storefront; a shop of that trade name in another category, a brand's shops
+    and a trade name many shops use are not."""
+    rnd = random.Random(7)
+    rows = background(rnd)
+    rows += shop_rows(rnd, "taobao", "M1", "昌湟大药房", "pharmaceuticals", "630104", opened=3)
+    rows += shop_rows(rnd, "pdd", "M2", "昌湟数码", "mobile_phones", "630104", opened=3)
+    for platform, shop_id, name in (("taobao", "A1", "华为手机专营店"), ("jd", "A2", "华为授权店")):
+        rows += shop_rows(rnd, platform, shop_id, name, "mobile_phones", "630104", brands=["华为"])
+    counties = ["630102", "630103", "630105", "630121", "632801", "632802", "630202", "630203"]
+    for i, county in enumerate(counties):  # a common trade name: shops of many owners
+        rows += shop_rows(
+            rnd, "meituan", f"G{i}", f"金鼎大药房{i + 1}店", "pharmaceuticals", county
+        )
+    stage_listings(con, rows)
+    with_register(
+        con,
+        [
+            (BUSINESS_USCC, "西宁市城西区昌湟医药有限公司", "630104", "pharmaceuticals"),
+            ("92630104MA7BUS0002", "西宁华为通讯器材经营部", "630104", "mobile_phones"),
+            ("92630102MA7BUS0003", "城东区金鼎药店", "630102", "pharmaceuticals"),
+        ],
+    )
+    resolve_entities(con, AS_OF)
+    ids = dict(con.execute("select key, entity_id from core.entity_keys").fetchall())
+    assert ids["shop:taobao:M1"] == ids[f"uscc:{BUSINESS_USCC}"]
+    assert ids["shop:pdd:M2"] != ids[f"uscc:{BUSINESS_USCC}"]  # another category
+    for shop in ("shop:taobao:A1", "shop:jd:A2"):  # 华为 is a brand the listings carry
+        assert ids[shop] != ids["uscc:92630104MA7BUS0002"]
+    assert ids["shop:meituan:G0"] != ids["uscc:92630102MA7BUS0003"]  # 金鼎: eight shops
+    links = shop_links_for_review(con)
+    link = links.filter(links["key_b"] == f"uscc:{BUSINESS_USCC}").row(0, named=True)
+    assert link["key_a"] == "shop:taobao:M1" and link["stem"] == "昌湟"
+    assert link["name_b"] == "西宁市城西区昌湟医药有限公司" and link["ship_from"] == "630104"
+    assert links.height == links.filter(links["stem"] == "昌湟").height  # nothing else linked
+    build_entity_features(con, AS_OF)
+    profile = con.sql(
+        "select * from features.entity_profile where entity_id = $e",
+        params={"e": ids["shop:taobao:M1"]},
+    ).pl()
+    reason = soft_link_reason(profile.row(0, named=True))
+    assert reason is not None and reason.startswith(
+        "1家网店与登记主体字号相同（昌湟），发货地与登记地同为630104，关联概率0.9"
+    )
+    assert "1 shop shares the trade name 昌湟 with the registered business" in reason
+
+
+def test_a_shop_like_two_registered_businesses_links_to_neither(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    rnd = random.Random(8)
+    rows = background(rnd)
+    rows += shop_rows(rnd, "taobao", "M1", "昌湟大药房", "pharmaceuticals", "630104", opened=3)
+    stage_listings(con, rows)
+    with_register(
+        con,
+        [
+            (BUSINESS_USCC, "西宁市城西区昌湟医药有限公司", "630104", "pharmaceuticals"),
+            ("92630104MA7BUS0004", "城西区昌湟药店", "630104", "pharmaceuticals"),
+        ],
+    )
+    resolve_entities(con, AS_OF)
+    ids = dict(con.execute("select key, entity_id from core.entity_keys").fetchall())
+    assert ids["shop:taobao:M1"] not in (
+        ids[f"uscc:{BUSINESS_USCC}"],
+        ids["uscc:92630104MA7BUS0004"],
+    )
+
+
+def test_a_stewards_split_of_a_business_link_survives_a_rerun(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    rnd = random.Random(9)
+    rows = background(rnd)
+    rows += shop_rows(rnd, "taobao", "M1", "昌湟大药房", "pharmaceuticals", "630104", opened=3)
+    stage_listings(con, rows)
+    with_register(
+        con, [(BUSINESS_USCC, "西宁市城西区昌湟医药有限公司", "630104", "pharmaceuticals")]
+    )
+    resolve_entities(con, AS_OF)
+    key = f"uscc:{BUSINESS_USCC}"
+    ids = dict(con.execute("select key, entity_id from core.entity_keys").fetchall())
+    assert ids["shop:taobao:M1"] == ids[key]
+    split_shop_link(con, key, "taobao:M1", "王科长", "另一经营者", dt.datetime(2026, 7, 1))
+    for _ in range(2):
+        resolve_entities(con, AS_OF)
+        ids = dict(con.execute("select key, entity_id from core.entity_keys").fetchall())
+        assert ids["shop:taobao:M1"] != ids[key]
+
+
+def test_a_ring_is_no_registered_business_storefront(world: duckdb.DuckDBPyConnection) -> None:
+    """A registered business whose trade name a keyless ring of its county and category uses
+    is not joined to the ring: a seller hiding behind several storefronts does not trade under
+    its registered name (the ring stays one lead of its own)."""
+    with_register(world, [(BUSINESS_USCC, "城西区兴湖药店", "630104", "pharmaceuticals")])
+    resolve_entities(world, AS_OF)
+    ids = dict(world.execute("select key, entity_id from core.entity_keys").fetchall())
+    ring = {ids[f"shop:{k}"] for k in ("taobao:R1", "pdd:R2", "douyin:R3")}
+    assert len(ring) == 1 and ids[f"uscc:{BUSINESS_USCC}"] not in ring
+    business = world.sql("select key, stem, ship_from from core.business_candidates").fetchall()
+    assert business == [(f"uscc:{BUSINESS_USCC}", "兴湖", "630104")]  # compared, not linked
+    assert not shop_links_for_review(world)["key_b"].str.starts_with("uscc:").any()
+
+
+def test_ship_from_is_graded_county_prefecture_elsewhere(con: duckdb.DuckDBPyConnection) -> None:
+    """A business's storefront compared on where it ships from: its county links; another
+    county of its prefecture, or another prefecture, scores lower and does not link alone."""
+    rnd = random.Random(10)
+    rows = background(rnd)
+    rows += shop_rows(rnd, "taobao", "M1", "昌湟大药房", "pharmaceuticals", "630104", opened=3)
+    stage_listings(con, rows)
+    with_register(
+        con, [(BUSINESS_USCC, "西宁市城西区昌湟医药有限公司", "630104", "pharmaceuticals")]
+    )
+    candidates = refresh_shop_candidates(con, AS_OF)
+    businesses = business_candidates(con, AS_OF, candidates)
+    scores = []
+    for county in ("630104", "630105", "632801"):  # its county, its prefecture, elsewhere
+        moved = candidates.with_columns(
+            ship_from=candidates["ship_from"].set(candidates["key"] == "shop:taobao:M1", county)  # type: ignore[arg-type]
+        )
+        pairs = score_shop_pairs(moved, load_config(), businesses=businesses)
+        pair = pairs.filter(pairs["key_a"] == "shop:taobao:M1")
+        assert pair["key_b"].to_list() == [f"uscc:{BUSINESS_USCC}"]
+        scores.append(pair["match_probability"][0])
+    county, prefecture, elsewhere = scores
+    assert county >= load_config().threshold > prefecture > elsewhere

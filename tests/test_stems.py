@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from transforms.names import admin_short_form, normalize_name, region_prefixes, trade_stem
+from transforms.names import (
+    admin_short_form,
+    business_stem,
+    normalize_name,
+    region_prefixes,
+    trade_stem,
+)
 
 
 @pytest.mark.parametrize(
@@ -148,3 +154,34 @@ def test_one_seller_several_storefronts_one_stem(names: tuple[str, ...]) -> None
 def test_different_sellers_keep_different_stems() -> None:
     stems = [trade_stem(group[0]) for group in MULTI_STORE_SELLERS]
     assert len(set(stems)) == len(stems)
+
+
+@pytest.mark.parametrize(
+    ("name", "stem"),
+    [
+        # region + trade name + industry + legal form (企业名称登记管理规定)
+        ("西宁市兴湖药店有限公司", "兴湖"),
+        ("城东区兴湖农资经营部", "兴湖"),
+        ("湟中区兴湖医药有限公司", "兴湖"),
+        ("海东市昌湟汽车配件有限公司", "昌湟"),
+        ("化隆县佳富通讯器材经营部", "佳富"),
+        ("格尔木市鑫源石化有限公司", "鑫源"),
+        ("西宁城北瑞丰烟酒店", "瑞丰"),
+        ("青海绿丰种业有限公司", "绿丰"),
+        ("大通县天信动物保健经营部", "天信"),
+        ("乐都区恒源盛手机维修部", "恒源盛"),
+        ("唐山兴澳食品有限公司", "兴澳"),
+        ("华为技术有限公司", "华为"),
+        ("青海兴安农业科技有限公司", "兴安"),  # 兴安 (盟) elsewhere: a trade name here
+        ("西宁市药店", None),  # nothing but region and industry: no trade name
+        (None, None),
+    ],
+)
+def test_business_stem(name: str | None, stem: str | None) -> None:
+    assert business_stem(name) == stem
+
+
+def test_a_business_and_its_storefronts_share_a_stem() -> None:
+    business = business_stem("西宁市城西区兴湖药店有限公司")
+    assert business == trade_stem("兴湖药店1店") == trade_stem("兴湖正版直营")
+    assert business != trade_stem("兴华大药房")

@@ -318,6 +318,16 @@ def _stem_platform_words() -> tuple[str, ...]:
     return tuple(sorted(words, key=lambda w: (-len(w), w)))
 
 
+def _by_length(words: tuple[str, ...]) -> tuple[tuple[int, frozenset[str]], ...]:
+    """The words grouped by length, longest first: at most one word of a length can end (or
+    start) a text, so a lookup per length finds the word a longest-first scan would."""
+    lengths = sorted({len(w) for w in words}, reverse=True)
+    return tuple((n, frozenset(w for w in words if len(w) == n)) for n in lengths)
+
+
+_TRIM_BY_LENGTH = _by_length(_TRIM_WORDS)
+
+
 def _trim_shop_words(text: str) -> str:
     """Numbering, shop boilerplate, category words and legal forms off either end, while two
     characters or more are left."""
@@ -329,15 +339,15 @@ def _trim_shop_words(text: str) -> str:
             text, changed = numbered, True
             continue
         # the end first (boilerplate is mostly a suffix), then the start; longest word first
-        for word in _TRIM_WORDS:
-            if text.endswith(word) and len(text) - len(word) >= 2:
-                text, changed = text[: -len(word)], True
+        for n, words in _TRIM_BY_LENGTH:
+            if len(text) - n >= 2 and text[-n:] in words:
+                text, changed = text[:-n], True
                 break
         if changed:
             continue
-        for word in _TRIM_WORDS:
-            if text.startswith(word) and len(text) - len(word) >= 2:
-                text, changed = text[len(word) :], True
+        for n, words in _TRIM_BY_LENGTH:
+            if len(text) - n >= 2 and text[:n] in words:
+                text, changed = text[n:], True
                 break
         if not changed:
             stripped = _strip_legal_forms(text)
@@ -346,6 +356,93 @@ def _trim_shop_words(text: str) -> str:
     return text
 
 
+# Industry wording of registered names (名称 = 行政区划 + 字号 + 行业 + 组织形式): what a
+# business adds to its trade name beside the category words of shop names.
+_BUSINESS_WORDS = (
+    "石化",
+    "石油",
+    "能源",
+    "油品",
+    "加油站",
+    "商贸",
+    "贸易",
+    "国际贸易",
+    "进出口",
+    "科技",
+    "网络科技",
+    "信息技术",
+    "技术",
+    "数码科技",
+    "实业",
+    "文化传媒",
+    "书业",
+    "书店",
+    "烟酒",
+    "烟酒店",
+    "便利店",
+    "农产品",
+    "农业",
+    "农业科技",
+    "农业生产资料",
+    "土特产",
+    "通讯器材",
+    "汽车配件",
+    "汽修",
+    "药业",
+    "医药商店",
+    "畜牧科技",
+    "畜牧",
+    "动物保健",
+    "农化",
+    "农药",
+    "维修部",
+    "服务部",
+    "门市",
+)
+_BUSINESS_TRIM = _by_length(tuple(set(_BUSINESS_WORDS + _TRIM_WORDS + tuple(LEGAL_FORMS))))
+
+
+def _trim_business_words(text: str) -> str:
+    """Legal forms, industry wording and category words off the end, longest first, while two
+    characters or more are left."""
+    changed = True
+    while changed:
+        changed = False
+        for n, words in _BUSINESS_TRIM:
+            if len(text) - n >= 2 and text[-n:] in words:
+                text, changed = text[:-n], True
+                break
+    return text
+
+
+def _trade_name_or_none(text: str) -> str | None:
+    if len(text) < 2 or any(text in words for _, words in _BUSINESS_TRIM):
+        return None  # nothing but region and industry wording (`西宁市药店`): no trade name
+    return text
+
+
+@cache
+def business_stem(name: str | None) -> str | None:
+    """The trade name (字号) of a registered business's name: what is left when region
+    prefixes, and legal forms, industry wording and category words (off the end, longest
+    first) are gone (`西宁市兴湖药店有限公司` and `城东区兴湖农资经营部` -> `兴湖`), then as
+    `trade_stem` (a Latin brand folded). When that leaves nothing but industry wording, the
+    region is stripped after the wording instead: a short form from elsewhere in China that
+    is the trade name keeps it (`青海兴安农业科技有限公司` -> `兴安`, not 兴安盟's). None when
+    fewer than two characters, or only industry wording, are left either way; a strip that
+    would leave fewer than two is not made."""
+    if not name:
+        return None
+    text = unicodedata.normalize("NFKC", name).lower()
+    text = BRACKETED_NOTE.sub("", text) or text
+    text = _SPACES.sub("", _BRACKETS.sub("", text))
+    stem = _trade_name_or_none(_trim_business_words(strip_region_prefixes(text)))
+    if stem is None:
+        stem = _trade_name_or_none(strip_region_prefixes(_trim_business_words(text)))
+    return trade_stem(stem) if stem is not None else None
+
+
+@cache
 def trade_stem(name: str | None) -> str | None:
     """The trade name (字号) of a shop name: what is left when platform words (anywhere),
     bracketed notes, region prefixes, legal forms, numbering, shop boilerplate and category

@@ -1,4 +1,5 @@
-"""Link online storefronts that share no registration number or contact (Splink on DuckDB).
+"""Link online storefronts that share no registration number or contact, to each other and to
+the registered business they are the storefront of (Fellegi-Sunter, Splink's model, on DuckDB).
 
 Platforms bar one seller from running several shops of one category, so a ring runs them
 under one trade name in several dressings (`兴湖药店1店` / `兴湖药店2店`; `佳富优选` /
@@ -16,6 +17,19 @@ it is not compared (left null). The stem's exact level is adjusted for the stem'
 alone never joins two categories: pairs of two main categories are dropped, whatever
 their score.
 
+Business links: a registered business (the register, with the category of its records:
+`sql/core/business_candidates.sql`) is compared with the shops on its trade-name stem
+(`names.business_stem`) and its registered location against their ship-from, with the same
+model, blocking and threshold: a shop that carries a business's trade name, in its category,
+shipping from its county, is its storefront (`兴湖大药房` of `西宁市兴湖药店有限公司`). Such a
+link joins the business's USCC to the shop (never two USCCs); a shop linked to two businesses,
+or to another shop (a ring's), gets none (`_not_storefronts`).
+
+Pairs are scored in SQL (`pair_scores_sql`) with Splink's formula and the configured m/u, not
+by a Splink linker per resolution (its set-up cost more than the scoring: the resolution runs
+in each training period too); Splink estimates the m/u (`estimate_shop_model`), and a test
+checks that both give each pair the same probability.
+
 The m/u probabilities are a reviewed configuration (`config/shop_linkage.yaml`), estimated
 from the data itself by `estimate_shop_model` (u by seeded random sampling, m by
 expectation maximisation on the two blocking rules, the prior from the blocking rules'
@@ -25,7 +39,9 @@ byte-identical and a small world scores like the province.
 
 from __future__ import annotations
 
+import math
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,9 +54,11 @@ from splink import comparison_level_library as cll
 from splink import comparison_library as cl
 
 from data_contracts.config import ConfigFile, read_config
-from transforms.names import trade_stem
+from transforms.names import business_stem, trade_stem
 from transforms.splink_match import MU
 from transforms.warehouse import has_table, materialize, replace_table
+
+M_U_CLAMP_MIN = 1e-300  # Splink's floor under m and u in a match weight
 
 if TYPE_CHECKING:
     from splink.internals.comparison_level_creator import ComparisonLevelCreator
@@ -186,15 +204,24 @@ def _folded(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().replace(" ", "")
 
 
-def with_stems(candidates: pl.DataFrame) -> pl.DataFrame:
-    """The candidates with the trade-name stem of each shop name; a stem that is a brand the
-    listings carry is left null (it names the brand, not the seller)."""
+def _brands(candidates: pl.DataFrame) -> set[str]:
+    return {_folded(b) for b in candidates["brands"].explode().drop_nulls().to_list()}
+
+
+def with_stems(
+    candidates: pl.DataFrame,
+    brands: set[str] | None = None,
+    stem: Callable[[str | None], str | None] = trade_stem,
+) -> pl.DataFrame:
+    """The candidates with the trade-name stem (`stem` of the name: `trade_stem` of a shop's,
+    `business_stem` of a registered name); a stem that is a brand the listings carry (`brands`,
+    else the candidates' own) is left null (it names the brand, not the seller)."""
     names = candidates["shop_name"].unique().drop_nulls().to_list()
     stems = pl.DataFrame(
-        {"shop_name": names, "stem": [trade_stem(n) for n in names]},
+        {"shop_name": names, "stem": [stem(n) for n in names]},
         schema={"shop_name": pl.String, "stem": pl.String},
     )
-    brands = {_folded(b) for b in candidates["brands"].explode().drop_nulls().to_list()}
+    brands = _brands(candidates) if brands is None else brands
     return (
         candidates.drop("stem", strict=False)
         .join(stems, on="shop_name", how="left", maintain_order="left")
@@ -213,6 +240,29 @@ def refresh_shop_candidates(con: duckdb.DuckDBPyConnection, as_of: object) -> pl
     candidates = with_stems(con.sql("select * from core.shop_candidates order by key").pl())
     replace_table(con, "core.shop_candidates", candidates)
     return candidates
+
+
+BUSINESS_SCHEMA = {
+    "key": pl.String,
+    "shop_name": pl.String,
+    "ship_from": pl.String,
+    "category": pl.String,
+    "stem": pl.String,
+}
+
+
+def business_candidates(
+    con: duckdb.DuckDBPyConnection, as_of: object, shops: pl.DataFrame
+) -> pl.DataFrame:
+    """core.business_candidates as of `as_of`: the registered businesses a shop may be the
+    storefront of (`sql/core/business_candidates.sql`), with the stem of their registered name
+    (`business_stem`; a brand of the shops' listings is no stem), those with a stem only."""
+    materialize(con, "core.business_candidates", "core/business_candidates.sql", {"as_of": as_of})
+    found = con.sql("select * from core.business_candidates order by key").pl()
+    stemmed = with_stems(found, _brands(shops), stem=business_stem)
+    businesses = stemmed.filter(pl.col("stem").is_not_null()).select(list(BUSINESS_SCHEMA))
+    replace_table(con, "core.business_candidates", businesses)
+    return businesses
 
 
 def _linker(db_api: DuckDBAPI, candidates: pl.DataFrame, config: ShopLinkConfig, trained: bool):
@@ -237,28 +287,186 @@ LINK_SCHEMA = {
 }
 
 
+def _match_weight(m: float, u: float) -> float:
+    return math.log2(max(m, M_U_CLAMP_MIN) / max(u, M_U_CLAMP_MIN))
+
+
+def weight_params(config: ShopLinkConfig) -> dict[str, float]:
+    """The bound parameters of `pair_scores_sql`: the prior's match weight, log2(m/u) of every
+    level (`w_<column>_<level>`) and log2(u) of the exact stem level (its term-frequency
+    adjustment), as Splink computes them."""
+    prior = config.prior
+    params = {"prior_weight": math.log2(prior / (1 - prior))}
+    for column, levels in config.comparisons.items():
+        for level, mu in levels.items():
+            params[f"w_{column}_{level}"] = _match_weight(mu.m, mu.u)
+    params["log2_u_stem_exact"] = math.log2(
+        max(config.comparisons["stem"]["exact"].u, M_U_CLAMP_MIN)
+    )
+    return params
+
+
+def _weight_sql(column: str) -> str:
+    """The match weight of a pair on one comparison: its level's (0 when a side is null)."""
+    whens = " ".join(f"when '{level}' then $w_{column}_{level}" for level in level_names(column))
+    return f"(case {_level_sql(column)} {whens} else 0.0 end)"
+
+
+def pair_scores_sql() -> str:
+    """Every pair of candidates (table `candidates`: key, is_shop, category, stem, tf, and the
+    compared columns) of one main category with a stem in common, at least one of them a shop,
+    whose match probability is at least $at_least: (key_l, key_r, match_probability).
+
+    The pairs are those Splink's blocking rules give (one stem and category; one ship-from and
+    category) less those the rules around the score drop (two categories; stems that do not
+    contain one another); the score is Splink's Fellegi-Sunter sum (prior + each level's
+    log2(m/u), the exact stem adjusted for the stem's frequency `tf`) in Splink's order, so
+    that the probabilities are Splink's (`tests/test_shop_linkage.py`)."""
+    sides = ", ".join(
+        f"l.{c} as {c}_l, r.{c} as {c}_r" for c in ("key", "stem", "tf", *LEVELS) if c != "stem"
+    )
+    sides += ", l.stem as stem_l, r.stem as stem_r"
+    tf_adjustment = (
+        "(case when stem_l = stem_r and coalesce(tf_l, tf_r) is not null"
+        " then $log2_u_stem_exact - log2(greatest(tf_l, tf_r, 0.0)) else 0.0 end)"
+    )
+    weight = " + ".join(
+        ["$prior_weight", _weight_sql("stem"), tf_adjustment]
+        + [_weight_sql(c) for c in LEVELS if c != "stem"]
+    )
+    return f"""
+        with
+        c as (select * from candidates where stem is not null and category is not null),
+        pairs as (
+            select l.key as key_l, r.key as key_r from c l join c r
+                on l.category = r.category and l.stem = r.stem and l.key < r.key
+            where l.is_shop or r.is_shop
+            union
+            select l.key, r.key from c l join c r
+                on l.category = r.category and l.ship_from = r.ship_from and l.key < r.key
+                and l.stem <> r.stem and (contains(l.stem, r.stem) or contains(r.stem, l.stem))
+            where l.is_shop or r.is_shop
+        ),
+        compared as (
+            select {sides}
+            from pairs p join c l on l.key = p.key_l join c r on r.key = p.key_r
+        ),
+        weighed as (
+            select key_l, key_r, {weight} as match_weight from compared
+        ),
+        final as (
+            select key_l, key_r,
+                   case when match_weight >= 0
+                        then 1.0 / (1.0 + power(cast(2 as double), -match_weight))
+                        else power(cast(2 as double), match_weight)
+                             / (1.0 + power(cast(2 as double), match_weight))
+                   end as match_probability
+            from weighed
+        )
+        select * from final where match_probability >= $at_least
+    """
+
+
+def _with_term_frequencies(shops: pl.DataFrame, businesses: pl.DataFrame) -> pl.DataFrame:
+    """Shops and businesses as one table of candidates, with `is_shop` and `tf`: a shop's stem's
+    share of the shops' stems (Splink's term frequency over the shops scored); a business's,
+    the larger of its count among the shops and among the businesses, over the shops' stems
+    (a stem that many registered businesses use counts for as little as one that many shops
+    use; over the shops, so that a small register does not make every stem common), so that
+    a business changes nothing in the score of two shops."""
+    columns = ["key", "category", "stem", *(c for c in LEVELS if c != "stem")]
+    stems = shops["stem"].drop_nulls()
+    total = max(stems.len(), 1)
+    shop_counts = stems.value_counts(name="shops")
+    shop_rows = (
+        shops.select(columns)
+        .join(shop_counts, on="stem", how="left")
+        .select(*columns, (pl.col("shops") / total).alias("tf"), pl.lit(True).alias("is_shop"))
+    )
+    if businesses.is_empty():
+        return shop_rows
+    business_counts = businesses["stem"].drop_nulls().value_counts(name="businesses")
+    business_rows = (
+        businesses.with_columns(
+            *(
+                pl.lit(None, shops.schema[c]).alias(c)
+                for c in columns
+                if c not in businesses.columns
+            )
+        )
+        .select(columns)
+        .join(shop_counts, on="stem", how="left")
+        .join(business_counts, on="stem", how="left")
+        .select(
+            *columns,
+            (pl.max_horizontal("shops", "businesses") / total).alias("tf"),
+            pl.lit(False).alias("is_shop"),
+        )
+    )
+    return pl.concat([shop_rows, business_rows])
+
+
+def _not_storefronts(pairs: pl.DataFrame, threshold: float) -> list[str]:
+    """The shops whose business links (key_b a USCC) are not made: a shop linked at the
+    threshold to two registered businesses (they cannot both run it: it goes to neither, as
+    a name that fits two businesses does), and a shop that shop links join to another shop
+    (a ring's: a seller that hides its keys behind several storefronts does not trade under
+    its registered name; a business's own storefront carries its name, and its USCC or
+    contact joins its other shops). On seed 51 a keyless ring of six shops shared its trade
+    name with an unrelated pharmacy of its county and category (p 0.909 each)."""
+    linked = pairs.filter(pl.col("match_probability") >= threshold)
+    business = pl.col("key_b").str.starts_with("uscc:")
+    two = (
+        linked.filter(business)
+        .group_by("key_a")
+        .agg(pl.col("key_b").n_unique().alias("businesses"))
+        .filter(pl.col("businesses") > 1)["key_a"]
+    )
+    rings = linked.filter(~business).select(pl.concat_list("key_a", "key_b").explode())
+    return sorted({*two.to_list(), *rings.to_series().to_list()})
+
+
 def score_shop_pairs(
-    candidates: pl.DataFrame, config: ShopLinkConfig, at_least: float = 0.0
+    candidates: pl.DataFrame,
+    config: ShopLinkConfig,
+    at_least: float = 0.0,
+    businesses: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Every blocked pair of shops of one main category, one of whose stems contains the other
-    (equal or not; a shop whose stem is a brand has none), whose match probability is at least
-    `at_least`, with the evidence an inspector reads (the stems, the shared ship-from county,
-    the category, the title similarity), in a fixed order."""
-    if candidates.height < 2:
+    """Every pair of shops of one main category, one of whose stems contains the other (equal
+    or not; a shop whose stem is a brand has none), and every such pair of a shop and a
+    registered business (`businesses`, keyed by USCC: `business_candidates`), whose match
+    probability is at least `at_least`, with the evidence an inspector reads (the stems, the
+    shared ship-from county, the category, the title similarity), in a fixed order. A shop
+    linked to two registered businesses, or to another shop, has no business link
+    (`_not_storefronts`)."""
+    businesses = businesses if businesses is not None else pl.DataFrame(schema=BUSINESS_SCHEMA)
+    if candidates.height + businesses.height < 2:
         return pl.DataFrame(schema=LINK_SCHEMA)
-    linker = _linker(_scratch(), candidates, config, trained=True)
-    below = at_least / 2 if at_least > 0 else None
-    predictions = linker.inference.predict(threshold_match_probability=below)
-    found = pl.from_arrow(predictions.as_pyarrow_table())
-    assert isinstance(found, pl.DataFrame)
+    table = _with_term_frequencies(candidates, businesses)
+    con = duckdb.connect(":memory:")
+    con.register("candidates", table.to_arrow())
+    params = weight_params(config) | {"at_least": at_least}
+    found = con.sql(pair_scores_sql(), params=params).pl()
+    con.close()
     pairs = found.select(
         pl.min_horizontal("key_l", "key_r").alias("key_a"),
         pl.max_horizontal("key_l", "key_r").alias("key_b"),
         pl.col("match_probability").cast(pl.Float64),
-    ).filter(pl.col("match_probability") >= at_least)
+    )
+    not_storefronts = _not_storefronts(pairs, config.threshold)
+    pairs = pairs.filter(
+        ~(pl.col("key_b").str.starts_with("uscc:") & pl.col("key_a").is_in(not_storefronts))
+    )
     if pairs.is_empty():
         return pl.DataFrame(schema=LINK_SCHEMA)
-    facts = candidates.select("key", "stem", "ship_from", "category", "shingles")
+    facts = pl.concat(
+        [
+            candidates.select("key", "stem", "ship_from", "category", "shingles"),
+            businesses.select("key", "stem", "ship_from", "category").with_columns(
+                pl.lit(None, candidates.schema["shingles"]).alias("shingles")
+            ),
+        ]
+    )
     a = facts.rename({c: f"{c}_a" for c in facts.columns}).rename({"key_a": "key_a"})
     b = facts.rename({c: f"{c}_b" for c in facts.columns})
     joined = pairs.join(a, on="key_a").join(b, on="key_b")
@@ -294,12 +502,14 @@ def shop_link_edges(
     con: duckdb.DuckDBPyConnection, as_of: object, config: ShopLinkConfig | None = None
 ) -> pl.DataFrame:
     """Shop links at or above the configured threshold, strongest first, between the shops
-    with listings up to `as_of`; also stored as core.shop_links."""
+    with listings up to `as_of`, and between such a shop and a registered business (business
+    links: key_b a USCC key); also stored as core.shop_links."""
     config = config or load_config()
     candidates = refresh_shop_candidates(con, as_of)
-    links = score_shop_pairs(candidates, config, at_least=config.threshold).sort(
-        ["match_probability", "key_a", "key_b"], descending=[True, False, False]
-    )
+    businesses = business_candidates(con, as_of, candidates)
+    links = score_shop_pairs(
+        candidates, config, at_least=config.threshold, businesses=businesses
+    ).sort(["match_probability", "key_a", "key_b"], descending=[True, False, False])
     replace_table(con, "core.shop_links", links)
     return links
 
@@ -439,9 +649,10 @@ create table if not exists ops.shop_link_splits (
 
 
 def shop_key(text: str) -> str:
-    """`platform:shop_id` or `shop:platform:shop_id` as a shop key."""
+    """`platform:shop_id` or `shop:platform:shop_id` as a shop key; `uscc:<code>` (a
+    registered business of a business link) as it is."""
     text = text.strip()
-    return text if text.startswith("shop:") else f"shop:{text}"
+    return text if text.startswith(("shop:", "uscc:")) else f"shop:{text}"
 
 
 def shop_link_splits(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -481,10 +692,19 @@ def shop_links_for_review(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                s.key_a is not null as split
         from core.shop_links l
         left join core.shop_candidates a on a.key = l.key_a
-        left join core.shop_candidates b on b.key = l.key_b
+        left join (
+            select key, shop_name from core.shop_candidates
+            union all select key, shop_name from {businesses}
+        ) b on b.key = l.key_b
         left join core.entity_keys e on e.key = l.key_a
         left join (select distinct key_a, key_b from ops.shop_link_splits) s
             on s.key_a = l.key_a and s.key_b = l.key_b
         order by l.match_probability desc, l.key_a, l.key_b
     """
-    return con.sql(query).pl()
+    # a warehouse whose last run came before business links has no business candidates
+    businesses = (
+        "core.business_candidates"
+        if has_table(con, "core", "business_candidates")
+        else "(select null::varchar as key, null::varchar as shop_name)"
+    )
+    return con.sql(query.format(businesses=businesses)).pl()

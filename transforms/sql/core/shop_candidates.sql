@@ -9,6 +9,7 @@
 --   opened_on    its first snapshot, null when that is the first snapshot of its platform
 --                (open before the data starts: its opening date is unknown)
 --   has_uscc     whether a listing shows a seller's USCC (a registered seller)
+--   seller_uscc  the seller's USCC its listings show (the smallest, when they show several)
 with
 
 listings as materialized (
@@ -59,7 +60,8 @@ shops as (
            arg_max(shop_name, (snapshot_date, shop_name)) as shop_name,
            list_sort(list_distinct(list(brand))) as brands,
            min(snapshot_date) as first_seen,
-           bool_or(seller_uscc is not null) as has_uscc
+           bool_or(seller_uscc is not null) as has_uscc,
+           min(seller_uscc) as seller_uscc
     from listings group by all
 ),
 titles as (
@@ -83,7 +85,8 @@ final as (
         g.shingles,
         p.price_ratio,
         case when s.first_seen > f.first_snapshot then s.first_seen end as opened_on,
-        s.has_uscc
+        s.has_uscc,
+        s.seller_uscc
     from shops s
     join platform_start f using (platform)
     left join ship_froms sf using (platform, shop_id)

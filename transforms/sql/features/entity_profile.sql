@@ -110,7 +110,11 @@ applied_links as (  -- the links whose two shops ended in one entity
 ),
 soft_links as (
     select entity_id,
-           len(list_distinct(list(key_a) || list(key_b))) as soft_link_shops,
+           len(list_distinct(list_filter(
+               list(key_a) || list(key_b), lambda k: starts_with(k, 'shop:')
+           ))) as soft_link_shops,
+           -- a business link: a shop linked to the registered business (key_b its USCC)
+           bool_or(starts_with(key_b, 'uscc:')) as soft_link_business,
            -- the shortest stem, the most frequent ship-from (ties to the smallest)
            arg_min(stem, (length(stem), stem)) as soft_link_stem,
            arg_max(ship_from, (ship_from_links, ship_from)) as soft_link_ship_from,
@@ -138,6 +142,7 @@ final as (
                  and substr(p.uscc, 3, 6) not like '63%' then substr(p.uscc, 3, 6)
         end as handoff_region_code,
         coalesce(k.soft_link_shops, 0) as soft_link_shops,
+        coalesce(k.soft_link_business, false) as soft_link_business,
         k.soft_link_stem,
         k.soft_link_ship_from,
         k.shop_link_probability,
