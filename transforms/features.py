@@ -93,7 +93,8 @@ class ResolveAndBuildDays:
             self.matches = name_matches_as_known_on(con, days)
 
     def __call__(self, con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-        """Resolve and build as of `as_of`, the staging views frozen on that day already."""
+        """Resolve and build as of `as_of`, the staging views frozen on that day already (inside
+        the caller's rolled-back transaction: the feature models not built are dropped)."""
         matches = self.matches.pop(as_of, None)
         if matches is not None:  # prepared: the day's record keys are kept too
             keys = _day_keys(as_of)
@@ -107,3 +108,6 @@ class ResolveAndBuildDays:
             shop_config=self.shop_config,
         )
         build_entity_features(con, as_of, self.models)
+        for left_out in ENTITY_FEATURES[len(self.models) :]:
+            # another day's table would be read without a word: none is there to read
+            con.execute(f"drop table if exists {left_out}")
