@@ -36,7 +36,7 @@ from models.train import (
     load_model_config,
     training_cases,
 )
-from transforms.features import ResolveAndBuildDays
+from transforms.features import TERM_FEATURES, ResolveAndBuildDays
 
 RISK_LEVELS = ("high", "medium", "low")
 TOP_CASES = 10
@@ -165,7 +165,7 @@ def backtest(warehouse: Path, as_of: dt.date, cut: dt.date | None = None) -> dic
             return {"skipped": "no labelled outcomes"}
         cut = cut or default_cut(cases)
         known = training_cases(con, cut - dt.timedelta(days=1), config)["outcome_id"]
-        cases = case_features(con, cases, ResolveAndBuildDays())
+        cases = case_features(con, cases, ResolveAndBuildDays(models=TERM_FEATURES))
     finally:
         con.close()
     return backtest_cases(cases, cut, config, known=set(known.to_list()))

@@ -38,7 +38,7 @@ from transforms.dispositions import (
     record_lead_regions,
 )
 from transforms.exports import data_quality, write_export
-from transforms.features import ResolveAndBuildDays, build_entity_features
+from transforms.features import TERM_FEATURES, ResolveAndBuildDays, build_entity_features
 from transforms.ingest import IngestReport, ingest_landing, spooled_builder
 from transforms.landing import LandingScan
 from transforms.lead_history import record_history
@@ -205,7 +205,7 @@ def train_model(
     # Outside the rolled-back training transaction, so that the key names (the same on
     # every training day) are computed once and kept, not once per training day.
     refresh_normalized_names(con)
-    trained = train_lead_model(con, as_of, ResolveAndBuildDays(), config)
+    trained = train_lead_model(con, as_of, ResolveAndBuildDays(models=TERM_FEATURES), config)
     if trained is None:
         return summary | {"version": None, "reason": "too few labelled outcomes"}
     store_model(con, model_entry(trained), artifacts_dir)

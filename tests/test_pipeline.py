@@ -8,7 +8,6 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -95,9 +94,15 @@ def first_run(
 @contextlib.contextmanager
 def reference_paths() -> Iterator[None]:
     """The pipeline with every speed-up of issue 22 replaced by the slow path it must equal:
-    training matches the names of each feature day in a Splink pass of its own."""
+    training matches the names of each feature day in a Splink pass of its own, reads the
+    shop linker's settings and refreshes the key names each day, and builds every feature
+    model, profiles too, as the nightly run does."""
+
+    def every_day_on_its_own(**_: object) -> ResolveAndBuildDays:
+        return ResolveAndBuildDays(one_pass=False)
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(stages, "ResolveAndBuildDays", partial(ResolveAndBuildDays, one_pass=False))
+        patch.setattr(stages, "ResolveAndBuildDays", every_day_on_its_own)
         yield
 
 

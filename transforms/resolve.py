@@ -35,7 +35,7 @@ import polars as pl
 import transforms.names
 from data_contracts.contract import REFERENCE_DIR
 from transforms.names import BRACKETED_NOTE, DIVISIONS_SOURCE, normalize_name, platform_words
-from transforms.shop_linkage import LINK_SCHEMA, shop_link_edges, shop_link_splits
+from transforms.shop_linkage import LINK_SCHEMA, ShopLinkConfig, shop_link_edges, shop_link_splits
 from transforms.splink_match import EDGE_SCHEMA, name_match_edges
 from transforms.warehouse import has_table, materialize, replace_table, scalar, sql_file
 
@@ -403,14 +403,18 @@ def resolve_entities(
     config: ResolveConfig | None = None,
     name_matches: pl.DataFrame | None = None,
     keys_built: bool = False,
+    shop_config: ShopLinkConfig | None = None,
 ) -> int:
     """Build core.record_keys, core.name_matches, core.entity_keys and core.record_entities;
     returns the entity count. `name_matches`, when given, are the edges `name_match_edges`
     would find for `as_of` (scored beforehand with other days': `transforms.features`); with
-    `keys_built`, core.record_keys already holds the keys as of `as_of`."""
+    `keys_built`, core.record_keys already holds the keys as of `as_of`, and
+    core.normalized_names is fresh (`name_matches_as_known_on` refreshed it: the names seen
+    are those of the histories, the same on every day). `shop_config` is the shop linker's
+    (`shop_linkage.load_config`, read once for many days)."""
     config = config or ResolveConfig()
-    refresh_normalized_names(con)
     if not keys_built:
+        refresh_normalized_names(con)
         materialize(con, "core.record_keys", "core/record_keys.sql", {"as_of": as_of})
     record_keys = con.sql("select * from core.record_keys").pl()
     if not config.match_names:
@@ -421,7 +425,7 @@ def resolve_entities(
         replace_table(con, "core.name_matches", name_matches)
     if name_matches is None:
         replace_table(con, "core.name_matches", pl.DataFrame(schema=EDGE_SCHEMA))
-    shop_links = shop_link_edges(con, as_of) if config.link_shops else None
+    shop_links = shop_link_edges(con, as_of, shop_config) if config.link_shops else None
     if shop_links is None:
         replace_table(con, "core.shop_links", pl.DataFrame(schema=LINK_SCHEMA))
     splits = shop_link_splits(con)
