@@ -47,7 +47,7 @@ class HotspotConfig:
     rising_ratio: float
     falling_ratio: float
     min_events: float
-    rank_quantile: float = 0.05
+    rank_quantile: float
 
 
 class ShrinkageFile(ConfigFile):

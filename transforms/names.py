@@ -328,6 +328,31 @@ def _by_length(words: tuple[str, ...]) -> tuple[tuple[int, frozenset[str]], ...]
 _TRIM_BY_LENGTH = _by_length(_TRIM_WORDS)
 
 
+def _without_end(text: str, by_length: tuple[tuple[int, frozenset[str]], ...]) -> str:
+    """`text` less the longest word of `by_length` it ends with, while two characters or more
+    are left; `text` itself when none."""
+    for n, words in by_length:
+        if len(text) - n >= 2 and text[-n:] in words:
+            return text[:-n]
+    return text
+
+
+def _without_start(text: str, by_length: tuple[tuple[int, frozenset[str]], ...]) -> str:
+    """`text` less the longest word of `by_length` it starts with (as `_without_end`)."""
+    for n, words in by_length:
+        if len(text) - n >= 2 and text[:n] in words:
+            return text[n:]
+    return text
+
+
+def _cleaned(name: str) -> str:
+    """A name in NFKC lower case, without bracketed notes (unless nothing else is left),
+    brackets or spaces: what the stems start from."""
+    text = unicodedata.normalize("NFKC", name).lower()
+    text = BRACKETED_NOTE.sub("", text) or text
+    return _SPACES.sub("", _BRACKETS.sub("", text))
+
+
 def _trim_shop_words(text: str) -> str:
     """Numbering, shop boilerplate, category words and legal forms off either end, while two
     characters or more are left."""
@@ -339,17 +364,12 @@ def _trim_shop_words(text: str) -> str:
             text, changed = numbered, True
             continue
         # the end first (boilerplate is mostly a suffix), then the start; longest word first
-        for n, words in _TRIM_BY_LENGTH:
-            if len(text) - n >= 2 and text[-n:] in words:
-                text, changed = text[:-n], True
-                break
-        if changed:
-            continue
-        for n, words in _TRIM_BY_LENGTH:
-            if len(text) - n >= 2 and text[:n] in words:
-                text, changed = text[n:], True
-                break
-        if not changed:
+        trimmed = _without_end(text, _TRIM_BY_LENGTH)
+        if trimmed == text:
+            trimmed = _without_start(text, _TRIM_BY_LENGTH)
+        if trimmed != text:
+            text, changed = trimmed, True
+        else:
             stripped = _strip_legal_forms(text)
             if stripped != text and len(stripped) >= 2:
                 text, changed = stripped, True
@@ -405,13 +425,8 @@ _BUSINESS_TRIM = _by_length(tuple(set(_BUSINESS_WORDS + _TRIM_WORDS + tuple(LEGA
 def _trim_business_words(text: str) -> str:
     """Legal forms, industry wording and category words off the end, longest first, while two
     characters or more are left."""
-    changed = True
-    while changed:
-        changed = False
-        for n, words in _BUSINESS_TRIM:
-            if len(text) - n >= 2 and text[-n:] in words:
-                text, changed = text[:-n], True
-                break
+    while (trimmed := _without_end(text, _BUSINESS_TRIM)) != text:
+        text = trimmed
     return text
 
 
@@ -433,9 +448,7 @@ def business_stem(name: str | None) -> str | None:
     would leave fewer than two is not made."""
     if not name:
         return None
-    text = unicodedata.normalize("NFKC", name).lower()
-    text = BRACKETED_NOTE.sub("", text) or text
-    text = _SPACES.sub("", _BRACKETS.sub("", text))
+    text = _cleaned(name)
     stem = _trade_name_or_none(_trim_business_words(strip_region_prefixes(text)))
     if stem is None:
         stem = _trade_name_or_none(strip_region_prefixes(_trim_business_words(text)))
@@ -453,9 +466,7 @@ def trade_stem(name: str | None) -> str | None:
     (`好物优选` stays `好物`)."""
     if not name:
         return None
-    text = unicodedata.normalize("NFKC", name).lower()
-    text = BRACKETED_NOTE.sub("", text) or text
-    text = _SPACES.sub("", _BRACKETS.sub("", text))
+    text = _cleaned(name)
     for word in _stem_platform_words():
         if word in text and len(text.replace(word, "")) >= 2:
             text = text.replace(word, "")
