@@ -17,9 +17,14 @@ listings as materialized (
            brand, title, price_cny, seller_uscc, snapshot_date
     from staging.listings where snapshot_date <= $as_of
 ),
-latest as (
-    select * from listings
-    qualify row_number() over (partition by platform, listing_id order by snapshot_date desc) = 1
+-- each listing's last snapshot ((platform, listing_id, snapshot_date) is the feed's key): an
+-- aggregate and a semi join, once, not a window sorting every snapshot with its title for each
+-- use (0.85 s of CPU for 1.2 s at one thread, the province on 2026-05-18)
+last_snapshots as (
+    select platform, listing_id, max(snapshot_date) as snapshot_date from listings group by all
+),
+latest as materialized (
+    select * from listings semi join last_snapshots using (platform, listing_id, snapshot_date)
 ),
 brand_reference as (
     select product_category, brand, median(price_cny) as reference_price

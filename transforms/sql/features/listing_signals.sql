@@ -12,13 +12,16 @@ record_entities as (
     select record_id as shop, entity_id from core.record_entities where feed = 'listings'
 ),
 
-latest as (
-    select *, count(*) over (partition by platform, listing_id) as snapshots_seen,
-           lower(translate(title, $fullwidth, $halfwidth)) as folded_title
-    from listings
-    qualify row_number() over (
-        partition by platform, listing_id order by snapshot_date desc
-    ) = 1
+-- each listing's last snapshot ((platform, listing_id, snapshot_date) is the feed's key) and
+-- its number of snapshots: an aggregate and a join, not windows sorting every snapshot with
+-- its title (0.41 s of CPU instead of 0.54 s at one thread, the province on 2026-05-18)
+last_snapshots as (
+    select platform, listing_id, max(snapshot_date) as snapshot_date, count(*) as snapshots_seen
+    from listings group by all
+),
+latest as materialized (
+    select l.*, s.snapshots_seen, lower(translate(l.title, $fullwidth, $halfwidth)) as folded_title
+    from listings l join last_snapshots s using (platform, listing_id, snapshot_date)
 ),
 brand_reference as (
     select product_category, brand, median(price_cny) as reference_price, count(*) as n
