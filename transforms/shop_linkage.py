@@ -17,6 +17,10 @@ it is not compared (left null). The stem's exact level is adjusted for the stem'
 alone never joins two categories: pairs of two main categories are dropped, whatever
 their score.
 
+Cluster evidence: a shop that no link joins, whose pairs with a group of linked shops are each
+only moderately likely (a ring's storefront shipping from another county of its prefecture),
+joins the group when those pairs together reach the threshold (`with_cluster_evidence`).
+
 Business links: a registered business (the register, with the category of its records:
 `sql/core/business_candidates.sql`) is compared with the shops on its trade-name stem
 (`names.business_stem`) and its registered location against their ship-from, with the same
@@ -564,8 +568,9 @@ def score_shop_pairs(
     registered business (`businesses`, keyed by USCC: `business_candidates`), whose match
     probability is at least `at_least`, with the evidence an inspector reads (the stems, the
     shared ship-from county, the category, the title similarity), in a fixed order. A shop
-    linked to two registered businesses, or to another shop, has no business link
-    (`_not_storefronts`)."""
+    that its pairs with a group of linked shops join to the group has its strongest pair raised
+    to the group's probability (`with_cluster_evidence`). A shop linked to two registered
+    businesses, or to another shop, has no business link (`_not_storefronts`)."""
     businesses = businesses if businesses is not None else pl.DataFrame(schema=BUSINESS_SCHEMA)
     if candidates.height + businesses.height < 2:
         return pl.DataFrame(schema=LINK_SCHEMA)
