@@ -103,15 +103,16 @@ def stage_listings(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -
     con.unregister("delivered")
 
 
-def background(rnd: random.Random) -> list[dict[str, Any]]:
-    """250 ordinary shops, each its own trade name, open from the first week (a stem's weight
-    is adjusted for its frequency: in a world of 30 shops, three that share one are 10 %)."""
+def background(rnd: random.Random, shops: int = 250) -> list[dict[str, Any]]:
+    """`shops` ordinary shops, each its own trade name, open from the first week (a stem's
+    weight is adjusted for its frequency: in a world of 30 shops, three that share one are
+    10 %)."""
     counties = ["630102", "630103", "630104", "630105", "630121", "632801", "632802", "630202"]
     first = "鑫华恒金瑞德昌永宏顺祥福嘉诚宇天圣正益众博汇森辉明润锦盛隆泰丰源通利达和信美"
     second = "海天正新联益众博创汇森辉明昊晟润锦发源华泰通利丰盛隆兴达顺祥福佳美信诚宇"
     rows: list[dict[str, Any]] = []
     used: set[str] = set()
-    for i in range(250):
+    for i in range(shops):
         while (trade := rnd.choice(first) + rnd.choice(second)) in used or trade[0] == trade[1]:
             pass
         used.add(trade)

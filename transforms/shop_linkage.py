@@ -17,6 +17,10 @@ it is not compared (left null). The stem's exact level is adjusted for the stem'
 alone never joins two categories: pairs of two main categories are dropped, whatever
 their score.
 
+Cluster evidence: a shop that no link joins, whose pairs with a group of linked shops are each
+only moderately likely (a ring's storefront shipping from another county of its prefecture),
+joins the group when those pairs together reach the threshold (`with_cluster_evidence`).
+
 Business links: a registered business (the register, with the category of its records:
 `sql/core/business_candidates.sql`) is compared with the shops on its trade-name stem
 (`names.business_stem`) and its registered location against their ship-from, with the same
@@ -107,12 +111,22 @@ LEVELS: dict[str, dict[str, tuple[str, str]]] = {
 
 
 @dataclass(frozen=True)
+class ClusterEvidence:
+    """When a shop joins a group of shops already linked on the sum of its pairs' evidence
+    (`with_cluster_evidence`)."""
+
+    moderate: float  # a pair at least this likely is moderate evidence
+    min_pairs: int  # moderate pairs with as many of the group's shops needed
+
+
+@dataclass(frozen=True)
 class ShopLinkConfig:
     """Threshold and Fellegi-Sunter parameters of the shop linker."""
 
     threshold: float
     prior: float  # probability that two random shops are one operator's
     comparisons: dict[str, dict[str, MU]]  # column -> level (of `levels`) -> m/u
+    cluster: ClusterEvidence
 
 
 def level_names(column: str) -> list[str]:
@@ -127,10 +141,13 @@ class ShopLinkageFile(ConfigFile):
 
     threshold: float
     probability_two_random_records_match: float
+    cluster_evidence: dict[str, float]
     comparisons: dict[str, dict[str, MU]]
 
     @model_validator(mode="after")
     def _every_level(self) -> ShopLinkageFile:
+        if set(self.cluster_evidence) != {"moderate", "min_pairs"}:
+            raise ValueError("cluster_evidence must have exactly moderate and min_pairs")
         if set(self.comparisons) != set(LEVELS):
             raise ValueError(f"comparisons must be exactly {sorted(LEVELS)}")
         for column, levels in self.comparisons.items():
@@ -150,6 +167,10 @@ def load_config(path: Path | None = None) -> ShopLinkConfig:
         threshold=float(raw["threshold"]),
         prior=float(raw["probability_two_random_records_match"]),
         comparisons=comparisons,
+        cluster=ClusterEvidence(
+            moderate=float(raw["cluster_evidence"]["moderate"]),
+            min_pairs=int(raw["cluster_evidence"]["min_pairs"]),
+        ),
     )
 
 
@@ -317,7 +338,9 @@ def _weight_sql(column: str) -> str:
 def pair_scores_sql() -> str:
     """Every pair of candidates (table `candidates`: key, is_shop, category, stem, tf, and the
     compared columns) of one main category with a stem in common, at least one of them a shop,
-    whose match probability is at least $at_least: (key_l, key_r, match_probability).
+    whose match probability is at least $at_least: (key_l, key_r, match_weight, stem_weight,
+    match_probability); `stem_weight` is the part of the weight every pair of one stem shares
+    (the prior, the stem's level and its frequency adjustment).
 
     The pairs are those Splink's blocking rules give (one stem and category; one ship-from and
     category) less those the rules around the score drop (two categories; stems that do not
@@ -332,10 +355,8 @@ def pair_scores_sql() -> str:
         "(case when stem_l = stem_r and coalesce(tf_l, tf_r) is not null"
         " then $log2_u_stem_exact - log2(greatest(tf_l, tf_r, 0.0)) else 0.0 end)"
     )
-    weight = " + ".join(
-        ["$prior_weight", _weight_sql("stem"), tf_adjustment]
-        + [_weight_sql(c) for c in LEVELS if c != "stem"]
-    )
+    stem_weight = " + ".join(["$prior_weight", _weight_sql("stem"), tf_adjustment])
+    weight = " + ".join([stem_weight] + [_weight_sql(c) for c in LEVELS if c != "stem"])
     return f"""
         with
         c as (select * from candidates where stem is not null and category is not null),
@@ -354,10 +375,11 @@ def pair_scores_sql() -> str:
             from pairs p join c l on l.key = p.key_l join c r on r.key = p.key_r
         ),
         weighed as (
-            select key_l, key_r, {weight} as match_weight from compared
+            select key_l, key_r, {weight} as match_weight, {stem_weight} as stem_weight
+            from compared
         ),
         final as (
-            select key_l, key_r,
+            select key_l, key_r, match_weight, stem_weight,
                    case when match_weight >= 0
                         then 1.0 / (1.0 + power(cast(2 as double), -match_weight))
                         else power(cast(2 as double), match_weight)
@@ -428,6 +450,113 @@ def _not_storefronts(pairs: pl.DataFrame, threshold: float) -> list[str]:
     return sorted({*two.to_list(), *rings.to_series().to_list()})
 
 
+def _linked_groups(links: pl.DataFrame) -> dict[str, str]:
+    """Shop -> its group (the smallest key) of the shops that the links join."""
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for a, b in links.select("key_a", "key_b").iter_rows():
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {key: find(key) for key in parent}
+
+
+def with_cluster_evidence(
+    pairs: pl.DataFrame, config: ShopLinkConfig, usccs: dict[str, str] | None = None
+) -> pl.DataFrame:
+    """The scored pairs of shops (key_a, key_b, match_probability, match_weight, stem_weight),
+    with a shop that no link joins raised to the group of shops that links already join, when
+    its pairs with that group's shops, taken together, are at the threshold: a cluster-level
+    match. A ring's storefront that ships from another county of the ring's prefecture scores
+    0.66-0.74 against each of the ring's shops (seed 51: three pairs), which one pair cannot
+    tell from a stranger's shop of the same trade name; three such pairs can.
+
+    The evidence of the pairs is summed but the part every pair of one stem shares (the prior,
+    the stem and its frequency: `stem_weight`) is counted once, that of the strongest pair;
+    every scored pair with the group counts, a weak one against. At least
+    `cluster.min_pairs` of them must each be at `cluster.moderate` or above (one good pair and
+    a crowd of weak ones is no ring). A shop that two groups would take goes to neither. The
+    shop's strongest pair with the group is given the group's probability (the link applied;
+    the rules of a link hold: one category, a trade name in common, never two USCCs, the
+    steward's splits). A shop that joins a group is one of its shops for the next shop.
+
+    Only a shop that shows no USCC joins this way (`usccs`: shop -> the USCC its listings
+    show; a registered seller's shops are joined by it); a group whose shops show two USCCs is
+    two businesses that resolution keeps apart (a franchise chain's registered branches): no
+    shop joins it this way."""
+    usccs = usccs or {}
+    shop_pairs = pairs.filter(~pl.col("key_b").str.starts_with("uscc:"))
+    linked = _linked_groups(shop_pairs.filter(pl.col("match_probability") >= config.threshold))
+    registered: dict[str, set[str]] = {}
+    for key, group in linked.items():
+        if key in usccs:
+            registered.setdefault(group, set()).add(usccs[key])
+    groups = {k: g for k, g in linked.items() if len(registered.get(g, ())) <= 1}
+    if not groups:
+        return pairs
+    sides = pl.concat(
+        [
+            shop_pairs.rename({"key_a": "shop", "key_b": "member"}),
+            shop_pairs.rename({"key_b": "shop", "key_a": "member"}),
+        ],
+        how="diagonal",
+    ).filter(~pl.col("shop").is_in([*linked, *usccs]))  # no link joins it yet, no USCC
+    moderate = pl.col("match_probability") >= config.cluster.moderate
+    rounds = []
+    while True:  # a shop that joins a group is one of its shops for the next
+        group_of = pl.DataFrame(
+            {"member": list(groups), "group": list(groups.values())},
+            schema={"member": pl.String, "group": pl.String},
+        )
+        found = (
+            sides.filter(~pl.col("shop").is_in(list(groups)))
+            .join(group_of, on="member")
+            .sort(["match_probability", "member"], descending=[True, False])
+            .group_by("shop", "group", maintain_order=True)
+            .agg(
+                pl.col("member").first().alias("strongest"),
+                moderate.sum().alias("moderate_pairs"),
+                (
+                    pl.col("stem_weight").first()
+                    + (pl.col("match_weight") - pl.col("stem_weight")).sum()
+                ).alias("weight"),
+            )
+            .filter(pl.col("moderate_pairs") >= config.cluster.min_pairs)
+            .with_columns(
+                (1.0 / (1.0 + (2.0 ** -pl.col("weight").clip(-1000, 1000)))).alias("cluster_p")
+            )
+            .filter(pl.col("cluster_p") >= config.threshold)
+            .filter(pl.col("shop").is_unique())  # two groups would take it: neither does
+        )
+        if found.is_empty():
+            break
+        rounds.append(found)
+        groups |= dict(found.select("shop", "group").iter_rows())
+    if not rounds:
+        return pairs
+    joined = pl.concat(rounds).select(
+        pl.min_horizontal("shop", "strongest").alias("key_a"),
+        pl.max_horizontal("shop", "strongest").alias("key_b"),
+        "cluster_p",
+    )
+    return (
+        pairs.join(joined, on=["key_a", "key_b"], how="left")
+        .with_columns(
+            pl.max_horizontal("match_probability", pl.col("cluster_p").fill_null(0.0)).alias(
+                "match_probability"
+            )
+        )
+        .drop("cluster_p")
+    )
+
+
 def score_shop_pairs(
     candidates: pl.DataFrame,
     config: ShopLinkConfig,
@@ -439,22 +568,32 @@ def score_shop_pairs(
     registered business (`businesses`, keyed by USCC: `business_candidates`), whose match
     probability is at least `at_least`, with the evidence an inspector reads (the stems, the
     shared ship-from county, the category, the title similarity), in a fixed order. A shop
-    linked to two registered businesses, or to another shop, has no business link
-    (`_not_storefronts`)."""
+    that its pairs with a group of linked shops join to the group has its strongest pair raised
+    to the group's probability (`with_cluster_evidence`). A shop linked to two registered
+    businesses, or to another shop, has no business link (`_not_storefronts`)."""
     businesses = businesses if businesses is not None else pl.DataFrame(schema=BUSINESS_SCHEMA)
     if candidates.height + businesses.height < 2:
         return pl.DataFrame(schema=LINK_SCHEMA)
     table = _with_term_frequencies(candidates, businesses)
     con = duckdb.connect(":memory:")
     con.register("candidates", table.to_arrow())
-    params = weight_params(config) | {"at_least": at_least}
+    # every scored pair: a weak pair weighs against a shop's cluster-level match
+    params = weight_params(config) | {"at_least": 0.0}
     found = con.sql(pair_scores_sql(), params=params).pl()
     con.close()
-    pairs = found.select(
-        pl.min_horizontal("key_l", "key_r").alias("key_a"),
-        pl.max_horizontal("key_l", "key_r").alias("key_b"),
-        pl.col("match_probability").cast(pl.Float64),
-    )
+    pairs = with_cluster_evidence(
+        found.select(
+            pl.min_horizontal("key_l", "key_r").alias("key_a"),
+            pl.max_horizontal("key_l", "key_r").alias("key_b"),
+            pl.col("match_probability").cast(pl.Float64),
+            "match_weight",
+            "stem_weight",
+        ),
+        config,
+        usccs=dict(candidates.select("key", "seller_uscc").drop_nulls().iter_rows())
+        if "seller_uscc" in candidates.columns
+        else None,
+    ).filter(pl.col("match_probability") >= at_least)
     not_storefronts = _not_storefronts(pairs, config.threshold)
     pairs = pairs.filter(
         ~(pl.col("key_b").str.starts_with("uscc:") & pl.col("key_a").is_in(not_storefronts))
@@ -599,6 +738,7 @@ def estimate_shop_model(
             column: {k: MU(config.comparisons[column][k].m, u[column][k]) for k in levels}
             for column, levels in u.items()
         },
+        cluster=config.cluster,
     )
     linker = _linker(_scratch(), candidates, start, trained=True)
     total, same, contained = _pair_counts(candidates)
