@@ -153,6 +153,29 @@ def test_signals_that_moved_are_named() -> None:
     assert alerts["signals_moved"][0] == "complaints;failed_inspections"
 
 
+def test_a_one_county_ramp_in_a_quiet_county_is_found_by_its_fourth_day() -> None:
+    # a quiet county (a voice a month) whose 8-week baseline holds one clump: two voices in
+    # one week, five weeks before a ramp of 1, 1, 1, 2, 2, 3, 3 voices a day
+    a, _ = neighbours()
+    start = AS_OF - timedelta(days=20)
+    clump = [start - timedelta(days=36), start - timedelta(days=35)]
+    quiet = add(regular_map(every=30, category="seeds"), a, clump, 1.0)
+    ramp = quiet
+    for i, voices in enumerate([1, 1, 1, 2, 2, 3, 3]):
+        ramp = add(ramp, a, [start + timedelta(days=i)], float(voices))
+    assert detect_cluster_alerts(quiet, AS_OF, CONFIG).is_empty()
+    alerts = detect_cluster_alerts(ramp, AS_OF, CONFIG)
+    assert alerts.height == 1 and alerts["counties"][0] == a
+    # day 3 (5 voices in 4 days against 0.5 expected): the clump is not read as overdispersion
+    assert alerts["alert_date"][0] == start + timedelta(days=3)
+    # taking the clump for overdispersion (the variance / mean ratio of its 8 weeks, 2.2)
+    # divides the likelihood ratio and delays the alert by a day
+    as_before = replace(CONFIG, scan=replace(CONFIG.scan, dispersion_events=0))
+    assert detect_cluster_alerts(ramp, AS_OF, as_before)["alert_date"][0] == start + timedelta(
+        days=4
+    )
+
+
 def spring(day: date) -> float:
     return 2.5 if day.month in (3, 4, 5) else 1.0
 
