@@ -135,7 +135,7 @@ def fit_scan(
     grid = _dense_grid(base, keys, first_day, as_of, data_start)
     pooled, pooled_row = pooled_grid(series, keys, first_day, as_of, data_start)
     days = np.arange(grid.values.shape[1] - n_tested, grid.values.shape[1])
-    fit = negbin_expectation(grid, pooled, pooled_row, days, config.negbin, cfg.dispersion_events)
+    fit = negbin_expectation(grid, pooled, pooled_row, days, config.negbin)
     windows = range(1, cfg.max_window_days + 1)
     every_window = replace(config.negbin, windows={s: tuple(windows) for s in cfg.signals})
     shares = _dow_shares(pooled, keys["signal"].to_numpy(), days, every_window)

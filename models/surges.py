@@ -169,7 +169,6 @@ class ScanConfig:
     max_window_days: int
     min_events: float
     min_ratio: float
-    dispersion_events: float
     threshold: float
     elevated_share: float
     moved_llr: float
@@ -642,35 +641,20 @@ class Expectation:
 
 
 def negbin_expectation(
-    grid: _Grid,
-    pooled: _Grid,
-    pooled_row: np.ndarray,
-    days: np.ndarray,
-    cfg: NegBinConfig,
-    dispersion_events: float = 0.0,
+    grid: _Grid, pooled: _Grid, pooled_row: np.ndarray, days: np.ndarray, cfg: NegBinConfig
 ) -> Expectation:
     """The baseline of each tested day: the robust mean and variance of earlier `block_days`
-    sums (lagged past a guard band), times the year-over-year seasonal factor, floored.
-
-    A baseline holding fewer than `dispersion_events` events is taken as Poisson
-    (overdispersion 1): its variance says where its few events fell, not how the series
-    varies. Two complaints in one week of an otherwise empty eight made a variance / mean
-    ratio of 2.2 where one in each of two weeks made 1.0, and that ratio divides the
-    scan's likelihood ratio 2-3 fold on the first days of a surge in a quiet county."""
+    sums (lagged past a guard band), times the year-over-year seasonal factor, floored."""
     block = cfg.block_days
-    n_blocks = cfg.baseline_days // block
     moving = moving_sum(grid.values, block)
     base, var = _baseline(moving, days, 0, block, cfg)
     factor, factor_rel_var, season_index = _seasonal_factor(grid, pooled, pooled_row, days, cfg)
     floored = np.maximum(base, cfg.min_expected)
     with np.errstate(invalid="ignore", divide="ignore"):
         overdispersion = np.clip(np.nan_to_num(var / floored, nan=1.0), 1.0, cfg.max_dispersion)
-    overdispersion = np.where(
-        np.nan_to_num(base) * n_blocks < dispersion_events, 1.0, overdispersion
-    )
     # Predictive variance = overdispersion * E + E^2 * (relative variance of the estimate of
     # E), as in Farrington's prediction interval, written as a variance / mean ratio.
-    base_rel_var = 1 / (n_blocks * floored)
+    base_rel_var = 1 / (cfg.baseline_days // block * floored)
     estimate_rel_var = overdispersion * np.nan_to_num(base_rel_var + factor_rel_var)
     # the floor stands for a rate too low to estimate: in season it rises with the province
     level = np.maximum(base * factor, cfg.min_expected * np.maximum(factor, season_index))
