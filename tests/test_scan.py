@@ -153,6 +153,32 @@ def test_signals_that_moved_are_named() -> None:
     assert alerts["signals_moved"][0] == "complaints;failed_inspections"
 
 
+def test_a_one_county_ramp_in_a_quiet_county_is_found_by_its_fourth_day() -> None:
+    # a quiet county (a voice a month), then a ramp of 1, 1, 1, 2, 2, 3, 3 voices a day
+    a, _ = neighbours()
+    start = AS_OF - timedelta(days=20)
+    quiet = regular_map(every=30, category="seeds")
+
+    def ramp(frame: pl.DataFrame) -> pl.DataFrame:
+        for i, voices in enumerate([1, 1, 1, 2, 2, 3, 3]):
+            frame = add(frame, a, [start + timedelta(days=i)], float(voices))
+        return frame
+
+    assert detect_cluster_alerts(quiet, AS_OF, CONFIG).is_empty()
+    alerts = detect_cluster_alerts(ramp(quiet), AS_OF, CONFIG)
+    assert alerts.height == 1 and alerts["counties"][0] == a
+    # day 3: 5 voices in 4 days against 0.37 expected
+    assert alerts["alert_date"][0] == start + timedelta(days=3)
+    # known, not fixed: two voices in one week of the 8-week baseline (five weeks before) are
+    # read as overdispersion (variance / mean 2.2), which divides the likelihood ratio and
+    # delays the alert a day (README, Measured, Surges: taking such a baseline as Poisson
+    # was tried and not kept)
+    clumped = add(quiet, a, [start - timedelta(days=36), start - timedelta(days=35)], 1.0)
+    assert detect_cluster_alerts(clumped, AS_OF, CONFIG).is_empty()
+    late = detect_cluster_alerts(ramp(clumped), AS_OF, CONFIG)
+    assert late["alert_date"].to_list() == [start + timedelta(days=4)]
+
+
 def spring(day: date) -> float:
     return 2.5 if day.month in (3, 4, 5) else 1.0
 

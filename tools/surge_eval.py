@@ -1,8 +1,9 @@
 """`make surge-eval`: the surge detectors' thresholds swept over several demo worlds.
 
-For each world (default: seeds 31-33 and 37-39 at scales 1 and 0.5, held out: seeds 7-15 tuned
-the negbin detector, seed 7 calibrated the scan and seeds 34-36 were issue 20's development
-worlds; `--worlds 7:1,...,13:2,15:0.5` gives those) it
+For each world (default: seeds 31-33 and 74-76 at scales 1 and 0.5, held out: seeds 7-15 tuned
+the negbin detector, seed 7 calibrated the scan, seeds 34-36 were issue 20's development
+worlds and 37-39 its fresh worlds of the session before; `--worlds 7:1,...,13:2,15:0.5`
+gives those) it
 
 - generates the world (`radar generate`) and runs the nightly pipeline once on it
   (`radar run`, as of 2026-06-30), each a process of its own, under WORK/seed<S>-scale<X>/;
@@ -51,7 +52,7 @@ from tools.bench import write_between_markers
 
 SURGES_MD = PROJECT_ROOT / "SURGES.md"
 START, END = "<!-- surge-eval:start -->", "<!-- surge-eval:end -->"
-DEFAULT_WORLDS = "31:1,32:1,33:1,37:1,38:1,39:1,31:0.5,32:0.5,33:0.5,37:0.5,38:0.5,39:0.5"
+DEFAULT_WORLDS = "31:1,32:1,33:1,74:1,75:1,76:1,31:0.5,32:0.5,33:0.5,74:0.5,75:0.5,76:0.5"
 
 
 @dataclass(frozen=True)
