@@ -126,7 +126,7 @@ def _text_frame(contract: FeedContract, table: RawTable, positions: dict[int, st
     }
     # Most columns of most files hold no control character: those are only trimmed (removing
     # none and trimming again would give the same text), which halves the frame's cost.
-    dirty = _columns_with_control_chars(table, positions, control)
+    dirty = _columns_with_control_chars(contract, table, positions)
     present = [
         (
             value.str.replace_all(_control_chars(by_name[name]), "").str.strip_chars()
@@ -154,15 +154,20 @@ def _text_frame(contract: FeedContract, table: RawTable, positions: dict[int, st
 
 
 def _columns_with_control_chars(
-    table: RawTable, positions: dict[int, str], control: dict[str, pl.Expr]
+    contract: FeedContract, table: RawTable, positions: dict[int, str]
 ) -> set[str]:
-    """The contract columns of the file in which some cell holds a control character that
-    `_text_frame` removes; every column when `SKIP_CLEAN_COLUMNS` is off (the reference path)."""
+    """The contract columns of the file in which some cell may hold a control character that
+    `_text_frame` removes: some untrimmed cell holds one (trimming removes characters, never
+    adds one); every column when `SKIP_CLEAN_COLUMNS` is off (the reference path)."""
     if not SKIP_CLEAN_COLUMNS:
         return set(positions.values())
-    if not control:
+    if not positions:
         return set()
-    found = table.cells.select(flag.any().alias(name) for name, flag in control.items())
+    by_name = {c.name: c for c in contract.columns}
+    found = table.cells.select(
+        pl.col(str(i)).str.contains(_control_chars(by_name[name])).any().alias(name)
+        for i, name in positions.items()
+    )
     return {name for name, some in found.row(0, named=True).items() if some}
 
 
