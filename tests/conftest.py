@@ -14,6 +14,21 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+# The ingest's speed-ups of issue 22, each a module setting whose False is the slow path it must
+# equal: `ingest_reference_paths` switches them all off (tests/test_pipeline.py's reference
+# run, and the fuzz test that builds every generated file both ways).
+INGEST_SPEED_UPS = (
+    ("data_contracts.validate", "SKIP_CLEAN_COLUMNS"),
+    ("data_contracts.validate", "JOIN_FLAGGED_ONLY"),
+)
+
+
+def ingest_reference_paths(patch: pytest.MonkeyPatch) -> None:
+    """Switch every speed-up of the ingest (`INGEST_SPEED_UPS`) to its slow path."""
+    for module, name in INGEST_SPEED_UPS:
+        patch.setattr(f"{module}.{name}", False)
+
+
 def make_uscc(body17: str) -> str:
     """A USCC with a correct check character."""
     return body17 + calc_check_digit(body17)

@@ -152,6 +152,30 @@ def test_bad_typed_rows_are_named_by_row_number_and_reason(context: Any) -> None
     assert failed["range:seized_value_cny"].unexpected_rows == (1,)
 
 
+def test_filtering_each_batch_once_per_row_condition_gives_gx_s_own_results(
+    context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22: the row conditions applied once per batch (`FILTER_ONCE`) give the same
+    results, failures and the quarantined share included, as GX's filter for every metric."""
+    import data_contracts.expectations as expectations
+
+    bad = inspections(
+        inspection_id=["I1", None, "I3"],
+        region_code=["630102", "440300", "630102"],
+        violation_type=[None, None, None],
+        seized_value_cny=[-5.0, None, 0.0],
+    ).with_columns(_quarantined=pl.lit(False))
+    set_aside = pl.DataFrame({"_row_number": [4, 5]}).with_columns(_quarantined=pl.lit(True))
+    frame = pl.concat([bad, set_aside], how="diagonal_relaxed")
+    results = []
+    for once in (True, False):
+        monkeypatch.setattr(expectations, "FILTER_ONCE", once)
+        result = validate_typed(contracts()["inspections"], frame, context, "inspections/a.csv")
+        results.append([(r.success, r.result) for r in result.result.results])
+    assert results[0] == results[1]
+    assert not all(ok for ok, _ in results[0])
+
+
 def test_rows_accepted_by_row_validation_pass_the_suite(context: Any) -> None:
     """The suite and validate.py agree: what the Polars checks accept, GX accepts too."""
     contract = contracts()["listings"]

@@ -35,12 +35,16 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
+import pytest
 from hypothesis import HealthCheck, Phase, assume, event, given, note, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
+from data_contracts.batch import DeliveredFile, FileBatch, build_batch
 from data_contracts.contract import Column, contracts, regions, retired_regions
 from data_contracts.readers import file_format
-from tests.conftest import make_uscc, write
+from tests.conftest import ingest_reference_paths, make_uscc, write
 from tests.delivery import EXTENSIONS, TEXT_ENCODINGS, csv_text, file_bytes, with_sheet_dimension
 from transforms.exports import data_quality
 from transforms.ingest import ingest_landing
@@ -504,3 +508,41 @@ def test_the_ingest_accounts_for_every_file_whatever_it_holds(files: list[Delive
         check_accepted_values_keep_the_limits(con)
         again = ingest_landing(con, landing, "fuzz-2")
         assert again.new_files == 0, "a second ingest handled files again"
+
+
+def batch_frames(batch: FileBatch) -> dict[str, pl.DataFrame | None]:
+    rows = batch.rows
+    frames = {"raw": batch.raw}
+    if rows is not None:
+        frames |= {"accepted": rows.accepted, "typed": rows.typed}
+        frames |= {"quarantined": rows.quarantined, "findings": rows.findings}
+    return frames
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate] + ([Phase.shrink] if SHRINK else []),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(generated_file(0))
+def test_the_fast_paths_build_each_file_as_the_reference_paths_do(file: Delivered) -> None:
+    """Issue 22: whatever a file holds, the ingest's speed-ups (`INGEST_SPEED_UPS`) give the
+    batch of their slow paths: the same status, issues, raw records and validated rows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / file.rel
+        write(path, file.data, mtime=file.mtime)
+        delivered = DeliveredFile(file.feed, path, file.rel, file.mtime, len(file.data))
+        fast = build_batch(delivered)
+        with pytest.MonkeyPatch.context() as patch:
+            ingest_reference_paths(patch)
+            slow = build_batch(delivered)
+    assert (fast.status, fast.issues, fast.rows_read) == (slow.status, slow.issues, slow.rows_read)
+    for (name, got), want in zip(
+        batch_frames(fast).items(), batch_frames(slow).values(), strict=True
+    ):
+        assert (got is None) == (want is None), name
+        if got is not None and want is not None:
+            assert_frame_equal(got, want)

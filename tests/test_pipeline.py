@@ -14,10 +14,11 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
+from data_contracts import expectations
 from demo_world.config import DEFAULT_AS_OF
 from flows import stages
 from flows.nightly import RunResult, nightly
-from tests.conftest import COMPLAINT_HEADER, write
+from tests.conftest import COMPLAINT_HEADER, ingest_reference_paths, write
 from transforms.features import ResolveAndBuildDays
 
 pytestmark = pytest.mark.slow
@@ -96,13 +97,17 @@ def reference_paths() -> Iterator[None]:
     """The pipeline with every speed-up of issue 22 replaced by the slow path it must equal:
     training matches the names of each feature day in a Splink pass of its own, reads the
     shop linker's settings and refreshes the key names each day, and builds every feature
-    model, profiles too, as the nightly run does."""
+    model, profiles too, as the nightly run does; Great Expectations filters the rows by a
+    row condition for every metric it computes; the ingest reads and validates each file by its
+    slow paths (`tests.conftest.INGEST_SPEED_UPS`)."""
 
     def every_day_on_its_own(**_: object) -> ResolveAndBuildDays:
         return ResolveAndBuildDays(one_pass=False)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(stages, "ResolveAndBuildDays", every_day_on_its_own)
+        patch.setattr(expectations, "FILTER_ONCE", False)
+        ingest_reference_paths(patch)
         yield
 
 
