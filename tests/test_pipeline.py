@@ -19,6 +19,7 @@ from demo_world.config import DEFAULT_AS_OF
 from flows import stages
 from flows.nightly import RunResult, nightly
 from tests.conftest import COMPLAINT_HEADER, ingest_reference_paths, write
+from transforms import shop_linkage
 from transforms.features import ResolveAndBuildDays
 
 pytestmark = pytest.mark.slow
@@ -98,8 +99,9 @@ def reference_paths() -> Iterator[None]:
     training matches the names of each feature day in a Splink pass of its own, reads the
     shop linker's settings and refreshes the key names each day, and builds every feature
     model, profiles too, as the nightly run does; Great Expectations filters the rows by a
-    row condition for every metric it computes; the ingest reads and validates each file by its
-    slow paths (`tests.conftest.INGEST_SPEED_UPS`)."""
+    row condition for every metric it computes; the shop linker scores the businesses on a day
+    without shops; the ingest reads, validates and writes each file by its slow paths
+    (`tests.conftest.INGEST_SPEED_UPS`)."""
 
     def every_day_on_its_own(**_: object) -> ResolveAndBuildDays:
         return ResolveAndBuildDays(one_pass=False)
@@ -107,6 +109,7 @@ def reference_paths() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(stages, "ResolveAndBuildDays", every_day_on_its_own)
         patch.setattr(expectations, "FILTER_ONCE", False)
+        patch.setattr(shop_linkage, "NO_SHOP_NO_PAIR", False)
         ingest_reference_paths(patch)
         yield
 

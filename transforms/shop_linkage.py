@@ -299,6 +299,12 @@ def _scratch() -> DuckDBAPI:
     return DuckDBAPI(duckdb.connect(":memory:"))
 
 
+# No shop, no pair: every scored pair holds a shop (`pair_scores_sql`), so without shop
+# candidates (training's nine feature days before the first listing snapshot, province world)
+# the businesses are not scored against each other for nothing: 0.07 s of CPU a day.
+# False: scored as before (the reference path).
+NO_SHOP_NO_PAIR = True
+
 LINK_SCHEMA = {
     "key_a": pl.String,
     "key_b": pl.String,
@@ -572,7 +578,7 @@ def score_shop_pairs(
     to the group's probability (`with_cluster_evidence`). A shop linked to two registered
     businesses, or to another shop, has no business link (`_not_storefronts`)."""
     businesses = businesses if businesses is not None else pl.DataFrame(schema=BUSINESS_SCHEMA)
-    if candidates.height + businesses.height < 2:
+    if candidates.height + businesses.height < 2 or (NO_SHOP_NO_PAIR and candidates.is_empty()):
         return pl.DataFrame(schema=LINK_SCHEMA)
     table = _with_term_frequencies(candidates, businesses)
     con = duckdb.connect(":memory:")
