@@ -20,6 +20,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 INGEST_SPEED_UPS = (
     ("data_contracts.validate", "SKIP_CLEAN_COLUMNS"),
     ("data_contracts.validate", "JOIN_FLAGGED_ONLY"),
+    ("transforms.ingest", "TOMBSTONES_ONCE"),
 )
 
 

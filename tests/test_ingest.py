@@ -20,6 +20,7 @@ from data_contracts.readers import RawTable
 from data_contracts.validate import ValidatedRows
 from tests.conftest import COMPLAINT_HEADER, write
 from transforms.ingest import ingest_landing
+from transforms.tombstones import Tombstones
 from transforms.warehouse import scalar
 
 ROW = (
@@ -382,8 +383,10 @@ def test_a_file_the_warehouse_cannot_take_is_rejected_and_the_run_goes_on(
     complaints_file(tmp_path, "b.csv", [ROW.format(id="C2", cat="seeds")], 2000)
     real = transforms.load._insert_rows
 
-    def failing(con: duckdb.DuckDBPyConnection, batch: FileBatch) -> None:
-        real(con, batch)  # written, then the transaction fails and is rolled back
+    def failing(
+        con: duckdb.DuckDBPyConnection, batch: FileBatch, erased: Tombstones | None = None
+    ) -> None:
+        real(con, batch, erased)  # written, then the transaction fails and is rolled back
         if batch.file.rel.endswith("a.csv"):
             raise duckdb.ConversionException("Conversion Error: a cell quoted here 13900000001")
 

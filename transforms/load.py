@@ -23,7 +23,7 @@ from data_contracts.batch import DUPLICATE_ISSUE, DeliveredFile, FileBatch
 from data_contracts.contract import REFERENCE_DIR, FeedContract, contracts
 from data_contracts.readers import file_format
 from data_contracts.validate import CHINA
-from transforms.tombstones import scrubbed_for_load
+from transforms.tombstones import Tombstones, scrubbed_for_load
 from transforms.warehouse import scalar
 
 SCHEMAS = ("raw", "staging", "quarantine", "restricted", "ops", "core", "features", "scores")
@@ -211,9 +211,13 @@ def _manifest_row(batch: FileBatch, status: str, issues: list[str], run_id: str)
 
 
 def write_batch(
-    con: duckdb.DuckDBPyConnection, batch: FileBatch, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    batch: FileBatch,
+    run_id: str,
+    erased: Tombstones | None = None,
 ) -> tuple[str, list[str]]:
-    """Write one file's batch atomically; returns the file's final status and issues."""
+    """Write one file's batch atomically; returns the file's final status and issues.
+    `erased`: the warehouse's tombstones, when the caller read them already."""
     f = batch.file
     status, issues = batch.status, list(batch.issues)
     if status == "loaded" and is_duplicate(con, f.feed, batch.sha256):
@@ -221,7 +225,7 @@ def write_batch(
     con.execute("begin transaction")
     try:
         if status == "loaded":
-            _insert_rows(con, batch)
+            _insert_rows(con, batch, erased)
         con.execute(
             "insert into ops.manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             _manifest_row(batch, status, issues, run_id),
@@ -244,8 +248,11 @@ def _insert_from(
         con.unregister("batch_rows")
 
 
-def _insert_rows(con: duckdb.DuckDBPyConnection, batch: FileBatch) -> None:
-    batch = scrubbed_for_load(con, batch)  # quarantine without personal data; erasures kept
+def _insert_rows(
+    con: duckdb.DuckDBPyConnection, batch: FileBatch, erased: Tombstones | None = None
+) -> None:
+    # quarantine without personal data; erasures kept
+    batch = scrubbed_for_load(con, batch, erased)
     assert batch.rows is not None and batch.raw is not None
     f, contract = batch.file, contracts()[batch.file.feed]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

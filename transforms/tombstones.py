@@ -88,14 +88,16 @@ def tombstones(con: duckdb.DuckDBPyConnection) -> Tombstones:
     )
 
 
-def scrubbed_for_load(con: duckdb.DuckDBPyConnection, batch: FileBatch) -> FileBatch:
+def scrubbed_for_load(
+    con: duckdb.DuckDBPyConnection, batch: FileBatch, erased: Tombstones | None = None
+) -> FileBatch:
     """The batch as it may be written: quarantined records without personal data (personal
     columns dropped, phone and ID numbers in their text blanked), and with the tombstones
-    of earlier erasures applied."""
+    of earlier erasures applied (`erased`, read from the warehouse when not given)."""
     assert batch.rows is not None and batch.raw is not None
     contract = contracts()[batch.file.feed]
     raw, accepted, quarantined = batch.raw, batch.rows.accepted, batch.rows.quarantined
-    erased = tombstones(con)
+    erased = tombstones(con) if erased is None else erased
     if erased.phones or erased.complaints:
         rows = _erased_rows(contract, raw, erased)
         raw = _with_records(raw, rows, contract, erased)
