@@ -53,8 +53,10 @@ def _why_not(a: dict, b: dict) -> str:
         return "no stem (none left, or a brand)"
     if a["stem"] not in b["stem"] and b["stem"] not in a["stem"]:
         return "stems unrelated"
-    if a["stem"] != b["stem"] and a["ship_from"] != b["ship_from"]:
-        return "contained stems in two counties (not blocked)"
+    if a["stem"] != b["stem"] and (a["ship_from"] or "")[:4] != (b["ship_from"] or "")[:4]:
+        return "contained stems in two prefectures (not blocked)"
+    if a["stem"] != b["stem"] and min(len(a["stem"]), len(b["stem"])) < 2:
+        return "a one-character stem contained in another (not blocked)"
     return "not scored"
 
 

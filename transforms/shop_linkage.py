@@ -197,12 +197,32 @@ STEM_CONTAINED = (
 )
 
 
+# Two shops of one category and one ship-from prefecture (the county code's first 4 digits),
+# in two counties, whose stems differ but one contains the other, the contained one of at
+# least 2 characters (源盛 / 恒源盛): a ring's storefront dressed with an extra character in a
+# neighbouring county. Such a pair alone stays short of the threshold (another county and a
+# contained stem: 0.5-0.8); it is scored so that its evidence counts towards a group of the
+# ring's linked shops (`with_cluster_evidence`). Shops only: a business link needs one stem.
+PREFECTURE_CONTAINED = (
+    "l.category = r.category and substr(l.ship_from, 1, 4) = substr(r.ship_from, 1, 4)"
+    " and l.ship_from <> r.ship_from and l.stem <> r.stem"
+    " and least(length(l.stem), length(r.stem)) >= 2"
+    " and (contains(l.stem, r.stem) or contains(r.stem, l.stem))"
+)
+
+
 def blocking_rules() -> list[Any]:
     """Pairs to score, all of one main category (a soft link never joins two): one stem; one
-    ship-from county (where one stem contained in the other is found: 佳富 / 瑞佳富). The
-    pairs of contained stems in two counties are scored only for estimation (`STEM_CONTAINED`):
-    two counties weigh against a link more than a contained stem for it."""
-    return [block_on("stem", "category"), block_on("ship_from", "category")]
+    ship-from county (where one stem contained in the other is found: 佳富 / 瑞佳富); one
+    ship-from prefecture with one stem contained in the other (`PREFECTURE_CONTAINED`). The
+    pairs of contained stems in two prefectures are scored only for estimation
+    (`STEM_CONTAINED`): another prefecture weighs against a link more than a contained stem
+    for it, and a franchise chain's branches look the same."""
+    return [
+        block_on("stem", "category"),
+        block_on("ship_from", "category"),
+        PREFECTURE_CONTAINED,
+    ]
 
 
 def shop_link_settings(config: ShopLinkConfig, trained: bool = True) -> SettingsCreator:
@@ -375,6 +395,10 @@ def pair_scores_sql() -> str:
                 on l.category = r.category and l.ship_from = r.ship_from and l.key < r.key
                 and l.stem <> r.stem and (contains(l.stem, r.stem) or contains(r.stem, l.stem))
             where l.is_shop or r.is_shop
+            union
+            select l.key, r.key from c l join c r
+                on l.key < r.key and {PREFECTURE_CONTAINED}
+            where l.is_shop and r.is_shop
         ),
         compared as (
             select {sides}
