@@ -53,6 +53,15 @@ EXAMPLES = int(os.environ.get("RADAR_FUZZ_EXAMPLES", "100"))
 # Shrinking a failure to its smallest example takes minutes; `make test` reports the failing
 # example as generated (its recipe says how it was made) unless RADAR_FUZZ_SHRINK=1.
 SHRINK = os.environ.get("RADAR_FUZZ_SHRINK", "0") == "1"
+# every fuzz test: derandomised (the same examples in every run), no example database
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate] + ([Phase.shrink] if SHRINK else []),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 MARKER = "MARK7Qz"  # in every generated text cell: no rejection reason may quote it
 FEEDS = list(contracts())
 USCCS = [make_uscc("92630102MA0000001"), make_uscc("91110108MA01ABCD2"), "91630100000000000X"]
@@ -485,14 +494,7 @@ def check_accepted_values_keep_the_limits(con: duckdb.DuckDBPyConnection) -> Non
                 assert not bad, f"accepted {feed}.{column.name} {broken}, at {bad}"
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=[Phase.explicit, Phase.generate] + ([Phase.shrink] if SHRINK else []),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@FUZZ
 @given(landings())
 def test_the_ingest_accounts_for_every_file_whatever_it_holds(files: list[Delivered]) -> None:
     with tempfile.TemporaryDirectory() as tmp, duckdb.connect(":memory:") as con:
@@ -519,14 +521,7 @@ def batch_frames(batch: FileBatch) -> dict[str, pl.DataFrame | None]:
     return frames
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=[Phase.explicit, Phase.generate] + ([Phase.shrink] if SHRINK else []),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@FUZZ
 @given(generated_file(0))
 def test_the_fast_paths_build_each_file_as_the_reference_paths_do(file: Delivered) -> None:
     """Issue 22: whatever a file holds, the ingest's speed-ups (`INGEST_SPEED_UPS`) give the

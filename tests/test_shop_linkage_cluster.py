@@ -60,6 +60,23 @@ def ring_rows(rnd: random.Random) -> list[dict[str, Any]]:
     return rows
 
 
+def franchise_rows(rnd: random.Random, keyless_name: str) -> list[dict[str, Any]]:
+    """A franchise chain: three registered branches of 康泓大药房 in 630104 (each its own USCC),
+    as alike as a ring, and a keyless shop `keyless_name` (taobao:F3) in 630105."""
+    rows: list[dict[str, Any]] = []
+    for platform, shop_id, name, county, uscc in (
+        ("pdd", "F1", "康泓大药房1店", "630104", "91630104MA7FRAN001"),
+        ("douyin", "F2", "康泓大药房2店", "630104", "91630104MA7FRAN002"),
+        ("jd", "F4", "康泓大药房3店", "630104", "91630104MA7FRAN004"),
+        ("taobao", "F3", keyless_name, "630105", None),
+    ):
+        rows += shop_rows(
+            rnd, platform, shop_id, name, "pharmaceuticals", county,
+            opened=5, price=0.4, titles=COPIED[:2], uscc=uscc,
+        )  # fmt: skip
+    return rows
+
+
 def ring_world(con: duckdb.DuckDBPyConnection, extra: list[dict[str, Any]] | None = None) -> None:
     rnd = random.Random(23)
     # 750 ordinary shops: five shops of one trade name among them are 0.7 % (a ring's stem)
@@ -129,16 +146,7 @@ def test_resellers_of_one_brand_and_a_franchise_chain_stay_apart(
         ("douyin", "A3", "华为授权体验店", "630105"),
     ):
         rows += shop_rows(rnd, platform, shop_id, name, "mobile_phones", county, brands=["华为"])
-    for platform, shop_id, name, county, uscc in (
-        ("pdd", "F1", "康泓大药房1店", "630104", "91630104MA7FRAN001"),
-        ("douyin", "F2", "康泓大药房2店", "630104", "91630104MA7FRAN002"),
-        ("jd", "F4", "康泓大药房3店", "630104", "91630104MA7FRAN004"),
-        ("taobao", "F3", "康泓大药房", "630105", None),
-    ):
-        rows += shop_rows(
-            rnd, platform, shop_id, name, "pharmaceuticals", county,
-            opened=5, price=0.4, titles=COPIED[:2], uscc=uscc,
-        )  # fmt: skip
+    rows += franchise_rows(rnd, "康泓大药房")
     ring_world(con, rows)
     resolve_entities(con, AS_OF)
     ids = entities(con)

@@ -11,7 +11,7 @@ import random
 import duckdb
 
 from tests.test_shop_linkage import AS_OF, entities, shop_rows
-from tests.test_shop_linkage_cluster import AWAY, COPIED, ring_world, touching
+from tests.test_shop_linkage_cluster import AWAY, COPIED, franchise_rows, ring_world, touching
 from transforms.resolve import resolve_entities
 from transforms.shop_linkage import load_config, refresh_shop_candidates, score_shop_pairs
 
@@ -74,17 +74,7 @@ def test_a_franchise_chains_branch_with_a_contained_stem_stays_apart(
     """Three registered branches of 康泓大药房 in 630104 (each its own USCC), as alike as a
     ring, and a keyless 瑞康泓大药房 of 630105: the branches are no group it could join."""
     rnd = random.Random(11)
-    rows: list[dict] = []
-    for platform, shop_id, name, county, uscc in (
-        ("pdd", "F1", "康泓大药房1店", "630104", "91630104MA7FRAN001"),
-        ("douyin", "F2", "康泓大药房2店", "630104", "91630104MA7FRAN002"),
-        ("jd", "F4", "康泓大药房3店", "630104", "91630104MA7FRAN004"),
-        ("taobao", "F3", "瑞康泓大药房", "630105", None),
-    ):
-        rows += shop_rows(
-            rnd, platform, shop_id, name, "pharmaceuticals", county,
-            opened=5, price=0.4, titles=COPIED[:2], uscc=uscc,
-        )  # fmt: skip
+    rows = franchise_rows(rnd, "瑞康泓大药房")
     ring_world(con, rows)
     resolve_entities(con, AS_OF)
     ids = entities(con)
