@@ -329,7 +329,16 @@ def soft_link_reason(f: Row) -> str | None:
     else:
         zh = [f"{shops}家店铺字号相同（{stem}）" if stem else f"{shops}家店铺经营特征一致"]
         en = [f"{shops} shops share the trade name {stem}" if stem else f"{shops} shops alike"]
-    if ship_from and business:
+    places = int(f.get("soft_link_ship_from_places") or 0)
+    if places > 1:  # a ring over several counties: never "the same ship-from"
+        others = f"{places - 1} other count{'y' if places == 2 else 'ies'}"
+        zh.append(
+            f"发货地{ship_from}等{places}个县区" if ship_from else f"发货地分属{places}个县区"
+        )
+        en.append(
+            f"ship from {ship_from} and {others}" if ship_from else f"ship from {places} counties"
+        )
+    elif ship_from and business:
         zh.append(f"发货地与登记地同为{ship_from}")
         en.append(f"ship from {ship_from}, where it is registered")
     elif ship_from:

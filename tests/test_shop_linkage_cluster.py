@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from models.scoring import soft_link_reason
 from tests.test_shop_linkage import (
     AS_OF,
     BRANDS,
@@ -23,6 +24,7 @@ from tests.test_shop_linkage import (
     shop_rows,
     stage_listings,
 )
+from transforms.features import resolve_and_build
 from transforms.resolve import resolve_entities
 from transforms.shop_linkage import (
     load_config,
@@ -99,6 +101,28 @@ def test_a_ring_shop_of_another_county_joins_on_the_rings_evidence(
     away = links.filter(touching(AWAY))
     assert away.height == 1 and away["match_probability"][0] >= load_config().threshold
     assert away["ship_from"][0] is None  # two counties: the reason names no common one
+
+
+def test_the_leads_reason_names_both_counties_of_the_ring(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Four shops ship from 630104 and one from 630105: the lead says so, not "the same
+    ship-from" (an inspector would otherwise search one county only)."""
+    ring_world(con)
+    resolve_and_build(con, AS_OF)
+    ring = entities(con)[RING[0]]
+    row = (
+        con.sql(
+            "select * from features.entity_profile where entity_id = $ring", params={"ring": ring}
+        )
+        .pl()
+        .row(0, named=True)
+    )
+    assert row["soft_link_shops"] == 5 and row["soft_link_ship_from_places"] == 2
+    reason = soft_link_reason(row)
+    assert reason is not None and "同一发货地" not in reason
+    assert f"发货地{row['soft_link_ship_from']}等2个县区" in reason
+    assert "and 1 other county" in reason
 
 
 def test_each_of_the_away_shops_pairs_alone_falls_short(con: duckdb.DuckDBPyConnection) -> None:

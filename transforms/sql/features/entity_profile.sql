@@ -1,8 +1,8 @@
 -- Who each resolved entity is, as of $as_of: best name, codes, shops, main in-province county
 -- of its conduct, product categories, and the registered region for cross-province hand-off;
 -- and, for an entity that shop links joined (transforms/shop_linkage.py), their evidence: how
--- many shops they joined, the trade-name stem, the shared ship-from county, the weakest link's
--- match probability and the titles' similarity.
+-- many shops they joined, the trade-name stem, the shared ship-from county and in how many
+-- counties the linked shops are, the weakest link's match probability and the titles' similarity.
 with
 
 entity_keys as (
@@ -125,6 +125,21 @@ soft_links as (
         from applied_links
     ) group by all
 ),
+shop_ship_froms as (  -- each shop's most frequent ship-from county (ties to the smallest)
+    select shop_key, ship_from_region_code as ship_from
+    from (select shop_key, ship_from_region_code, count(*) as n from listings
+          where ship_from_region_code is not null group by all)
+    qualify row_number() over (partition by shop_key order by n desc, ship_from_region_code) = 1
+),
+linked_shops as (
+    select distinct entity_id, substr(key, 6) as shop_key
+    from (select entity_id, unnest([key_a, key_b]) as key from applied_links)
+    where starts_with(key, 'shop:')
+),
+soft_link_places as (  -- in how many counties the linked shops are: a ring may span several
+    select entity_id, count(distinct f.ship_from) as soft_link_ship_from_places
+    from linked_shops join shop_ship_froms f using (shop_key) group by all
+),
 
 final as (
     select
@@ -145,6 +160,7 @@ final as (
         coalesce(k.soft_link_business, false) as soft_link_business,
         k.soft_link_stem,
         k.soft_link_ship_from,
+        coalesce(sp.soft_link_ship_from_places, 0) as soft_link_ship_from_places,
         k.shop_link_probability,
         k.soft_link_title_similarity
     from entities e
@@ -156,6 +172,7 @@ final as (
     left join categories c using (entity_id)
     left join names n using (entity_id)
     left join soft_links k using (entity_id)
+    left join soft_link_places sp using (entity_id)
 )
 
 select * from final
