@@ -28,6 +28,8 @@ from transforms.shop_linkage import (
     load_config,
     refresh_shop_candidates,
     score_shop_pairs,
+    shop_links_for_review,
+    split_shop_link,
     with_cluster_evidence,
 )
 
@@ -56,6 +58,18 @@ def test_a_rings_storefront_in_another_prefecture_joins_it(
     ids = entities(con)
     assert ids[FAR] == ids[AWAY] == ids[RING[0]]
     assert sum(1 for entity in ids.values() if entity == ids[FAR]) == 6  # nothing else
+
+
+def test_a_stewards_split_of_the_far_shop_holds(con: duckdb.DuckDBPyConnection) -> None:
+    ring_world(con, far_shop(random.Random(7)))
+    resolve_entities(con, AS_OF)
+    far = shop_links_for_review(con).filter(touching(FAR)).row(0, named=True)
+    split_shop_link(
+        con, far["key_a"], far["key_b"], "王科长", "另一经营者", dt.datetime(2026, 7, 1)
+    )
+    resolve_entities(con, AS_OF)
+    ids = entities(con)
+    assert ids[FAR] != ids[RING[0]] == ids[AWAY]
 
 
 def test_a_shop_of_the_trade_name_that_opened_months_later_stays_apart(
