@@ -62,15 +62,17 @@ def ring_rows(rnd: random.Random) -> list[dict[str, Any]]:
     return rows
 
 
-def franchise_rows(rnd: random.Random, keyless_name: str) -> list[dict[str, Any]]:
+def franchise_rows(
+    rnd: random.Random, keyless_name: str, keyless_county: str = "630105"
+) -> list[dict[str, Any]]:
     """A franchise chain: three registered branches of 康泓大药房 in 630104 (each its own USCC),
-    as alike as a ring, and a keyless shop `keyless_name` (taobao:F3) in 630105."""
+    as alike as a ring, and a keyless shop `keyless_name` (taobao:F3) in `keyless_county`."""
     rows: list[dict[str, Any]] = []
     for platform, shop_id, name, county, uscc in (
         ("pdd", "F1", "康泓大药房1店", "630104", "91630104MA7FRAN001"),
         ("douyin", "F2", "康泓大药房2店", "630104", "91630104MA7FRAN002"),
         ("jd", "F4", "康泓大药房3店", "630104", "91630104MA7FRAN004"),
-        ("taobao", "F3", keyless_name, "630105", None),
+        ("taobao", "F3", keyless_name, keyless_county, None),
     ):
         rows += shop_rows(
             rnd, platform, shop_id, name, "pharmaceuticals", county,

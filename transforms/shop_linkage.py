@@ -19,7 +19,11 @@ their score.
 
 Cluster evidence: a shop that no link joins, whose pairs with a group of linked shops are each
 only moderately likely (a ring's storefront shipping from another county of its prefecture),
-joins the group when those pairs together reach the threshold (`with_cluster_evidence`).
+joins the group when those pairs together reach the threshold (`with_cluster_evidence`). A
+keyless shop that opened in the same weeks as a keyless ring that opened together joins it
+wherever it ships from (`_opened_with_the_ring`): a ring opens its storefronts in a burst, a
+franchise chain's branches and a business's shops opened over the years, mostly before the
+data, and register.
 
 Business links: a registered business (the register, with the category of its records:
 `sql/core/business_candidates.sql`) is compared with the shops on its trade-name stem
@@ -43,6 +47,7 @@ byte-identical and a small world scores like the province.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import unicodedata
 from collections.abc import Callable
@@ -68,6 +73,8 @@ if TYPE_CHECKING:
     from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "shop_linkage.yaml"
+
+OPENED_TOGETHER_DAYS = 28  # two shops opened within 4 weeks: the `weeks` level of opened_on
 
 _JACCARD = (
     "len(list_intersect({c}_l, {c}_r)) / greatest(1, len(list_distinct(list_concat({c}_l, {c}_r))))"
@@ -104,7 +111,10 @@ LEVELS: dict[str, dict[str, tuple[str, str]]] = {
         "near": ("abs(price_ratio_l - price_ratio_r) <= 0.15", "similar price pattern"),
     },
     "opened_on": {
-        "weeks": ("abs(date_diff('day', opened_on_l, opened_on_r)) <= 28", "opened within 4 weeks"),
+        "weeks": (
+            f"abs(date_diff('day', opened_on_l, opened_on_r)) <= {OPENED_TOGETHER_DAYS}",
+            "opened within 4 weeks",
+        ),
         "months": ("abs(date_diff('day', opened_on_l, opened_on_r)) <= 91", "within 3 months"),
     },
 }
@@ -498,8 +508,71 @@ def _linked_groups(links: pl.DataFrame) -> dict[str, str]:
     return {key: find(key) for key in parent}
 
 
+def _opened_with_the_ring(
+    sides: pl.DataFrame,
+    groups: dict[str, str],
+    keyless: set[str],
+    openings: dict[str, dt.date],
+    config: ShopLinkConfig,
+) -> pl.DataFrame:
+    """(shop, group, strongest, cluster_p) of the shops that join a ring because they opened
+    with it: a group of `keyless` shops (none shows a USCC) of at least `cluster.min_pairs`,
+    every one of them opened after the data began (`openings`: shop -> its first snapshot, when
+    known), and a keyless shop that no link joins, scored against at least `cluster.min_pairs`
+    of them (one category, a trade name in common) and opened within `OPENED_TOGETHER_DAYS` of
+    each of those. The pair with its strongest such member is set at the threshold (a link made
+    by a rule, not by the score: the weakest a link can be). A shop two groups would take joins
+    neither."""
+    members: dict[str, list[str]] = {}
+    for key, group in groups.items():
+        members.setdefault(group, []).append(key)
+    rings = [
+        g
+        for g, keys in members.items()
+        if g in keyless
+        and len(keys) >= config.cluster.min_pairs
+        and all(k in openings for k in keys)
+    ]
+    schema = {
+        "shop": pl.String,
+        "group": pl.String,
+        "strongest": pl.String,
+        "cluster_p": pl.Float64,
+    }
+    if not rings:
+        return pl.DataFrame(schema=schema)
+    group_of = pl.DataFrame(
+        {"member": list(groups), "group": list(groups.values())},
+        schema={"member": pl.String, "group": pl.String},
+    ).filter(pl.col("group").is_in(rings))
+    opened = pl.DataFrame(
+        {"key": list(openings), "opened_on": list(openings.values())},
+        schema={"key": pl.String, "opened_on": pl.Date},
+    )
+    return (
+        sides.filter(~pl.col("shop").is_in(list(groups)))
+        .join(group_of, on="member")
+        .join(opened.rename({"key": "shop", "opened_on": "shop_opened"}), on="shop")
+        .join(opened.rename({"key": "member", "opened_on": "member_opened"}), on="member")
+        .filter(
+            (pl.col("shop_opened") - pl.col("member_opened")).dt.total_days().abs()
+            <= OPENED_TOGETHER_DAYS
+        )
+        .sort(["match_probability", "member"], descending=[True, False])
+        .group_by("shop", "group", maintain_order=True)
+        .agg(pl.col("member").first().alias("strongest"), pl.len().alias("together"))
+        .filter(pl.col("together") >= config.cluster.min_pairs)
+        .filter(pl.col("shop").is_unique())  # two groups would take it: neither does
+        .select("shop", "group", "strongest", pl.lit(config.threshold).alias("cluster_p"))
+        .cast(schema)  # type: ignore[arg-type]
+    )
+
+
 def with_cluster_evidence(
-    pairs: pl.DataFrame, config: ShopLinkConfig, usccs: dict[str, str] | None = None
+    pairs: pl.DataFrame,
+    config: ShopLinkConfig,
+    usccs: dict[str, str] | None = None,
+    openings: dict[str, dt.date] | None = None,
 ) -> pl.DataFrame:
     """The scored pairs of shops (key_a, key_b, match_probability, match_weight, stem_weight),
     with a shop that no link joins raised to the group of shops that links already join, when
@@ -520,7 +593,16 @@ def with_cluster_evidence(
     Only a shop that shows no USCC joins this way (`usccs`: shop -> the USCC its listings
     show; a registered seller's shops are joined by it); a group whose shops show two USCCs is
     two businesses that resolution keeps apart (a franchise chain's registered branches): no
-    shop joins it this way."""
+    shop joins it this way.
+
+    Opened with the ring (`openings`: shop -> its opening date, when known): a keyless shop
+    that opened within weeks of a keyless group that opened after the data began joins it,
+    wherever it ships from (`_opened_with_the_ring`). A ring's storefront in another
+    prefecture scores 0.03-0.14 against each of the ring's shops (another prefecture weighs
+    -3.9 bits a pair), as a stranger's shop of the trade name there would; what tells it apart
+    is that it opened in the same weeks as the ring's other storefronts, all of them new and
+    none registered, where a franchise chain's branches and a business's shops opened over the
+    years, mostly before the data began, and show their USCCs."""
     usccs = usccs or {}
     shop_pairs = pairs.filter(~pl.col("key_b").str.starts_with("uscc:"))
     linked = _linked_groups(shop_pairs.filter(pl.col("match_probability") >= config.threshold))
@@ -569,9 +651,12 @@ def with_cluster_evidence(
             break
         rounds.append(found)
         groups |= dict(found.select("shop", "group").iter_rows())
-    if not rounds:
+    if openings:
+        keyless = {g for g in groups.values() if not registered.get(g)}
+        rounds.append(_opened_with_the_ring(sides, groups, keyless, openings, config))
+    if not any(r.height for r in rounds):
         return pairs
-    joined = pl.concat(rounds).select(
+    joined = pl.concat([r.select("shop", "strongest", "cluster_p") for r in rounds]).select(
         pl.min_horizontal("shop", "strongest").alias("key_a"),
         pl.max_horizontal("shop", "strongest").alias("key_b"),
         "cluster_p",
@@ -623,6 +708,7 @@ def score_shop_pairs(
         usccs=dict(candidates.select("key", "seller_uscc").drop_nulls().iter_rows())
         if "seller_uscc" in candidates.columns
         else None,
+        openings=dict(candidates.select("key", "opened_on").drop_nulls().iter_rows()),
     ).filter(pl.col("match_probability") >= at_least)
     not_storefronts = _not_storefronts(pairs, config.threshold)
     pairs = pairs.filter(
