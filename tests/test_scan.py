@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -15,9 +14,6 @@ from models.scan import (
     detect,
     detect_cluster_alerts,
     fit_scan,
-    null_days,
-    null_episode_rate,
-    scan_days,
 )
 from models.surges import _with_prefectures, load_config
 
@@ -123,11 +119,12 @@ def test_split_surge_over_two_neighbours_is_found_by_the_cluster() -> None:
 
 def test_a_surge_of_three_times_the_rate_in_two_districts_is_found_by_the_cluster() -> None:
     # the demo world's split surge (demo_world/actors.py): each of two neighbouring districts
-    # at three times its usual rate, here 0.5 voices a day plus 1 more, for 10 days
+    # at three times its usual rate, here 0.5 voices a day plus 1 more, for 14 days (the
+    # demo world's last 14-28)
     a, b = neighbours()
     quiet = regular_map(every=2)
     start = AS_OF - timedelta(days=20)
-    days = [start + timedelta(days=i) for i in range(10)]
+    days = [start + timedelta(days=i) for i in range(14)]
     one_county = add(quiet, a, days, 1.0)
     both = add(one_county, b, days, 1.0)
     assert detect_cluster_alerts(quiet, AS_OF, CONFIG).is_empty()
@@ -135,8 +132,11 @@ def test_a_surge_of_three_times_the_rate_in_two_districts_is_found_by_the_cluste
     alerts = detect_cluster_alerts(both, AS_OF, CONFIG)
     assert alerts.height == 1
     assert {a, b} <= set(alerts["counties"][0].split(";"))
-    # found, but late: 8 days after the start (16 extra voices), not within 2 of evident
-    assert alerts["alert_date"][0] == start + timedelta(days=8)
+    # found, but late: 11 days after the start (22 extra voices), not within 2 of evident.
+    # Xining's 3.5 voices a day put it in the busiest band, whose null alarms most often, so
+    # its threshold is the highest (10.15 at one false episode per two years); the day was 9
+    # at one a year (8.72) and 8 under the one threshold 7.88 of a null noisier than the data
+    assert alerts["alert_date"][0] == start + timedelta(days=11)
 
 
 def test_signals_that_moved_are_named() -> None:
@@ -153,7 +153,7 @@ def test_signals_that_moved_are_named() -> None:
     assert alerts["signals_moved"][0] == "complaints;failed_inspections"
 
 
-def test_a_one_county_ramp_in_a_quiet_county_is_found_by_its_fourth_day() -> None:
+def test_a_one_county_ramp_in_a_quiet_county_is_found_by_its_third_day() -> None:
     # a quiet county (a voice a month), then a ramp of 1, 1, 1, 2, 2, 3, 3 voices a day
     a, _ = neighbours()
     start = AS_OF - timedelta(days=20)
@@ -167,16 +167,17 @@ def test_a_one_county_ramp_in_a_quiet_county_is_found_by_its_fourth_day() -> Non
     assert detect_cluster_alerts(quiet, AS_OF, CONFIG).is_empty()
     alerts = detect_cluster_alerts(ramp(quiet), AS_OF, CONFIG)
     assert alerts.height == 1 and alerts["counties"][0] == a
-    # day 3: 5 voices in 4 days against 0.37 expected
-    assert alerts["alert_date"][0] == start + timedelta(days=3)
-    # known, not fixed: two voices in one week of the 8-week baseline (five weeks before) are
-    # read as overdispersion (variance / mean 2.2), which divides the likelihood ratio and
-    # delays the alert a day (README, Measured, Surges: taking such a baseline as Poisson
-    # was tried and not kept)
+    # day 2: 3 voices in 3 days against the county's own rate of a voice a month (issue 20's
+    # eighth session; day 3 with the constant floor and one threshold)
+    assert alerts["alert_date"][0] == start + timedelta(days=2)
+    # two voices in one week of the 8-week baseline (five weeks before) are no longer read as
+    # overdispersion (variance / mean 2.2) that divided the likelihood ratio and delayed the
+    # alert a day: a baseline of fewer than `sparse_max_events` events is Poisson around its
+    # empirical-Bayes rate
     clumped = add(quiet, a, [start - timedelta(days=36), start - timedelta(days=35)], 1.0)
     assert detect_cluster_alerts(clumped, AS_OF, CONFIG).is_empty()
     late = detect_cluster_alerts(ramp(clumped), AS_OF, CONFIG)
-    assert late["alert_date"].to_list() == [start + timedelta(days=4)]
+    assert late["alert_date"].to_list() == [start + timedelta(days=2)]
 
 
 def spring(day: date) -> float:
@@ -213,31 +214,36 @@ def test_no_look_ahead() -> None:
     assert detect_cluster_alerts(later, cutoff, CONFIG).equals(before)
 
 
-def test_calibration_gives_its_recurrence_interval_on_null_data() -> None:
-    # 8 prefectures x 2 categories, counties at 0.05-0.35 complaint voices a day, no surge
-    rates = {c: 0.05 + 0.1 * (i % 4) for i, c in enumerate(sorted(regions()))}
+def test_calibration_gives_its_recurrence_interval_on_null_data_in_sparse_and_busy_cells() -> None:
+    # 8 prefectures x 2 categories with no surge: "quiet" at 0.004-0.028 complaint voices a
+    # day per county (a few a year: the sparse series of a demo world, below the negbin
+    # floor of 0.2 a week) and "busy" at 0.2-0.65
+    counties = sorted(regions())
+    quiet = {c: 0.004 + 0.006 * (i % 5) for i, c in enumerate(counties)}
+    busy = {c: 0.2 + 0.15 * (i % 4) for i, c in enumerate(counties)}
 
     def null_map(seed: int) -> pl.DataFrame:
         return pl.concat(
-            [map_series(rates, seed=seed + k, category=cat) for k, cat in enumerate(("a", "b"))]
+            [map_series(quiet, seed, category="quiet"), map_series(busy, seed + 1, category="busy")]
         )
 
     fitted = fit_scan(null_map(100), AS_OF, CONFIG, None)
     assert fitted is not None
-    model = fitted[0]
-    found = calibrate(model, CONFIG, 365.0, 20, np.random.default_rng(1))
+    found = calibrate(fitted[0], CONFIG, 365.0, 20, np.random.default_rng(1))
     assert 0.8 <= found.episodes_per_year <= 1.0
-    # fresh draws from the fitted baseline: one false alert episode a year, within tolerance
-    rng = np.random.default_rng(2)
-    fresh = [scan_days(model, null_days(model, rng), CONFIG.scan).statistic for _ in range(20)]
-    assert 0.6 <= null_episode_rate(model, fresh, found.threshold, CONFIG) <= 1.4
-    # independent null maps, each baseline estimated from its own data: never more often
-    config = replace(CONFIG, scan=replace(CONFIG.scan, threshold=found.threshold))
+    # independent null maps, each baseline estimated from its own data, at that threshold:
+    # one false alert episode a year per prefecture x category within tolerance, in the quiet
+    # cells as in the busy ones (with the constant floor the quiet cells never alarmed and
+    # the Monte Carlo, drawing from the floored expectation, promised what did not happen)
+    config = found.applied(CONFIG)
+    maps = 10
     alerts = pl.concat(
-        [detect_cluster_alerts(null_map(200 + 2 * i), AS_OF, config) for i in range(6)]
+        [detect_cluster_alerts(null_map(200 + 2 * i), AS_OF, config) for i in range(maps)]
     )
-    cell_years = 6 * 8 * 2 * CONFIG.lookback_days / 365
-    assert 0.1 <= alerts.height / cell_years <= 1.2
+    cell_years = maps * 8 * CONFIG.lookback_days / 365
+    for category in ("quiet", "busy"):
+        rate = alerts.filter(pl.col("product_category") == category).height / cell_years
+        assert 0.45 <= rate <= 1.6, (category, rate)
 
 
 def test_a_cluster_alert_card_lists_its_counties_window_and_signals() -> None:

@@ -278,13 +278,19 @@ def main(argv: list[str] | None = None) -> None:
         prepared = prepare(world, args.work, args.as_of, args.fresh)
         if prepared.problem:
             raise SystemExit(prepared.problem)
-        threshold, rate, cell_years = calibrate_warehouse(
+        found = calibrate_warehouse(
             prepared.warehouse, args.as_of, config, args.recurrence_days, args.replicates, 0
         )
+        bands = ", ".join(
+            f"{t:g} ({r:.2f} a year)"
+            for t, r in zip(found.band_thresholds, found.band_rates, strict=True)
+        )
         print(
-            f"scan threshold {threshold:g}: {rate:.2f} false episodes a year per prefecture x "
-            f"category under the fitted baseline of {world.label} as of {args.as_of} "
-            f"({args.replicates} replicates, {cell_years:.0f} prefecture x category x years)"
+            f"scan threshold {found.threshold:g}, band_factors {list(found.band_factors)} "
+            f"(bands {list(config.scan.band_edges)} events a day: {bands}): "
+            f"{found.episodes_per_year:.2f} false episodes a year per prefecture x category "
+            f"under the null of {world.label} as of {args.as_of} ({args.replicates} "
+            f"replicates, {found.cell_years:.0f} prefecture x category x years)"
         )
         return
     settings = sweep_settings(
