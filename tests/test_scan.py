@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -15,7 +16,7 @@ from models.scan import (
     detect_cluster_alerts,
     fit_scan,
 )
-from models.surges import _with_prefectures, load_config
+from models.surges import SurveillanceConfig, _with_prefectures, load_config
 
 CONFIG = load_config()
 AS_OF = date(2025, 4, 30)
@@ -119,12 +120,11 @@ def test_split_surge_over_two_neighbours_is_found_by_the_cluster() -> None:
 
 def test_a_surge_of_three_times_the_rate_in_two_districts_is_found_by_the_cluster() -> None:
     # the demo world's split surge (demo_world/actors.py): each of two neighbouring districts
-    # at three times its usual rate, here 0.5 voices a day plus 1 more, for 14 days (the
-    # demo world's last 14-28)
+    # at three times its usual rate, here 0.5 voices a day plus 1 more, for 10 days
     a, b = neighbours()
     quiet = regular_map(every=2)
     start = AS_OF - timedelta(days=20)
-    days = [start + timedelta(days=i) for i in range(14)]
+    days = [start + timedelta(days=i) for i in range(10)]
     one_county = add(quiet, a, days, 1.0)
     both = add(one_county, b, days, 1.0)
     assert detect_cluster_alerts(quiet, AS_OF, CONFIG).is_empty()
@@ -132,11 +132,8 @@ def test_a_surge_of_three_times_the_rate_in_two_districts_is_found_by_the_cluste
     alerts = detect_cluster_alerts(both, AS_OF, CONFIG)
     assert alerts.height == 1
     assert {a, b} <= set(alerts["counties"][0].split(";"))
-    # found, but late: 11 days after the start (22 extra voices), not within 2 of evident.
-    # Xining's 3.5 voices a day put it in the busiest band, whose null alarms most often, so
-    # its threshold is the highest (10.15 at one false episode per two years); the day was 9
-    # at one a year (8.72) and 8 under the one threshold 7.88 of a null noisier than the data
-    assert alerts["alert_date"][0] == start + timedelta(days=11)
+    # found, but late: 8 days after the start (16 extra voices), not within 2 of evident
+    assert alerts["alert_date"][0] == start + timedelta(days=8)
 
 
 def test_signals_that_moved_are_named() -> None:
@@ -153,7 +150,7 @@ def test_signals_that_moved_are_named() -> None:
     assert alerts["signals_moved"][0] == "complaints;failed_inspections"
 
 
-def test_a_one_county_ramp_in_a_quiet_county_is_found_by_its_third_day() -> None:
+def test_a_one_county_ramp_in_a_quiet_county_is_found_by_its_fourth_day() -> None:
     # a quiet county (a voice a month), then a ramp of 1, 1, 1, 2, 2, 3, 3 voices a day
     a, _ = neighbours()
     start = AS_OF - timedelta(days=20)
@@ -167,17 +164,16 @@ def test_a_one_county_ramp_in_a_quiet_county_is_found_by_its_third_day() -> None
     assert detect_cluster_alerts(quiet, AS_OF, CONFIG).is_empty()
     alerts = detect_cluster_alerts(ramp(quiet), AS_OF, CONFIG)
     assert alerts.height == 1 and alerts["counties"][0] == a
-    # day 2: 3 voices in 3 days against the county's own rate of a voice a month (issue 20's
-    # eighth session; day 3 with the constant floor and one threshold)
-    assert alerts["alert_date"][0] == start + timedelta(days=2)
-    # two voices in one week of the 8-week baseline (five weeks before) are no longer read as
-    # overdispersion (variance / mean 2.2) that divided the likelihood ratio and delayed the
-    # alert a day: a baseline of fewer than `sparse_max_events` events is Poisson around its
-    # empirical-Bayes rate
+    # day 3: 5 voices in 4 days against 0.37 expected
+    assert alerts["alert_date"][0] == start + timedelta(days=3)
+    # known, not fixed: two voices in one week of the 8-week baseline (five weeks before) are
+    # read as overdispersion (variance / mean 2.2), which divides the likelihood ratio and
+    # delays the alert a day (README, Measured, Surges: taking such a baseline as Poisson
+    # was tried and not kept)
     clumped = add(quiet, a, [start - timedelta(days=36), start - timedelta(days=35)], 1.0)
     assert detect_cluster_alerts(clumped, AS_OF, CONFIG).is_empty()
     late = detect_cluster_alerts(ramp(clumped), AS_OF, CONFIG)
-    assert late["alert_date"].to_list() == [start + timedelta(days=2)]
+    assert late["alert_date"].to_list() == [start + timedelta(days=4)]
 
 
 def spring(day: date) -> float:
@@ -227,23 +223,36 @@ def test_calibration_gives_its_recurrence_interval_on_null_data_in_sparse_and_bu
             [map_series(quiet, seed, category="quiet"), map_series(busy, seed + 1, category="busy")]
         )
 
-    fitted = fit_scan(null_map(100), AS_OF, CONFIG, None)
-    assert fitted is not None
-    found = calibrate(fitted[0], CONFIG, 365.0, 20, np.random.default_rng(1))
-    assert 0.8 <= found.episodes_per_year <= 1.0
-    # independent null maps, each baseline estimated from its own data, at that threshold:
-    # one false alert episode a year per prefecture x category within tolerance, in the quiet
-    # cells as in the busy ones (with the constant floor the quiet cells never alarmed and
-    # the Monte Carlo, drawing from the floored expectation, promised what did not happen)
-    config = found.applied(CONFIG)
-    maps = 10
-    alerts = pl.concat(
-        [detect_cluster_alerts(null_map(200 + 2 * i), AS_OF, config) for i in range(maps)]
-    )
-    cell_years = maps * 8 * CONFIG.lookback_days / 365
-    for category in ("quiet", "busy"):
-        rate = alerts.filter(pl.col("product_category") == category).height / cell_years
+    def false_alerts_a_year(config: SurveillanceConfig) -> dict[str, float]:
+        """Calibrate on one null map, then count false alert episodes per prefecture x
+        category x year on ten independent ones, each baseline estimated from its own data."""
+        fitted = fit_scan(null_map(100), AS_OF, config, None)
+        assert fitted is not None
+        found = calibrate(fitted[0], config, 365.0, 20, np.random.default_rng(1))
+        assert 0.8 <= found.episodes_per_year <= 1.0
+        maps = 10
+        alerts = pl.concat(
+            [
+                detect_cluster_alerts(null_map(200 + 2 * i), AS_OF, found.applied(config))
+                for i in range(maps)
+            ]
+        )
+        cell_years = maps * 8 * config.lookback_days / 365
+        return {
+            c: alerts.filter(pl.col("product_category") == c).height / cell_years
+            for c in ("quiet", "busy")
+        }
+
+    # sparse series at their empirical-Bayes rate: one false alert episode a year within
+    # tolerance, in the quiet cells as in the busy ones
+    honest = replace(CONFIG, scan=replace(CONFIG.scan, sparse_max_events=5))
+    for category, rate in false_alerts_a_year(honest).items():
         assert 0.45 <= rate <= 1.6, (category, rate)
+    # known, not fixed: with the configured floor (0.2 a week) the quiet cells' expectation is
+    # several times their rate, so they alarm far less often than promised (README,
+    # Measured, Surges: the empirical-Bayes expectation was measured and not kept)
+    assert CONFIG.scan.sparse_max_events == 0
+    assert false_alerts_a_year(CONFIG)["quiet"] < 0.2
 
 
 def test_a_cluster_alert_card_lists_its_counties_window_and_signals() -> None:
