@@ -12,9 +12,10 @@ its expected sum E in Z, C log(C / E) - (C - E) when C > E, divided by the predi
 variance / mean ratio of the sum (a quasi-likelihood: the counts are overdispersed). The
 statistic of (Z, w, t) is the sum over the signals with an excess (Kulldorff's multivariate
 scan), and the day's statistic of a prefecture x category is the largest over its clusters and
-windows. A series too sparse for its 8-week baseline expects its own year's rate shrunk
-towards its prefecture's by empirical Bayes (`sparse_expectation`), not the constant floor.
-A day alarms when it reaches `threshold`, calibrated by Monte Carlo (`calibrate`) to one
+windows. With `sparse_max_events` a series too sparse for its 8-week baseline expects its
+own year's rate shrunk towards its prefecture's by empirical Bayes (`sparse_expectation`)
+instead of the constant floor (measured, not configured). A day alarms when it reaches
+`threshold` (or its band's, `band_edges`), which `calibrate` finds by Monte Carlo for one
 false alert episode per `recurrence_days` per prefecture x category: each replicate draws a
 whole null history from the data's smoothed rates and fits the baseline anew on it, so the
 estimate's errors are in the null as they are in the data. Alarm days group into episodes as in `models.surges`; one alert per episode, with its
