@@ -18,8 +18,9 @@ instead of the constant floor (measured, not configured). A day alarms when it r
 `threshold` (or its band's, `band_edges`), which `calibrate` finds by Monte Carlo for one
 false alert episode per `recurrence_days` per prefecture x category: each replicate draws a
 whole null history from the data's smoothed rates and fits the baseline anew on it, so the
-estimate's errors are in the null as they are in the data. Alarm days group into episodes as in `models.surges`; one alert per episode, with its
-cluster's counties and the signals that moved.
+estimate's errors are in the null as they are in the data. Alarm days group into episodes
+as in `models.surges`; one alert per episode, with its cluster's counties and the signals
+that moved.
 """
 
 from __future__ import annotations
