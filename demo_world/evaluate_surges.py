@@ -37,7 +37,7 @@ from demo_world.evaluate import (
     read_export,
     surge_metrics,
 )
-from models.scan import calibrate, detect, fit_scan
+from models.scan import Calibration, calibrate, detect, fit_scan
 from models.surges import SurveillanceConfig, daily_series
 
 SCAN, NEGBIN, EARS_C2 = "scan", "negbin", "ears_c2"
@@ -562,10 +562,9 @@ def calibrate_warehouse(
     recurrence_days: float,
     replicates: int,
     seed: int,
-) -> tuple[float, float, float]:
-    """The scan threshold calibrated by Monte Carlo on the fitted baseline of one world's
-    warehouse (read-only): (threshold, false episodes a year per prefecture x category
-    under the null at it, prefecture x category x years simulated)."""
+) -> Calibration:
+    """The scan's thresholds (all cells, and each band of expected count) calibrated by
+    Monte Carlo under the null of one world's warehouse (read-only)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         series = daily_series(con, as_of, config.history_days, config)
@@ -574,5 +573,4 @@ def calibrate_warehouse(
     fitted = fit_scan(series, as_of, config, None)
     if fitted is None:
         raise ValueError(f"no category with events in reach in {warehouse}")
-    found = calibrate(fitted[0], config, recurrence_days, replicates, np.random.default_rng(seed))
-    return found.threshold, found.episodes_per_year, found.cell_years
+    return calibrate(fitted[0], config, recurrence_days, replicates, np.random.default_rng(seed))

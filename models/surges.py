@@ -174,6 +174,12 @@ class ScanConfig:
     moved_llr: float
     medium_share: float
     high_share: float
+    sparse_max_events: float = 0.0  # 0: the negbin floor; else sparse_expectation below this
+    sparse_min_variance: float = 0.05
+    # bands of a prefecture x category's expected events a day (all signals): the threshold
+    # of band i is threshold x band_factors[i] (none: one threshold)
+    band_edges: tuple[float, ...] = ()
+    band_factors: tuple[float, ...] = ()
     calibration: ScanCalibration | None = None
 
 
@@ -270,8 +276,14 @@ def load_config(path: Path | None = None) -> SurveillanceConfig:
             medium=SeverityLevel(**sev["medium"]),
         ),
         scan=ScanConfig(
-            **{k: v for k, v in raw["scan"].items() if k not in ("signals", "calibration")},
+            **{
+                k: v
+                for k, v in raw["scan"].items()
+                if k not in ("signals", "calibration", "band_edges", "band_factors")
+            },
             signals=tuple(str(s) for s in raw["scan"]["signals"]),
+            band_edges=tuple(float(x) for x in raw["scan"].get("band_edges", ())),
+            band_factors=tuple(float(x) for x in raw["scan"].get("band_factors", ())),
         ),
     )
 
@@ -663,6 +675,92 @@ def negbin_expectation(
     min_dispersion = np.array([cfg.min_dispersion.get(str(s), 1.0) for s in signals])[:, None]
     return Expectation(
         level, floored, overdispersion, estimate_rel_var, min_dispersion, ~np.isnan(base)
+    )
+
+
+def risk_prior(
+    observed: np.ndarray, expected: np.ndarray, signals: np.ndarray, min_variance: float
+) -> np.ndarray:
+    """The shape a of a Gamma(a, a) prior of relative risks O / E, per signal (rows) and
+    column: Marshall's method of moments over the signal's rows with an expectation, as
+    `models.hotspots.gamma_prior` (the E-weighted variance of O / E less its Poisson part m /
+    mean(E), at least `min_variance`), with the mean taken as 1 (E is the group's mean)."""
+    alpha = np.empty(observed.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for signal in np.unique(signals):
+            rows = (signals == signal).reshape(-1, *([1] * (observed.ndim - 1)))
+            rows = rows & ~np.isnan(observed) & (np.nan_to_num(expected) > 0)
+            e = np.where(rows, expected, 0.0)
+            o = np.where(rows, observed, 0.0)
+            m = o.sum(axis=0) / e.sum(axis=0)
+            r = np.divide(o, e, out=np.zeros(e.shape), where=e > 0)
+            spread = (e * (r - m) ** 2).sum(axis=0) / e.sum(axis=0)
+            poisson = m / (e.sum(axis=0) / np.maximum(rows.sum(axis=0), 1))
+            variance = np.maximum(np.nan_to_num(spread - poisson, nan=0.0), min_variance)
+            alpha[signals == signal] = 1 / variance
+    return alpha
+
+
+@dataclass(frozen=True)
+class SparseRate:
+    """Empirical-Bayes expectation of series too sparse for their `baseline_days` baseline:
+    `level` the expected `block_days` sum (season in), `rel_var` the relative variance of
+    its posterior, `sparse` where it stands in for the baseline (series x tested days)."""
+
+    level: np.ndarray
+    rel_var: np.ndarray
+    sparse: np.ndarray
+
+
+def sparse_expectation(
+    grid: _Grid,
+    pooled: _Grid,
+    pooled_row: np.ndarray,
+    group: np.ndarray,
+    days: np.ndarray,
+    cfg: NegBinConfig,
+    max_events: float,
+    min_variance: float,
+) -> SparseRate:
+    """An unbiased expectation for series whose baseline holds fewer than `max_events` events
+    (issue 20: a constant floor made them several times too high).
+
+    Each series' events S over the year (`period_days`) ending `block_days + guard_days`
+    before the tested day are set against E, the mean of its `group` (prefecture x category
+    x signal) over the same days; the relative risk S / E is shrunk towards 1 by a gamma
+    prior whose variance is estimated from all series of the signal (Marshall's method of
+    moments, as the hotspots do, at least `min_variance`): (S + a) / (E + a), a = 1 /
+    variance. The weekly rate, risk x E / weeks, is scaled by the category's season (its
+    province level around this date last year over its mean of the same year, not clipped
+    at 1: the year's mean holds the season) and the posterior's relative variance is
+    1 / (S + a). Where the year is unknown the series keeps its baseline."""
+    s = cfg.seasonal
+    lag, span, block = cfg.block_days + cfg.guard_days, s.period_days, cfg.block_days
+    with np.errstate(invalid="ignore"):
+        own = _trailing_mean(grid.values, days, lag, span) * span
+    known = ~np.isnan(own)
+    filled = np.where(known, own, 0.0)
+    groups, index = np.unique(group, return_inverse=True)
+    one_hot = (index[None, :] == np.arange(groups.size)[:, None]).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (one_hot @ filled) / (one_hot @ known)
+        expected = np.where(known, mean[index], np.nan)
+        alpha = risk_prior(own, expected, grid.keys["signal"].to_numpy(), min_variance)
+        risk = (own + alpha) / (expected + alpha)
+        weekly = risk * expected / (span / block)
+        if s.enabled:
+            level, _ = _last_year(moving_sum(pooled.values, block), days, block, cfg)
+            year = block * _trailing_mean(pooled.values, days, lag, span)
+            season = np.clip((level + 0.5) / (year + 0.5), 1 / s.max_factor, s.max_factor)
+            season = np.vstack([np.nan_to_num(season, nan=1.0), np.ones((1, days.size))])
+            weekly = weekly * season[pooled_row]
+        base, _ = _baseline(moving_sum(grid.values, block), days, 0, block, cfg, False)
+        few = base * (cfg.baseline_days // block) < max_events
+    sparse = known & (expected > 0) & few
+    return SparseRate(
+        np.where(sparse, weekly, np.nan),
+        np.where(sparse, 1 / (own + alpha), 0.0),
+        sparse,
     )
 
 

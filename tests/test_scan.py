@@ -15,11 +15,8 @@ from models.scan import (
     detect,
     detect_cluster_alerts,
     fit_scan,
-    null_days,
-    null_episode_rate,
-    scan_days,
 )
-from models.surges import _with_prefectures, load_config
+from models.surges import SurveillanceConfig, _with_prefectures, load_config
 
 CONFIG = load_config()
 AS_OF = date(2025, 4, 30)
@@ -213,31 +210,49 @@ def test_no_look_ahead() -> None:
     assert detect_cluster_alerts(later, cutoff, CONFIG).equals(before)
 
 
-def test_calibration_gives_its_recurrence_interval_on_null_data() -> None:
-    # 8 prefectures x 2 categories, counties at 0.05-0.35 complaint voices a day, no surge
-    rates = {c: 0.05 + 0.1 * (i % 4) for i, c in enumerate(sorted(regions()))}
+def test_calibration_gives_its_recurrence_interval_on_null_data_in_sparse_and_busy_cells() -> None:
+    # 8 prefectures x 2 categories with no surge: "quiet" at 0.004-0.028 complaint voices a
+    # day per county (a few a year: the sparse series of a demo world, below the negbin
+    # floor of 0.2 a week) and "busy" at 0.2-0.65
+    counties = sorted(regions())
+    quiet = {c: 0.004 + 0.006 * (i % 5) for i, c in enumerate(counties)}
+    busy = {c: 0.2 + 0.15 * (i % 4) for i, c in enumerate(counties)}
 
     def null_map(seed: int) -> pl.DataFrame:
         return pl.concat(
-            [map_series(rates, seed=seed + k, category=cat) for k, cat in enumerate(("a", "b"))]
+            [map_series(quiet, seed, category="quiet"), map_series(busy, seed + 1, category="busy")]
         )
 
-    fitted = fit_scan(null_map(100), AS_OF, CONFIG, None)
-    assert fitted is not None
-    model = fitted[0]
-    found = calibrate(model, CONFIG, 365.0, 20, np.random.default_rng(1))
-    assert 0.8 <= found.episodes_per_year <= 1.0
-    # fresh draws from the fitted baseline: one false alert episode a year, within tolerance
-    rng = np.random.default_rng(2)
-    fresh = [scan_days(model, null_days(model, rng), CONFIG.scan).statistic for _ in range(20)]
-    assert 0.6 <= null_episode_rate(model, fresh, found.threshold, CONFIG) <= 1.4
-    # independent null maps, each baseline estimated from its own data: never more often
-    config = replace(CONFIG, scan=replace(CONFIG.scan, threshold=found.threshold))
-    alerts = pl.concat(
-        [detect_cluster_alerts(null_map(200 + 2 * i), AS_OF, config) for i in range(6)]
-    )
-    cell_years = 6 * 8 * 2 * CONFIG.lookback_days / 365
-    assert 0.1 <= alerts.height / cell_years <= 1.2
+    def false_alerts_a_year(config: SurveillanceConfig) -> dict[str, float]:
+        """Calibrate on one null map, then count false alert episodes per prefecture x
+        category x year on ten independent ones, each baseline estimated from its own data."""
+        fitted = fit_scan(null_map(100), AS_OF, config, None)
+        assert fitted is not None
+        found = calibrate(fitted[0], config, 365.0, 20, np.random.default_rng(1))
+        assert 0.8 <= found.episodes_per_year <= 1.0
+        maps = 10
+        alerts = pl.concat(
+            [
+                detect_cluster_alerts(null_map(200 + 2 * i), AS_OF, found.applied(config))
+                for i in range(maps)
+            ]
+        )
+        cell_years = maps * 8 * config.lookback_days / 365
+        return {
+            c: alerts.filter(pl.col("product_category") == c).height / cell_years
+            for c in ("quiet", "busy")
+        }
+
+    # sparse series at their empirical-Bayes rate: one false alert episode a year within
+    # tolerance, in the quiet cells as in the busy ones
+    honest = replace(CONFIG, scan=replace(CONFIG.scan, sparse_max_events=5))
+    for category, rate in false_alerts_a_year(honest).items():
+        assert 0.45 <= rate <= 1.6, (category, rate)
+    # known, not fixed: with the configured floor (0.2 a week) the quiet cells' expectation is
+    # several times their rate, so they alarm far less often than promised (README,
+    # Measured, Surges: the empirical-Bayes expectation was measured and not kept)
+    assert CONFIG.scan.sparse_max_events == 0
+    assert false_alerts_a_year(CONFIG)["quiet"] < 0.2
 
 
 def test_a_cluster_alert_card_lists_its_counties_window_and_signals() -> None:

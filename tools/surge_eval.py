@@ -1,8 +1,8 @@
 """`make surge-eval`: the surge detectors' thresholds swept over several demo worlds.
 
-For each world (default: seeds 31-33 and 74-76 at scales 1 and 0.5, held out: seeds 7-15 tuned
+For each world (default: seeds 31-33 and 77-79 at scales 1 and 0.5, held out: seeds 7-15 tuned
 the negbin detector, seed 7 calibrated the scan, seeds 34-36 were issue 20's development
-worlds and 37-39 its fresh worlds of the session before; `--worlds 7:1,...,13:2,15:0.5`
+worlds, 37-39 and 74-76 its fresh worlds of the sessions before; `--worlds 7:1,...,13:2,15:0.5`
 gives those) it
 
 - generates the world (`radar generate`) and runs the nightly pipeline once on it
@@ -18,7 +18,7 @@ The tables are printed and written between the markers of SURGES.md.
     python -m tools.surge_eval --worlds 7:1,15:0.5        # seed:scale pairs
     python -m tools.surge_eval --seeds 7,8 --scales 1     # one scale for all, or one per seed
     python -m tools.surge_eval --alphas 3e-4,1e-3 --thresholds 3 --scan-thresholds 8,10
-    python -m tools.surge_eval --calibrate 7:1                 # the scan threshold, by Monte Carlo
+    python -m tools.surge_eval --calibrate 7:1 --recurrence-days 730  # the scan's thresholds
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from tools.bench import write_between_markers
 
 SURGES_MD = PROJECT_ROOT / "SURGES.md"
 START, END = "<!-- surge-eval:start -->", "<!-- surge-eval:end -->"
-DEFAULT_WORLDS = "31:1,32:1,33:1,74:1,75:1,76:1,31:0.5,32:0.5,33:0.5,74:0.5,75:0.5,76:0.5"
+DEFAULT_WORLDS = "31:1,32:1,33:1,77:1,78:1,79:1,31:0.5,32:0.5,33:0.5,77:0.5,78:0.5,79:0.5"
 
 
 @dataclass(frozen=True)
@@ -278,13 +278,19 @@ def main(argv: list[str] | None = None) -> None:
         prepared = prepare(world, args.work, args.as_of, args.fresh)
         if prepared.problem:
             raise SystemExit(prepared.problem)
-        threshold, rate, cell_years = calibrate_warehouse(
+        found = calibrate_warehouse(
             prepared.warehouse, args.as_of, config, args.recurrence_days, args.replicates, 0
         )
+        bands = ", ".join(
+            f"{t:g} ({r:.2f} a year)"
+            for t, r in zip(found.band_thresholds, found.band_rates, strict=True)
+        )
         print(
-            f"scan threshold {threshold:g}: {rate:.2f} false episodes a year per prefecture x "
-            f"category under the fitted baseline of {world.label} as of {args.as_of} "
-            f"({args.replicates} replicates, {cell_years:.0f} prefecture x category x years)"
+            f"scan threshold {found.threshold:g}, band_factors {list(found.band_factors)} "
+            f"(bands {list(config.scan.band_edges)} events a day: {bands}): "
+            f"{found.episodes_per_year:.2f} false episodes a year per prefecture x category "
+            f"under the null of {world.label} as of {args.as_of} ({args.replicates} "
+            f"replicates, {found.cell_years:.0f} prefecture x category x years)"
         )
         return
     settings = sweep_settings(
