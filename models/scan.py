@@ -121,12 +121,18 @@ def cluster_sums(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     county after the other in the cluster's order. Not a matrix product: its order of summing
     depends on the shape (how many days), so a day scanned on its own could differ in its last
     bits from the same day scanned among others, and the stored days of an earlier night
-    (`ScanMemo`) must equal a recomputation bit for bit."""
-    total = np.zeros((*values.shape[:-2], members.shape[0], values.shape[-1]))
-    for k in range(members.shape[1]):
-        rows = np.nonzero(members[:, k] >= 0)[0]
-        total[..., rows, :] += values[..., members[rows, k], :]
-    return total
+    (`ScanMemo`) must equal a recomputation bit for bit. The clusters of one size are summed
+    together, counties first in memory (as fast as the matrix product at province scale)."""
+    by_county = np.ascontiguousarray(np.moveaxis(values, -2, 0))
+    total = np.empty((members.shape[0], *by_county.shape[1:]))
+    size = (members >= 0).sum(axis=1)
+    for n in np.unique(size):
+        rows = np.nonzero(size == n)[0]
+        summed = np.zeros((rows.size, *by_county.shape[1:]))
+        for k in range(n):
+            summed += by_county[members[rows, k]]
+        total[rows] = summed
+    return np.ascontiguousarray(np.moveaxis(total, 0, -2))
 
 
 def _base_series(series: pl.DataFrame, counties: list[str], cfg: ScanConfig) -> pl.DataFrame:
