@@ -162,7 +162,7 @@ def fit_scan(
     """The fitted baseline of the tested days from `scan_from` (default: all of them) and the
     observed daily values of the counties' base signals for those days and the
     `max_window_days` before them, or None when no category had an event in reach of the
-    tested days. A day's fit reads only the days before it, so a later `scan_from` gives the
+    tested days. A day's fit reads only the days up to it, so a later `scan_from` gives the
     same values for the days it keeps."""
     cfg = config.scan
     series, first_day, n_tested, tested_from, data_start = tested_window(
