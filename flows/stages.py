@@ -21,7 +21,7 @@ from models.episodes import regional_episodes
 from models.hotspots import rank_hotspots
 from models.lead_history import follow_up_columns
 from models.registry import find_model, model_entry
-from models.scan import detect
+from models.scan import detect_nightly
 from models.scoring import load_baseline_config, rank_leads
 from models.surges import alert_trends, daily_series, load_config
 from models.train import (
@@ -46,6 +46,7 @@ from transforms.model_store import store_model
 from transforms.quality import feed_freshness, snapshot_volume_warnings, stale_feed_messages
 from transforms.resolve import refresh_normalized_names, resolve_entities
 from transforms.runs import record_validations
+from transforms.scan_memo import store_scan_memo, stored_scan_memo
 from transforms.steward import supersede_corrected
 from transforms.warehouse import materialize, replace_table
 
@@ -244,10 +245,14 @@ def score_hotspots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFra
 def detect_surges(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, lookback_days: int
 ) -> pl.DataFrame:
-    """Alert episodes of the look-back window, as nightly runs on those days would have raised them."""
+    """Alert episodes of the look-back window, as nightly runs on those days would have raised
+    them. The scan's verdict on each tested day is stored (scores.scan_memo*) for the next
+    night, which scans only the days it does not answer."""
     config = load_config().with_lookback(lookback_days)
     series = daily_series(con, as_of, config.history_days, config)
-    alerts = detect(series, as_of, config)
+    alerts, scanned = detect_nightly(series, as_of, config, stored_scan_memo(con))
+    if scanned is not None:
+        store_scan_memo(con, scanned)
     replace_table(con, "scores.alerts", alerts)
     record_alert_trends(con, as_of, alert_trends(con, alerts, as_of, series, config.history_days))
     return alerts

@@ -25,8 +25,10 @@ that moved.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -34,6 +36,7 @@ import polars as pl
 from data_contracts.contract import regions
 from models.surges import (
     ALERT_SCHEMA,
+    SERIES_KEYS,
     ScanConfig,
     SurveillanceConfig,
     _dense_grid,
@@ -115,7 +118,6 @@ class ScanModel:
     counties: list[str]
     clusters: list[tuple[int, ...]]
     cluster_prefecture: list[str]
-    membership: np.ndarray  # clusters x counties, 0/1
     tested_from: date
     expected: dict[int, np.ndarray]
     variance: dict[int, np.ndarray]
@@ -130,26 +132,70 @@ class ScanModel:
     def prefectures(self) -> list[str]:
         return sorted(set(self.cluster_prefecture))
 
+    @property
+    def members(self) -> np.ndarray:
+        """Clusters x the largest cluster's size: each cluster's county indices, -1 after them."""
+        members = np.full((len(self.clusters), max(map(len, self.clusters))), -1)
+        for i, z in enumerate(self.clusters):
+            members[i, : len(z)] = z
+        return members
+
+
+def cluster_sums(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """values[..., county, day] summed over each cluster's counties (`ScanModel.members`), one
+    county after the other in the cluster's order. Not a matrix product: its order of summing
+    depends on the shape (how many days), so a day scanned on its own could differ in its last
+    bits from the same day scanned among others, and the stored days of an earlier night
+    (`ScanMemo`) must equal a recomputation bit for bit. The clusters of one size are summed
+    together, counties first in memory (as fast as the matrix product at province scale)."""
+    by_county = np.ascontiguousarray(np.moveaxis(values, -2, 0))
+    total = np.empty((members.shape[0], *by_county.shape[1:]))
+    size = (members >= 0).sum(axis=1)
+    for n in np.unique(size):
+        rows = np.nonzero(size == n)[0]
+        summed = np.zeros((rows.size, *by_county.shape[1:]))
+        for k in range(n):
+            summed += by_county[members[rows, k]]
+        total[rows] = summed
+    return np.ascontiguousarray(np.moveaxis(total, 0, -2))
+
+
+def _base_series(series: pl.DataFrame, counties: list[str], cfg: ScanConfig) -> pl.DataFrame:
+    """The counties' rows of the scanned signals."""
+    return series.filter(
+        pl.col("region_code").is_in(counties) & pl.col("signal").is_in(list(cfg.signals))
+    )
+
+
+def _categories_in_reach(base: pl.DataFrame, tested_from: date, cfg: ScanConfig) -> list[str]:
+    """The categories with an event in reach of a tested window (the others cannot alarm)."""
+    reach = tested_from - timedelta(days=cfg.max_window_days)
+    return sorted(
+        base.filter((pl.col("day") >= reach) & (pl.col("value") != 0))["product_category"]
+        .unique()
+        .to_list()
+    )
+
 
 def fit_scan(
-    series: pl.DataFrame, as_of: date, config: SurveillanceConfig, history_start: date | None
+    series: pl.DataFrame,
+    as_of: date,
+    config: SurveillanceConfig,
+    history_start: date | None,
+    scan_from: date | None = None,
 ) -> tuple[ScanModel, np.ndarray] | None:
-    """The fitted baseline and the observed daily values (rows x whole calendar) of the
-    counties' base signals, or None when no category had an event in reach."""
+    """The fitted baseline of the tested days from `scan_from` (default: all of them) and the
+    observed daily values of the counties' base signals for those days and the
+    `max_window_days` before them, or None when no category had an event in reach of the
+    tested days. A day's fit reads only the days up to it, so a later `scan_from` gives the
+    same values for the days it keeps."""
     cfg = config.scan
     series, first_day, n_tested, tested_from, data_start = tested_window(
         series, as_of, config, history_start
     )
     counties, clusters, cluster_prefecture = county_clusters(cfg.max_cluster_counties)
-    base = series.filter(
-        pl.col("region_code").is_in(counties) & pl.col("signal").is_in(list(cfg.signals))
-    )
-    reach = tested_from - timedelta(days=cfg.max_window_days)
-    categories = sorted(
-        base.filter((pl.col("day") >= reach) & (pl.col("value") != 0))["product_category"]
-        .unique()
-        .to_list()
-    )
+    base = _base_series(series, counties, cfg)
+    categories = _categories_in_reach(base, tested_from, cfg)
     if not categories:
         return None
     keys = pl.DataFrame(
@@ -162,6 +208,9 @@ def fit_scan(
     table = regions()
     prefecture = {c: table[c].prefecture_code for c in counties}
     group = np.array([f"{prefecture[r]}|{c}|{s}" for r, c, s in keys.iter_rows()], dtype=object)
+    if scan_from is not None:
+        n_tested = min(n_tested, (as_of - scan_from).days + 1)
+        tested_from = as_of - timedelta(days=n_tested - 1)
     days = np.arange(grid.values.shape[1] - n_tested, grid.values.shape[1])
     inputs = ScanInputs(keys, grid.values, pooled.keys, pooled.values, pooled_row, group, days)
     model = _fit(inputs, config, categories, counties, clusters, cluster_prefecture, tested_from)
@@ -211,16 +260,12 @@ def _fit(
         # a sparse series is Poisson around its posterior mean, plus the posterior's spread
         dispersion = np.where(sparse, 1 + e * rel_var, np.nan_to_num(fit.dispersion(e), nan=1.0))
         variance[w] = np.where(known, e * dispersion, 0.0)
-    membership = np.zeros((len(clusters), len(counties)))
-    for i, z in enumerate(clusters):
-        membership[i, list(z)] = 1.0
     return ScanModel(
         signals=tuple(cfg.signals),
         categories=categories,
         counties=counties,
         clusters=clusters,
         cluster_prefecture=cluster_prefecture,
-        membership=membership,
         tested_from=tested_from,
         expected=expected,
         variance=variance,
@@ -267,6 +312,7 @@ def scan_days(model: ScanModel, daily: np.ndarray, cfg: ScanConfig) -> ScanDays:
         [[p == q for q in model.cluster_prefecture] for p in prefectures], dtype=bool
     )
     n_clu = len(model.clusters)
+    members = model.members
     best = np.zeros((n_cat, n_clu, n_days))
     best_w = np.zeros((n_cat, n_clu, n_days), dtype=int)
     best_c = np.zeros((n_sig, n_cat, n_clu, n_days))
@@ -276,9 +322,9 @@ def scan_days(model: ScanModel, daily: np.ndarray, cfg: ScanConfig) -> ScanDays:
     cumulative = np.concatenate([np.zeros((daily.shape[0], 1)), np.cumsum(daily, axis=1)], 1)
     for w in range(1, pad + 1):
         sums = cumulative[:, days + 1] - cumulative[:, days + 1 - w]
-        # observed, expected and variance of every cluster: (counties -> clusters) @ ...
+        # observed, expected and variance of every cluster (sums over its counties)
         stacked = np.stack([sums, model.expected[w], model.variance[w]])
-        c_z, e_z, v_z = model.membership @ stacked.reshape(3, n_sig, n_cat, n_cty, n_days)
+        c_z, e_z, v_z = cluster_sums(stacked.reshape(3, n_sig, n_cat, n_cty, n_days), members)
         events, expect = c_z.sum(axis=0), e_z.sum(axis=0)
         # the likelihood ratio only where a cluster-window may alarm (a small share of them)
         where = np.nonzero((events >= cfg.min_events) & (events >= cfg.min_ratio * expect))
@@ -369,36 +415,42 @@ def detect_cluster_alerts(
     lists the cluster's counties; signal is the one base signal that moved, or `combined`
     when several did (`signals_moved`). observed / expected are the events of all signals
     in the cluster over the `window_days` days ending on alert_date and their expectation."""
-    fitted = fit_scan(series, as_of, config, history_start)
-    if fitted is None:
+    night = scan_night(series, as_of, config, history_start)
+    return cluster_alerts(night, as_of, config)
+
+
+def cluster_alerts(night: ScanMemo | None, as_of: date, config: SurveillanceConfig) -> pl.DataFrame:
+    """The alerts of a night's scanned days (`scan_night`): one row per cluster episode first
+    raised in the look-back window (`detect_cluster_alerts`)."""
+    if night is None:
         return pl.DataFrame(schema=SCAN_ALERT_SCHEMA)
-    model, daily = fitted
     cfg = config.scan
-    scanned = scan_days(model, daily, cfg)
-    thresholds = cell_thresholds(model, cfg)
+    scanned = night.scanned
+    counties_of, clusters, _ = county_clusters(cfg.max_cluster_counties)
+    signals = tuple(cfg.signals)
+    thresholds = night.thresholds(cfg)
     starts = _episodes(scanned.statistic, config, thresholds)
     window_from = as_of - timedelta(days=config.lookback_days - 1)
     rows = []
     for p, c, t in zip(*np.nonzero(starts), strict=True):
-        day = model.tested_from + timedelta(days=int(t))
+        day = night.tested_from + timedelta(days=int(t))
         if day < window_from:
             continue
-        cluster = model.clusters[scanned.cluster[p, c, t]]
-        counties = [model.counties[i] for i in cluster]
+        cluster = clusters[scanned.cluster[p, c, t]]
+        counties = [counties_of[i] for i in cluster]
         moved = [
-            s
-            for i, s in enumerate(model.signals)
-            if scanned.signal_llr[i, p, c, t] >= cfg.moved_llr
-        ] or [model.signals[int(scanned.signal_llr[:, p, c, t].argmax())]]
+            s for i, s in enumerate(signals) if scanned.signal_llr[i, p, c, t] >= cfg.moved_llr
+        ] or [signals[int(scanned.signal_llr[:, p, c, t].argmax())]]
         region = counties[0] if len(counties) == 1 else scanned.prefectures[p]
         signal = moved[0] if len(moved) == 1 else "combined"
         stat = scanned.statistic[p, c, t] / thresholds[p, c]
+        category = night.categories[c]
         rows.append(
             {
-                "alert_id": alert_id(region, model.categories[c], signal, day),
+                "alert_id": alert_id(region, category, signal, day),
                 "alert_date": day,
                 "region_code": region,
-                "product_category": model.categories[c],
+                "product_category": category,
                 "signal": signal,
                 "observed": round(float(scanned.observed[:, p, c, t].sum()), 3),
                 "expected": round(float(scanned.expected[:, p, c, t].sum()), 3),
@@ -417,6 +469,177 @@ def detect_cluster_alerts(
     )
 
 
+# --- the scanned days of a night, kept for the next ------------------------------------------
+
+# Issue 22: a night scans only the days an earlier night's stored verdicts (`ScanMemo`) do not
+# answer; off in the reference paths (`tests/test_pipeline.py::reference_paths`), where every
+# night scans all its tested days.
+REUSE_STORED_DAYS = True
+
+
+@dataclass(frozen=True)
+class ScanMemo:
+    """The scan's verdict on every tested day of one night (`scanned`, its days from
+    `tested_from`, its categories), with all a day's verdict depends on: the settings, the
+    clusters and this code (`key`), the calendar's first day and first day with data, and a
+    digest of each calendar day's series rows. A day's verdict reads the calendar's days up
+    to it only, so another night may take it when those are unchanged."""
+
+    key: str
+    first_day: date
+    data_start: date
+    digests: dict[date, str]
+    categories: list[str]
+    tested_from: date
+    scanned: ScanDays
+    taken: int = 0  # first tested days taken from a stored night, not scanned (not stored)
+    banded: np.ndarray | None = None  # prefectures x categories: thresholds of `band_edges`
+
+    def thresholds(self, cfg: ScanConfig) -> np.ndarray:
+        """Each prefecture x category's threshold: its band's (`cell_thresholds`, when bands
+        are configured), else the one threshold."""
+        if self.banded is not None:
+            return self.banded
+        return np.full(self.scanned.statistic.shape[:-1], cfg.threshold)
+
+
+def _code_digest() -> str:
+    """A SHA-256 of the code that computes a day's verdict (this module and its baseline's),
+    as loaded."""
+    import models.surges
+
+    digest = hashlib.sha256()
+    for module in (__file__, models.surges.__file__):
+        digest.update(Path(str(module)).read_bytes())
+    return digest.hexdigest()
+
+
+CODE_DIGEST = _code_digest()
+
+
+def memo_key(config: SurveillanceConfig) -> str:
+    """What every scanned day depends on besides the series: the settings, the clusters (from
+    regions.csv), the code of the scan and its baseline, and NumPy's version."""
+    clusters = county_clusters(config.scan.max_cluster_counties)
+    text = repr((config, clusters, np.__version__, CODE_DIGEST))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def day_digests(series: pl.DataFrame) -> dict[date, str]:
+    """A SHA-256 of each day's rows of `series`: its keys and the bits of its value."""
+    rows = (
+        series.select(
+            "day",
+            pl.concat_str(
+                [
+                    *(pl.col(k).fill_null("") for k in SERIES_KEYS),
+                    pl.col("value").cast(pl.Float64).reinterpret(signed=False).cast(pl.String),
+                ],
+                separator="\x1f",
+            ).alias("row"),
+        )
+        .sort("day", "row")
+        .group_by("day", maintain_order=True)
+        .agg(pl.col("row").str.join("\x1e"))
+    )
+    return {day: hashlib.sha256(text.encode("utf-8")).hexdigest() for day, text in rows.iter_rows()}
+
+
+def _reusable(stored: ScanMemo | None, night: ScanMemo, n_tested: int) -> tuple[int, list[int]]:
+    """How many of the night's first tested days the stored night answers, and the stored
+    rows of the night's categories (0 days when the key, the first day with data or the
+    categories differ, or a day they read changed: a late delivery, a corrected row)."""
+    if (
+        stored is None
+        or stored.key != night.key
+        or stored.tested_from > night.tested_from
+        or not set(night.categories) <= set(stored.categories)
+        or max(stored.data_start, night.first_day) != max(night.data_start, night.first_day)
+    ):
+        return 0, []
+    stored_last = stored.tested_from + timedelta(days=stored.scanned.statistic.shape[-1] - 1)
+    n = max(0, min(n_tested, (stored_last - night.tested_from).days + 1))
+    day = night.first_day
+    last = night.tested_from + timedelta(days=n - 1)
+    while day <= last:  # the first changed calendar day ends what may be taken
+        if night.digests.get(day, "") != stored.digests.get(day, ""):
+            n = max(0, (day - night.tested_from).days)
+            break
+        day += timedelta(days=1)
+    return n, [stored.categories.index(c) for c in night.categories]
+
+
+def _days(scanned: ScanDays, rows: list[int], start: int, stop: int) -> ScanDays:
+    """The categories `rows` and the days start..stop-1 of `scanned`."""
+
+    def cut(a: np.ndarray) -> np.ndarray:
+        return a[..., rows, start:stop]
+
+    return ScanDays(
+        scanned.prefectures,
+        *(cut(a) for a in (scanned.statistic, scanned.cluster, scanned.window)),
+        *(cut(a) for a in (scanned.observed, scanned.expected, scanned.signal_llr)),
+    )
+
+
+def _joined(first: ScanDays, then: ScanDays) -> ScanDays:
+    """The days of `first`, then those of `then` (same prefectures and categories)."""
+    fields = ("statistic", "cluster", "window", "observed", "expected", "signal_llr")
+    return ScanDays(
+        first.prefectures,
+        *(np.concatenate([getattr(first, f), getattr(then, f)], axis=-1) for f in fields),
+    )
+
+
+def scan_night(
+    series: pl.DataFrame,
+    as_of: date,
+    config: SurveillanceConfig,
+    history_start: date | None = None,
+    stored: ScanMemo | None = None,
+) -> ScanMemo | None:
+    """The scan's verdict on every tested day of the night of `as_of` (None when no category
+    had an event in reach): the days a `stored` night answers are taken from it
+    (`REUSE_STORED_DAYS`), the others scanned."""
+    windowed, first_day, n_tested, tested_from, data_start = tested_window(
+        series, as_of, config, history_start
+    )
+    counties = county_clusters(config.scan.max_cluster_counties)[0]
+    categories = _categories_in_reach(
+        _base_series(windowed, counties, config.scan), tested_from, config.scan
+    )
+    if not categories:
+        return None
+    night = ScanMemo(
+        key=memo_key(config),
+        first_day=first_day,
+        data_start=data_start,
+        digests=day_digests(windowed),
+        categories=categories,
+        tested_from=tested_from,
+        scanned=ScanDays([], *(np.zeros(0),) * 6),
+    )
+    # a band's threshold comes from the whole tested window's expectation: no day is taken
+    banded = bool(config.scan.band_edges)
+    n, rows = _reusable(stored if REUSE_STORED_DAYS and not banded else None, night, n_tested)
+    scanned: ScanDays | None = None
+    if n:
+        assert stored is not None
+        offset = (tested_from - stored.tested_from).days
+        scanned = _days(stored.scanned, rows, offset, offset + n)
+    if n < n_tested:
+        scan_from = tested_from + timedelta(days=n)
+        fitted = fit_scan(series, as_of, config, history_start, scan_from=scan_from)
+        assert fitted is not None
+        model, daily = fitted
+        fresh = scan_days(model, daily, config.scan)
+        scanned = fresh if scanned is None else _joined(scanned, fresh)
+        if banded:
+            night = replace(night, banded=cell_thresholds(model, config.scan))
+    assert scanned is not None
+    return replace(night, scanned=scanned, taken=n)
+
+
 def detect(
     series: pl.DataFrame,
     as_of: date,
@@ -430,6 +653,123 @@ def detect(
     if method == "scan":
         return detect_cluster_alerts(series, as_of, config, history_start)
     return detect_alerts(series, as_of, config, method, history_start)
+
+
+def memo_tables(night: ScanMemo) -> dict[str, pl.DataFrame]:
+    """The night's verdicts as the tables `transforms.scan_memo` stores: `scan_memo` (its key
+    and calendar), `scan_memo_digests` (day, digest) and `scan_memo_days` (per prefecture,
+    category and tested day: the statistic, the cluster and window that gave it, and per
+    scanned signal, in the configured order, its observed, expected and log likelihood ratio)."""
+    s = night.scanned
+    n_sig, n_pre, n_cat, n_days = s.observed.shape
+    p, c, d = (
+        a.ravel() for a in np.meshgrid(*map(np.arange, (n_pre, n_cat, n_days)), indexing="ij")
+    )
+
+    def per_signal(values: np.ndarray) -> pl.Series:
+        return pl.Series(np.moveaxis(values, 0, -1).reshape(-1, n_sig), dtype=pl.List(pl.Float64))
+
+    days = pl.DataFrame(
+        {
+            "prefecture_code": np.array(s.prefectures, dtype=object)[p],
+            "product_category": np.array(night.categories, dtype=object)[c],
+            "day_index": d,
+            "statistic": s.statistic.ravel(),
+            "cluster": s.cluster.ravel(),
+            "window_days": s.window.ravel(),
+        },
+        schema_overrides={"prefecture_code": pl.String, "product_category": pl.String},
+    ).with_columns(
+        day=pl.lit(night.tested_from) + pl.duration(days=pl.col("day_index")),
+        observed=per_signal(s.observed),
+        expected=per_signal(s.expected),
+        signal_llr=per_signal(s.signal_llr),
+    )
+    meta = pl.DataFrame(
+        {
+            "key": [night.key],
+            "first_day": [night.first_day],
+            "data_start": [night.data_start],
+            "tested_from": [night.tested_from],
+            "tested_days": [n_days],
+            "taken_days": [night.taken],  # how many were taken from the night before
+            "categories": [night.categories],
+        }
+    )
+    digests = pl.DataFrame(
+        {"day": list(night.digests), "digest": list(night.digests.values())},
+        schema={"day": pl.Date, "digest": pl.String},
+    )
+    return {
+        "scan_memo": meta,
+        "scan_memo_digests": digests,
+        "scan_memo_days": days.drop("day_index"),
+    }
+
+
+def memo_from_tables(
+    tables: dict[str, pl.DataFrame] | None, config: SurveillanceConfig
+) -> ScanMemo | None:
+    """The night `memo_tables` stored, or None when there is none or it was of other settings,
+    clusters or code (its verdicts are then of no use)."""
+    if tables is None or tables["scan_memo"].height != 1:
+        return None
+    meta = tables["scan_memo"].row(0, named=True)
+    if meta["key"] != memo_key(config):
+        return None
+    prefectures = sorted(set(county_clusters(config.scan.max_cluster_counties)[2]))
+    categories = list(meta["categories"])
+    shape = (len(prefectures), len(categories), int(meta["tested_days"]))
+    days = tables["scan_memo_days"].sort("prefecture_code", "product_category", "day")
+    if (
+        days.height != shape[0] * shape[1] * shape[2]
+        or days["prefecture_code"].unique().sort().to_list() != prefectures
+        or days["product_category"].unique().sort().to_list() != sorted(categories)
+        or categories != sorted(categories)
+    ):
+        return None
+
+    def grid(column: str) -> np.ndarray:
+        return days[column].to_numpy().reshape(shape)
+
+    def per_signal(column: str) -> np.ndarray:
+        values = days[column].explode().to_numpy()
+        return np.moveaxis(values.reshape(*shape, -1), -1, 0)
+
+    scanned = ScanDays(
+        prefectures,
+        grid("statistic"),
+        grid("cluster"),
+        grid("window_days"),
+        per_signal("observed"),
+        per_signal("expected"),
+        per_signal("signal_llr"),
+    )
+    digests = tables["scan_memo_digests"]
+    return ScanMemo(
+        key=meta["key"],
+        first_day=meta["first_day"],
+        data_start=meta["data_start"],
+        digests=dict(zip(digests["day"].to_list(), digests["digest"].to_list(), strict=True)),
+        categories=categories,
+        tested_from=meta["tested_from"],
+        scanned=scanned,
+    )
+
+
+def detect_nightly(
+    series: pl.DataFrame,
+    as_of: date,
+    config: SurveillanceConfig,
+    stored: dict[str, pl.DataFrame] | None,
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame] | None]:
+    """`detect` for a nightly run: with the scan, the days an earlier night `stored`
+    (`memo_tables`) answers are taken from it, not scanned again; returns the alerts and the
+    tables of this night to store (None: none to store, as with a per-series method)."""
+    if config.method != "scan":
+        return detect(series, as_of, config), None
+    night = scan_night(series, as_of, config, stored=memo_from_tables(stored, config))
+    return cluster_alerts(night, as_of, config), None if night is None else memo_tables(night)
 
 
 # --- calibration --------------------------------------------------------------------------

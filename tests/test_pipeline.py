@@ -18,6 +18,7 @@ from data_contracts import expectations
 from demo_world.config import DEFAULT_AS_OF
 from flows import stages
 from flows.nightly import RunResult, nightly
+from models import scan
 from tests.conftest import COMPLAINT_HEADER, ingest_reference_paths, write
 from transforms import shop_linkage
 from transforms.features import ResolveAndBuildDays
@@ -101,7 +102,8 @@ def reference_paths() -> Iterator[None]:
     model, profiles too, as the nightly run does; Great Expectations filters the rows by a
     row condition for every metric it computes; the shop linker scores the businesses on a day
     without shops; the ingest reads, validates and writes each file by its slow paths
-    (`tests.conftest.INGEST_SPEED_UPS`)."""
+    (`tests.conftest.INGEST_SPEED_UPS`); the surge scan tests every day of its window, none
+    taken from the night before."""
 
     def every_day_on_its_own(**_: object) -> ResolveAndBuildDays:
         return ResolveAndBuildDays(one_pass=False)
@@ -110,6 +112,7 @@ def reference_paths() -> Iterator[None]:
         patch.setattr(stages, "ResolveAndBuildDays", every_day_on_its_own)
         patch.setattr(expectations, "FILTER_ONCE", False)
         patch.setattr(shop_linkage, "NO_SHOP_NO_PAIR", False)
+        patch.setattr(scan, "REUSE_STORED_DAYS", False)
         ingest_reference_paths(patch)
         yield
 
@@ -419,6 +422,61 @@ def test_a_back_filled_night_leaves_later_exports_byte_identical(
         ).read_bytes(), name
     leads = pl.read_csv(again.out_dir / "entity_leads.csv", infer_schema=False)
     assert set(leads["first_flagged"]) <= {str(day_1), str(day_3)}
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["one more day", "a late complaint"])
+def test_an_incremental_night_exports_what_it_does_with_every_day_scanned_again(
+    first_run: RunResult, small_world: Path, tmp_path: Path, late: bool
+) -> None:
+    """Issue 22: the night after the first, whose surge scan takes the days the first night
+    stored and scans the new day only, writes the exports byte for byte as the same night
+    with every day of the window scanned again; a complaint delivered late for an earlier day
+    makes it scan again from that day on."""
+    import duckdb
+
+    day = first_run.as_of + dt.timedelta(days=1)
+    late_day = first_run.as_of - dt.timedelta(days=20)
+    landing = tmp_path / "landing"
+    shutil.copytree(small_world / "landing", landing, copy_function=shutil.copy2)
+    rows = [
+        f"NEXT{i},{day} 1{i}:00:00,hotline_12315,630102,seeds,counterfeit_trademark,consumer,"
+        f"明日种业,,taobao,NEXT_SHOP,,买到的种子是假的第{i}次,100,1390001{i:04d}"
+        for i in range(3)
+    ]
+    if late:
+        rows.append(
+            f"LATE1,{late_day} 09:00:00,hotline_12315,630103,fuel,counterfeit_trademark,"
+            "consumer,迟到油品,,,,,加油站的油是假的迟到的投诉,100,13900029999"
+        )
+    delivered = dt.datetime.combine(day, dt.time(22)).timestamp()
+    body = COMPLAINT_HEADER + "\n" + "\n".join(rows) + "\n"
+    write(landing / "complaints" / "daily" / f"{day}.csv", body, mtime=delivered)
+    taken: dict[str, tuple[dt.date, int]] = {}
+    out: dict[str, Path] = {}
+    for name, reuse in (("fast", True), ("again", False)):
+        warehouse = tmp_path / f"{name}.duckdb"
+        shutil.copy(first_run.out_dir.parent.parent / "first.duckdb", warehouse)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(scan, "REUSE_STORED_DAYS", reuse)
+            result = nightly(landing=landing, warehouse=warehouse, as_of=day, out=tmp_path / name)
+        out[name] = result.out_dir
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            taken[name] = con.execute(
+                "select tested_from, taken_days from scores.scan_memo"
+            ).fetchone()  # type: ignore[assignment]
+        finally:
+            con.close()
+    tested_from, fast_taken = taken["fast"]
+    if late:  # the days before the late complaint's are taken, the rest scanned again
+        assert tested_from + dt.timedelta(days=fast_taken) == late_day
+    else:  # every day but the new one
+        assert tested_from + dt.timedelta(days=fast_taken) == day
+    assert taken["again"][1] == 0
+    for name in SPEC_COLUMNS:
+        for suffix in (".csv", ".parquet"):
+            fast = (out["fast"] / f"{name}{suffix}").read_bytes()
+            assert fast == (out["again"] / f"{name}{suffix}").read_bytes(), name + suffix
 
 
 def test_great_expectations_passes_every_feed_of_a_clean_night(first_run: RunResult) -> None:

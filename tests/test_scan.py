@@ -7,14 +7,21 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
+import pytest
 
 from data_contracts.contract import regions
+from models import scan
 from models.scan import (
+    ScanMemo,
     calibrate,
+    cluster_alerts,
     county_clusters,
     detect,
     detect_cluster_alerts,
     fit_scan,
+    memo_from_tables,
+    memo_tables,
+    scan_night,
 )
 from models.surges import SurveillanceConfig, _with_prefectures, load_config
 
@@ -284,3 +291,99 @@ def test_a_cluster_alert_card_lists_its_counties_window_and_signals() -> None:
         typed_alerts(exported.drop("counties", "window_days", "signals_moved")), None
     )
     assert old["window_days"] == 7 and old["counties"] == ""
+
+
+# --- a night takes the days the night before scanned (issue 22) ----------------------------
+
+N_TESTED = CONFIG.lookback_days + CONFIG.episode_memory_days + 1
+
+
+def surge_map() -> pl.DataFrame:
+    """Two categories of Xining's counties, a surge in two neighbours a month before AS_OF,
+    prefectures rolled up, as `daily_series` gives them."""
+    a, b = neighbours()
+    rates = dict.fromkeys(XINING, QUIET)
+    frame = pl.concat([map_series(rates, seed=3), map_series(rates, seed=4, category="food")])
+    surge = [AS_OF - timedelta(days=i) for i in range(30, 26, -1)]
+    return _with_prefectures(add(add(frame, a, surge, 3.0), b, surge, 2.0))
+
+
+def stored(night: ScanMemo | None) -> ScanMemo | None:
+    """The night as the next one reads it back from the warehouse's tables."""
+    assert night is not None
+    return memo_from_tables(memo_tables(night), CONFIG)
+
+
+def assert_same_verdicts(fast: ScanMemo | None, slow: ScanMemo | None, as_of: date) -> None:
+    """Bit for bit the same verdict on every tested day, and the same alerts."""
+    assert fast is not None and slow is not None
+    assert (fast.tested_from, fast.categories) == (slow.tested_from, slow.categories)
+    for name in ("statistic", "cluster", "window", "observed", "expected", "signal_llr"):
+        assert np.array_equal(getattr(fast.scanned, name), getattr(slow.scanned, name)), name
+    assert cluster_alerts(fast, as_of, CONFIG).equals(cluster_alerts(slow, as_of, CONFIG))
+
+
+def test_a_night_scans_only_the_days_the_night_before_did_not() -> None:
+    series = surge_map()
+    first = AS_OF - timedelta(days=4)
+    before = stored(scan_night(series.filter(pl.col("day") <= first), first, CONFIG))
+    assert before is not None and not cluster_alerts(before, first, CONFIG).is_empty()
+    for later in range(4):  # the same night again, then one, two and three days later
+        as_of = first + timedelta(days=later)
+        known = series.filter(pl.col("day") <= as_of)
+        fast = scan_night(known, as_of, CONFIG, stored=before)
+        assert fast is not None and fast.taken == N_TESTED - later
+        assert_same_verdicts(fast, scan_night(known, as_of, CONFIG), as_of)
+
+
+def test_a_late_row_for_an_earlier_day_rescans_from_that_day() -> None:
+    a, _ = neighbours()
+    series = surge_map()
+    first, late_day = AS_OF - timedelta(days=1), AS_OF - timedelta(days=50)
+    before = stored(scan_night(series.filter(pl.col("day") <= first), first, CONFIG))
+    late = add(series, a, [late_day], 1.0)  # delivered on the night of AS_OF
+    fast = scan_night(late, AS_OF, CONFIG, stored=before)
+    assert fast is not None and fast.tested_from + timedelta(days=fast.taken) == late_day
+    assert_same_verdicts(fast, scan_night(late, AS_OF, CONFIG), AS_OF)
+    # a late row before every tested day: nothing is taken
+    earliest = add(series, a, [AS_OF - timedelta(days=CONFIG.history_days - 1)], 1.0)
+    again = scan_night(earliest, AS_OF, CONFIG, stored=before)
+    assert again is not None and again.taken == 0
+    assert_same_verdicts(again, scan_night(earliest, AS_OF, CONFIG), AS_OF)
+
+
+def test_other_settings_or_the_reference_path_take_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    series = surge_map()
+    first = AS_OF - timedelta(days=1)
+    before = stored(scan_night(series.filter(pl.col("day") <= first), first, CONFIG))
+    other = replace(CONFIG, scan=replace(CONFIG.scan, min_events=4.0))
+    assert before is not None
+    assert memo_from_tables(memo_tables(before), other) is None
+    night = scan_night(series, AS_OF, other, stored=before)
+    assert night is not None and night.taken == 0
+    monkeypatch.setattr(scan, "REUSE_STORED_DAYS", False)
+    night = scan_night(series, AS_OF, CONFIG, stored=before)
+    assert night is not None and night.taken == 0
+
+
+def test_thresholds_per_band_take_no_stored_day_and_hold() -> None:
+    """A band's threshold comes from the whole tested window's expectation, so a night with
+    bands scans every day (none taken from the stored night); bands of factor 1 raise what one
+    threshold raises, and a band far above it raises nothing."""
+    series = surge_map()
+    first = AS_OF - timedelta(days=1)
+    scan_cfg = replace(CONFIG.scan, band_edges=(0.05,), band_factors=(1.0, 1.0))
+    banded = replace(CONFIG, scan=scan_cfg)
+    earlier = scan_night(series.filter(pl.col("day") <= first), first, banded)
+    assert earlier is not None
+    before = memo_from_tables(memo_tables(earlier), banded)
+    assert before is not None
+    night = scan_night(series, AS_OF, banded, stored=before)
+    assert night is not None and night.taken == 0 and night.banded is not None
+    plain = cluster_alerts(scan_night(series, AS_OF, CONFIG), AS_OF, CONFIG)
+    assert not plain.is_empty()
+    assert cluster_alerts(night, AS_OF, banded).equals(plain)
+    high = replace(CONFIG, scan=replace(scan_cfg, band_factors=(100.0, 100.0)))
+    assert cluster_alerts(scan_night(series, AS_OF, high), AS_OF, high).is_empty()

@@ -466,10 +466,10 @@ def test_the_alerts_task_detects_over_its_look_back_window(
 
     def detector(
         series: pl.DataFrame, as_of: date, config: SurveillanceConfig, *args: Any
-    ) -> pl.DataFrame:
+    ) -> tuple[pl.DataFrame, None]:
         windows.append(config.lookback_days)
-        return detect_alerts(series, as_of, config, *args)
+        return detect_alerts(series, as_of, config), None
 
-    monkeypatch.setattr(flows.stages, "detect", detector)
+    monkeypatch.setattr(flows.stages, "detect_nightly", detector)
     alerts_task.fn(warehouse, AS_OF, 30)
     assert windows == [30]
