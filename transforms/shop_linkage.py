@@ -69,8 +69,12 @@ if TYPE_CHECKING:
 
 CONFIG_PATH = Path(__file__).resolve().parent / "config" / "shop_linkage.yaml"
 
+# The lists compared are sets (distinct, no null: `sql/core/shop_candidates.sql`), so the size
+# of their union is |A| + |B| - |A and B|: not built (0.2 s of CPU per resolution at province
+# scale, 8 k pairs; the same value as the size of the distinct concatenation)
 _JACCARD = (
-    "len(list_intersect({c}_l, {c}_r)) / greatest(1, len(list_distinct(list_concat({c}_l, {c}_r))))"
+    "len(list_intersect({c}_l, {c}_r))"
+    " / greatest(1, len({c}_l) + len({c}_r) - len(list_intersect({c}_l, {c}_r)))"
 )
 _TITLES = _JACCARD.format(c="shingles")
 _BRANDS = _JACCARD.format(c="brands")
@@ -356,9 +360,15 @@ def weight_params(config: ShopLinkConfig) -> dict[str, float]:
 
 
 def _weight_sql(column: str) -> str:
-    """The match weight of a pair on one comparison: its level's (0 when a side is null)."""
-    whens = " ".join(f"when '{level}' then $w_{column}_{level}" for level in level_names(column))
-    return f"(case {_level_sql(column)} {whens} else 0.0 end)"
+    """The match weight of a pair on one comparison: its level's (0 when a side is null). One
+    searched case over the levels' conditions (`_level_whens`), not a case on the level's name:
+    DuckDB evaluates the subject of a simple case once for each of its branches, the title
+    similarity up to eight times a pair."""
+    whens = " ".join(
+        f"when {condition} then {'0.0' if level == 'null' else f'$w_{column}_{level}'}"
+        for condition, level in _level_whens(column)
+    )
+    return f"(case {whens} else $w_{column}_else end)"
 
 
 def pair_scores_sql() -> str:
@@ -709,13 +719,21 @@ def _pair_counts(candidates: pl.DataFrame) -> tuple[int, int, int]:
     return total, same, contained
 
 
+def _level_whens(column: str) -> list[tuple[str, str]]:
+    """(condition, level) of a pair (columns `<c>_l`, `<c>_r`) on one comparison, in the model's
+    order (the first that holds is the pair's level; none: `else`)."""
+    whens = [(f"{column}_l is null or {column}_r is null", "null")]
+    if column == "stem":
+        whens.append(("stem_l = stem_r", "exact"))
+    return whens + [(sql, key) for key, (sql, _) in LEVELS[column].items()]
+
+
 def _level_sql(column: str) -> str:
     """The level of a pair (columns `<c>_l`, `<c>_r`) on one comparison, as the model has it."""
-    whens = [f"when {column}_l is null or {column}_r is null then 'null'"]
-    if column == "stem":
-        whens.append("when stem_l = stem_r then 'exact'")
-    whens += [f"when {sql} then '{key}'" for key, (sql, _) in LEVELS[column].items()]
-    return f"case {' '.join(whens)} else 'else' end"
+    whens = " ".join(
+        f"when {condition} then '{level}'" for condition, level in _level_whens(column)
+    )
+    return f"case {whens} else 'else' end"
 
 
 def within_category_u(
