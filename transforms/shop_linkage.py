@@ -392,7 +392,19 @@ def pair_scores_sql() -> str:
         " then $log2_u_stem_exact - log2(greatest(tf_l, tf_r, 0.0)) else 0.0 end)"
     )
     stem_weight = " + ".join(["$prior_weight", _weight_sql("stem"), tf_adjustment])
-    weight = " + ".join([stem_weight] + [_weight_sql(c) for c in LEVELS if c != "stem"])
+    # each list similarity computed once a pair (`compared`), its levels compare the value
+    similarities = {"shingles": _TITLES, "brands": _BRANDS}
+    weight = " + ".join(
+        [stem_weight]
+        + [
+            _weight_sql(c).replace(similarities[c], f"{c}_similarity")
+            if c in similarities
+            else _weight_sql(c)
+            for c in LEVELS
+            if c != "stem"
+        ]
+    )
+    computed = ", ".join(f"{sql} as {c}_similarity" for c, sql in similarities.items())
     return f"""
         with
         c as (select * from candidates where stem is not null and category is not null),
@@ -410,8 +422,8 @@ def pair_scores_sql() -> str:
                 on l.key < r.key and {PREFECTURE_CONTAINED}
             where l.is_shop and r.is_shop
         ),
-        compared as (
-            select {sides}
+        compared as materialized (
+            select {sides}, {computed}
             from pairs p join c l on l.key = p.key_l join c r on r.key = p.key_r
         ),
         weighed as (
