@@ -16,8 +16,8 @@ with
 -- row per listing and the values it showed (shop, name, ship-from, category, brand, seller),
 -- with how many snapshots showed them, the first and the last, and the title and price of
 -- the last; every aggregate below is one over these rows, not over the million snapshots
--- (the province on 2026-06-30: 100 k rows for 1.0 M; the CPU of this query 2.4 s -> see
--- BENCHMARKS.md, Shop linkage). A listing's last snapshot is in exactly one of its rows.
+-- (the province on 2026-06-30: 100 k rows for 1.0 M; BENCHMARKS.md, Shop linkage). A
+-- listing's last snapshot is in exactly one of its rows.
 shown as materialized (
     select platform, shop_id, listing_id, shop_name, ship_from_region_code, product_category,
            brand, seller_uscc,
