@@ -60,7 +60,7 @@ from splink import comparison_library as cl
 from data_contracts.config import ConfigFile, read_config
 from transforms.names import business_stem, trade_stem
 from transforms.splink_match import MU
-from transforms.warehouse import has_table, materialize, replace_table
+from transforms.warehouse import has_table, materialize, replace_table, sql_file
 
 M_U_CLAMP_MIN = 1e-300  # Splink's floor under m and u in a match weight
 
@@ -282,9 +282,10 @@ def with_stems(
 
 
 def refresh_shop_candidates(con: duckdb.DuckDBPyConnection, as_of: object) -> pl.DataFrame:
-    """core.shop_candidates as of `as_of`, with stems."""
-    materialize(con, "core.shop_candidates", "core/shop_candidates.sql", {"as_of": as_of})
-    candidates = with_stems(con.sql("select * from core.shop_candidates order by key").pl())
+    """core.shop_candidates as of `as_of`, with stems: the query's rows (in key order) stemmed,
+    then written once."""
+    found = con.sql(sql_file("core/shop_candidates.sql"), params={"as_of": as_of}).pl()
+    candidates = with_stems(found)
     replace_table(con, "core.shop_candidates", candidates)
     return candidates
 
