@@ -12,19 +12,29 @@
 --   seller_uscc  the seller's USCC its listings show (the smallest, when they show several)
 with
 
-listings as materialized (
+-- one pass over the versions in force (one row per listing and snapshot: the feed's key): a
+-- row per listing and the values it showed (shop, name, ship-from, category, brand, seller),
+-- with how many snapshots showed them, the first and the last, and the title and price of
+-- the last; every aggregate below is one over these rows, not over the million snapshots
+-- (the province on 2026-06-30: 100 k rows for 1.0 M; BENCHMARKS.md, Shop linkage). A
+-- listing's last snapshot is in exactly one of its rows.
+shown as materialized (
     select platform, shop_id, listing_id, shop_name, ship_from_region_code, product_category,
-           brand, title, price_cny, seller_uscc, snapshot_date
+           brand, seller_uscc,
+           count(*) as snapshots,
+           min(snapshot_date) as first_seen,
+           max(snapshot_date) as last_seen,
+           arg_max({'title': title, 'price_cny': price_cny}, snapshot_date) as last_row
     from staging.listings where snapshot_date <= $as_of
+    group by all
 ),
--- each listing's last snapshot ((platform, listing_id, snapshot_date) is the feed's key): an
--- aggregate and a semi join, once, not a window sorting every snapshot with its title for each
--- use (0.85 s of CPU for 1.2 s at one thread, the province on 2026-05-18)
 last_snapshots as (
-    select platform, listing_id, max(snapshot_date) as snapshot_date from listings group by all
+    select platform, listing_id, max(last_seen) as last_seen from shown group by all
 ),
-latest as materialized (
-    select * from listings semi join last_snapshots using (platform, listing_id, snapshot_date)
+latest as (
+    select platform, shop_id, product_category, brand,
+           last_row.title as title, last_row.price_cny as price_cny
+    from shown semi join last_snapshots using (platform, listing_id, last_seen)
 ),
 brand_reference as (
     select product_category, brand, median(price_cny) as reference_price
@@ -41,33 +51,32 @@ priced as (
     left join category_reference c using (product_category)
 ),
 platform_start as (
-    select platform, min(snapshot_date) as first_snapshot from listings group by all
+    select platform, min(first_seen) as first_snapshot from shown group by all
 ),
--- the most frequent value, ties to the smallest (mode() may break ties either way)
 ship_froms as (
     select platform, shop_id, ship_from_region_code as ship_from
-    from listings where ship_from_region_code is not null
+    from shown where ship_from_region_code is not null
     group by platform, shop_id, ship_from_region_code
     qualify row_number() over (
-        partition by platform, shop_id order by count(*) desc, ship_from_region_code
+        partition by platform, shop_id order by sum(snapshots) desc, ship_from_region_code
     ) = 1
 ),
 categories as (
     select platform, shop_id, product_category as category
-    from listings where product_category is not null
+    from shown where product_category is not null
     group by platform, shop_id, product_category
     qualify row_number() over (
-        partition by platform, shop_id order by count(*) desc, product_category
+        partition by platform, shop_id order by sum(snapshots) desc, product_category
     ) = 1
 ),
 shops as (
     select platform, shop_id,
-           arg_max(shop_name, (snapshot_date, shop_name)) as shop_name,
+           arg_max(shop_name, (last_seen, shop_name)) as shop_name,
            list_sort(list_distinct(list(brand))) as brands,
-           min(snapshot_date) as first_seen,
+           min(first_seen) as first_seen,
            bool_or(seller_uscc is not null) as has_uscc,
            min(seller_uscc) as seller_uscc
-    from listings group by all
+    from shown group by all
 ),
 titles as (
     select distinct platform, shop_id, lower(title) as title from latest where title is not null
