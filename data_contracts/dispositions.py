@@ -140,15 +140,14 @@ def read_returned_workbook(path: Path) -> ReturnedWorkbook:
         if LEADS_SHEET not in wb.sheetnames:
             raise DispositionFileError(f"缺少“{LEADS_SHEET}”工作表 no {LEADS_SHEET} sheet")
         try:
-            declared_rows, declared_columns = check_sheet_size(wb[LEADS_SHEET])
+            check_sheet_size(wb[LEADS_SHEET])
         except FileRejected as exc:
             raise DispositionFileError(str(exc)) from None
-        # Bounded as the feeds' reader is: a sheet that declares no size is read no further
-        # than the limits (a far-away cell would otherwise pad every row up to it).
+        # Bounded as the feeds' reader is: by the limits (a far-away cell would otherwise pad
+        # every row up to it), not by the size the sheet declares, which some writers
+        # understate.
         rows = wb[LEADS_SHEET].iter_rows(
-            max_row=declared_rows or limits().sheet_rows + 1,
-            max_col=declared_columns or limits().columns + 1,
-            values_only=True,
+            max_row=limits().sheet_rows + 1, max_col=limits().columns + 1, values_only=True
         )
         header = [_text(v) for v in next(rows, ())]
         columns = {}

@@ -11,9 +11,10 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -497,7 +498,7 @@ def _sheet_rows(rows: Iterable[Sequence[object]]) -> RawTable:
     for count, row in enumerate(rows, start=2):
         if count > lim.sheet_rows:
             raise FileRejected(f"超出限制 limit broken: more than {lim.sheet_rows:,} rows")
-        cells = [cell_text(v) for v in list(row)[:width]]
+        cells = [cell_text(v) or None for v in list(row)[:width]]  # "" is an empty cell
         cells += [None] * (width - len(cells))
         if any(c is not None and c.strip() for c in cells):
             body.append(cells)
@@ -533,32 +534,137 @@ def check_sheet_size(sheet: Any) -> tuple[int, int]:
     return rows, columns
 
 
+# Issue 22: .xlsx sheets by calamine where it reads them as openpyxl does (False: openpyxl
+# always, the reference path that tests compare it with).
+CALAMINE = True
+
+
 def read_xlsx_bytes(data: bytes) -> RawTable:
-    """Excel 2007+: first sheet, header on row 1. A sheet that declares more rows or columns
-    than the contract allows is rejected before it is read; one that declares none is read
-    no further than the limits."""
+    """Excel 2007+: first sheet, header on row 1, every row the sheet holds, whatever size it
+    declares. Read by calamine where the workbook's XML shows nothing that only openpyxl reads
+    as the contract wants (`calamine_rows`), else by openpyxl (`openpyxl_rows`): both give
+    the same cells, which a test checks on generated workbooks."""
+    check_xlsx_parts(data)
+    rows = calamine_rows(data) if CALAMINE else None
+    return _sheet_rows(rows if rows is not None else openpyxl_rows(data))
+
+
+def openpyxl_rows(data: bytes) -> Iterator[Sequence[object]]:
+    """The first worksheet's rows by openpyxl, read-only. A sheet that declares more rows or
+    columns than the contract allows is rejected before it is read; reading is bounded by the
+    limits, not by the declared size, which some writers understate (`<dimension ref="A1"/>`
+    would otherwise hide every row after the first)."""
     import openpyxl
 
     lim = limits()
-    check_xlsx_parts(data)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = book.worksheets[0]
     except Exception as exc:
         raise _unreadable("Excel workbook: not an .xlsx file, or a damaged one", exc) from None
     try:
-        rows, columns = check_sheet_size(sheet)
-        # Bounds for a sheet without a declared size: a row numbered past the limit, or a cell
-        # far to the right, would otherwise be padded with empty cells up to it.
-        return _sheet_rows(
-            sheet.iter_rows(
-                max_row=rows or lim.sheet_rows + 1,
-                max_col=columns or lim.columns + 1,
-                values_only=True,
-            )
+        check_sheet_size(sheet)
+        # Bounds: a row numbered past the limit, or a cell far to the right, would otherwise
+        # be padded with empty cells up to it.
+        yield from sheet.iter_rows(
+            max_row=lim.sheet_rows + 1, max_col=lim.columns + 1, values_only=True
         )
     finally:
         book.close()
+
+
+# What calamine reads otherwise than openpyxl (checked on the bytes before it reads any):
+# an error cell (#N/A: openpyxl keeps the text), a padded value (<v> 12 </v>: calamine keeps
+# it as text); found as plain bytes, which is fast (text that happens to hold them only
+# sends the file to openpyxl)
+_NOT_PLAIN = (b't="e"', b"t='e'", *(w + b"</v>" for w in (b" ", b"\t", b"\n", b"\r")))
+_PADDED_START = re.compile(rb"<v>\s")
+_ESCAPED = re.compile(rb"_x[0-9A-Fa-f]{4}_")  # _x000D_: calamine unescapes it, openpyxl not
+_BLANK_TEXT = re.compile(rb"<t>\s+</t>")  # " " not marked xml:space: calamine drops it
+# an integer of 16 digits or more: openpyxl reads it exactly, calamine as a float
+_LONG_INTEGER = re.compile(rb"<v>-?[0-9]{16,}</v>")
+_PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:row|c)\b")  # <x:c>: a namespace prefix
+_ROW_NUMBER = re.compile(rb"<row\b[^>]*\sr=[\"'](\d+)[\"']")
+_CELL_COLUMN = re.compile(rb'<c r="([A-Z]+)[0-9]')  # as writers put it: r first
+_ANY_CELL = re.compile(rb"<c[\s/>]")
+_DIMENSION = re.compile(rb"<dimension\s+ref=[\"']([^\"']*)[\"']")
+_REF = re.compile(r"\$?([A-Za-z]*)\$?(\d*)")
+
+
+def _column_number(letters: bytes | str) -> int:
+    number = 0
+    for ch in letters.upper() if isinstance(letters, str) else letters.decode().upper():
+        number = number * 26 + ord(ch) - ord("A") + 1
+    return number
+
+
+def _declared_within_limits(sheet_xml: bytes) -> bool:
+    """True unless the sheet declares more rows or columns than the limits (openpyxl rejects
+    those unread: `check_sheet_size`)."""
+    lim = limits()
+    match = _DIMENSION.search(sheet_xml, 0, 4096)
+    if match is None:
+        return True
+    for ref in match.group(1).decode(errors="replace").split(":"):
+        parts = _REF.fullmatch(ref)
+        if parts is None:
+            return False
+        letters, digits = parts.groups()
+        if (digits and int(digits) > lim.sheet_rows) or _column_number(letters) > lim.columns:
+            return False
+    return True
+
+
+def _plain_sheet(sheet_xml: bytes) -> bool:
+    """True when calamine reads this sheet's cells as openpyxl does and within the limits:
+    every row and cell numbered (no prefix), none past the limits, the rectangle calamine
+    fills no bigger than a few times the cells the sheet holds (a cell at GR1048576 in a
+    small file would cost gigabytes), no error cell, no escaped character, no padded value."""
+    lim = limits()
+    if not _declared_within_limits(sheet_xml) or _PREFIXED.search(sheet_xml):
+        return False
+    if any(b in sheet_xml for b in _NOT_PLAIN):
+        return False
+    if any(p.search(sheet_xml) for p in (_PADDED_START, _ESCAPED, _BLANK_TEXT, _LONG_INTEGER)):
+        return False
+    rows = [int(r) for r in _ROW_NUMBER.findall(sheet_xml)]
+    if len(rows) != sheet_xml.count(b"<row"):
+        return False
+    refs = _CELL_COLUMN.findall(sheet_xml)
+    cells = len(_ANY_CELL.findall(sheet_xml))
+    if len(refs) != cells:
+        return False
+    width = max((_column_number(c) for c in set(refs)), default=0)
+    height = max(rows, default=0)
+    if height > lim.sheet_rows or width > lim.columns:
+        return False
+    return height * width <= 4 * cells + 1_000_000
+
+
+def calamine_rows(data: bytes) -> list[list[object]] | None:
+    """The first worksheet's rows by calamine (about ten times openpyxl's speed), or None
+    where only openpyxl's reading is certain (`_plain_sheet`, a first sheet that is no
+    worksheet, a cell calamine cannot read)."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            sheets = [n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+            if not sheets or not all(_plain_sheet(archive.read(n)) for n in sheets):
+                return None
+            if "xl/sharedStrings.xml" in names:
+                strings = archive.read("xl/sharedStrings.xml")
+                if _ESCAPED.search(strings) or _BLANK_TEXT.search(strings):
+                    return None
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        first = book.sheets_metadata[0] if book.sheets_metadata else None
+        if first is None or first.typ != SheetTypeEnum.WorkSheet:
+            return None
+        rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception:
+        return None  # openpyxl reads it, or says why it cannot
+    return rows
 
 
 def read_xls_bytes(data: bytes) -> RawTable:

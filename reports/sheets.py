@@ -36,8 +36,10 @@ def labelled(frame: pl.DataFrame, value_labels: ValueLabels | None) -> pl.DataFr
     CSV keeps the codes, what other systems read)."""
     for column, label in (value_labels or {}).items():
         if column in frame.columns:
+            codes = frame[column].drop_nulls().unique().to_list()  # label each code once
+            words = {code: label(code) for code in codes}
             frame = frame.with_columns(
-                pl.col(column).map_elements(label, return_dtype=pl.String, skip_nulls=True)
+                pl.col(column).replace_strict(words, default=None, return_dtype=pl.String)
             )
     return frame
 

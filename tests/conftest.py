@@ -21,6 +21,7 @@ INGEST_SPEED_UPS = (
     ("data_contracts.validate", "SKIP_CLEAN_COLUMNS"),
     ("data_contracts.validate", "JOIN_FLAGGED_ONLY"),
     ("transforms.ingest", "TOMBSTONES_ONCE"),
+    ("data_contracts.readers", "CALAMINE"),
 )
 
 
