@@ -14,7 +14,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 Cell = Any
@@ -165,20 +165,29 @@ def file_bytes(fmt: str, headers: Sequence[str], rows: Sequence[Sequence[Cell]])
     return writers[fmt](headers, rows)
 
 
-def with_sheet_dimension(xlsx: bytes, ref: str) -> bytes:
-    """The workbook with its first sheet declaring the dimension `ref` (e.g. "A1:ZZ2000000"),
-    whatever cells it really holds."""
+def with_xlsx_parts(xlsx: bytes, change: Callable[[str, bytes], bytes]) -> bytes:
+    """The workbook with each of its parts passed through `change(name, part)`."""
     source = zipfile.ZipFile(io.BytesIO(xlsx))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
-            part = source.read(item.filename)
-            if re.fullmatch(r"xl/worksheets/sheet\d*\.xml", item.filename):
-                tag = f'<dimension ref="{ref}"/>'.encode()
-                part, found = re.subn(rb"<dimension [^>]*/>", tag, part, count=1)
-                if not found:  # write-only workbooks leave it out: it follows sheetPr
-                    part = re.sub(
-                        rb"(<worksheet[^>]*>(<sheetPr.*?</sheetPr>)?)", rb"\1" + tag, part, count=1
-                    )
-            target.writestr(item, part)
+            target.writestr(item, change(item.filename, source.read(item.filename)))
     return out.getvalue()
+
+
+def with_sheet_dimension(xlsx: bytes, ref: str) -> bytes:
+    """The workbook with its first sheet declaring the dimension `ref` (e.g. "A1:ZZ2000000"),
+    whatever cells it really holds."""
+    tag = f'<dimension ref="{ref}"/>'.encode()
+
+    def declare(name: str, part: bytes) -> bytes:
+        if not re.fullmatch(r"xl/worksheets/sheet\d*\.xml", name):
+            return part
+        part, found = re.subn(rb"<dimension [^>]*/>", tag, part, count=1)
+        if not found:  # write-only workbooks leave it out: it follows sheetPr
+            part = re.sub(
+                rb"(<worksheet[^>]*>(<sheetPr.*?</sheetPr>)?)", rb"\1" + tag, part, count=1
+            )
+        return part
+
+    return with_xlsx_parts(xlsx, declare)

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import openpyxl
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from data_contracts import readers
 from data_contracts.readers import RawTable, read_xlsx_bytes
-from tests.delivery import with_sheet_dimension
+from tests.delivery import with_sheet_dimension, with_xlsx_parts
 
 
 def xlsx(rows: list[list[Any]], write_only: bool = False) -> bytes:
@@ -30,17 +31,11 @@ def xlsx(rows: list[list[Any]], write_only: bool = False) -> bytes:
     return out.getvalue()
 
 
-def with_sheet_xml(data: bytes, change: Any) -> bytes:
+def with_sheet_xml(data: bytes, change: Callable[[bytes], bytes]) -> bytes:
     """The workbook with its first sheet's XML passed through `change`."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            part = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                part = change(part)
-            target.writestr(item, part)
-    return out.getvalue()
+    return with_xlsx_parts(
+        data, lambda name, part: change(part) if name == "xl/worksheets/sheet1.xml" else part
+    )
 
 
 INLINE = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*) t="inlineStr"><is>(.*?)</is></c>')
