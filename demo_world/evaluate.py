@@ -244,12 +244,15 @@ def ring_coverage_top(ranked: Sequence[set[str]], truth: Truth, top: int = TOP) 
 
 
 def false_merges(lead_ids: Sequence[str], ranked: Sequence[set[str]], truth: Truth) -> list[str]:
-    """Leads holding keys of two different operators, or of an operator and a decoy."""
+    """Leads holding keys of two different operators, or of an operator and an innocent: a
+    decoy, or a business or shop that no planted actor owns (issue 19's "an operator and an
+    innocent"; until the ninth session only decoys were counted)."""
     index = _KeyIndex(truth)
     merged = []
     for lead_id, keys in zip(lead_ids, ranked, strict=True):
         n_ops, n_decoys = len(index.operators_of(keys)), len(index.decoys_of(keys))
-        if n_ops >= 2 or (n_ops >= 1 and n_decoys >= 1):
+        innocent = any(k not in index.operators and k not in index.decoys for k in keys)
+        if n_ops >= 2 or (n_ops >= 1 and (n_decoys >= 1 or innocent)):
             merged.append(lead_id)
     return merged
 

@@ -180,13 +180,15 @@ def test_decoys_and_false_merges(world: Path, tmp_path: Path) -> None:
         lead(2, shops="jd:JD1", usccs="91630100MA0000009Z"),  # OP003 merged with the decoy
         lead(3, shops="taobao:TB1;jd:JD2"),  # OP001 merged with OP003
         lead(4, uscc="91630100MA0000009Z"),  # the decoy again
+        lead(5, usccs="91630222MA0000001X;91630104MA0000007K"),  # OP002 with an innocent
+        lead(6, shops="unknown:X1", usccs="91630104MA0000007K"),  # innocents only: no merge
     ]
     metrics = evaluate(world, run_dir(tmp_path, leads), None)["leads"]
     assert metrics["decoys@20"] == 3
-    assert metrics["false_merges"] == 2
-    assert metrics["false_merge_leads"] == ["LD-002", "LD-003"]
-    assert metrics["false_merges@100"] == 2
-    assert metrics["precision@20"] == pytest.approx(2 / 4)
+    assert metrics["false_merges"] == 3
+    assert metrics["false_merge_leads"] == ["LD-002", "LD-003", "LD-005"]
+    assert metrics["false_merges@100"] == 3
+    assert metrics["precision@20"] == pytest.approx(3 / 6)
 
 
 def test_surge_detection_delay_and_false_alert_weeks(world: Path, tmp_path: Path) -> None:
