@@ -164,13 +164,13 @@ def test_the_lead_says_its_shop_opened_with_the_ring(con: duckdb.DuckDBPyConnect
         .pl()
         .row(0, named=True)
     )
-    assert row["soft_link_opened_with_ring"] is True
+    assert row["soft_link_opened_with_ring"] == 1  # the far shop
     reason = soft_link_reason(row)
     assert reason is not None
-    assert "与同组店铺在4周内相继开店" in reason
-    assert "opened within 4 weeks of the ring's shops" in reason
-    assert soft_link_reason(row | {"soft_link_opened_with_ring": False}) is not None
-    assert "相继开店" not in (soft_link_reason(row | {"soft_link_opened_with_ring": False}) or "")
+    assert "6家店铺字号相同（佳泓）" in reason and "其中1家与同组店铺在4周内相继开店" in reason
+    assert "1 of them opened within 4 weeks of the ring's shops" in reason
+    without = soft_link_reason(row | {"soft_link_opened_with_ring": 0})
+    assert without is not None and "相继开店" not in without
 
 
 def test_a_ring_joined_by_its_scores_says_nothing_of_openings(
@@ -183,7 +183,7 @@ def test_a_ring_joined_by_its_scores_says_nothing_of_openings(
     rules = con.sql("select distinct rule from core.shop_links where rule is not null").fetchall()
     assert rules == [(CLUSTER_RULE,)]  # the ring's shop of its prefecture only
     flagged = con.sql(
-        "select count(*) from features.entity_profile where soft_link_opened_with_ring"
+        "select count(*) from features.entity_profile where soft_link_opened_with_ring > 0"
     ).fetchall()
     assert flagged == [(0,)]
     reasons = [

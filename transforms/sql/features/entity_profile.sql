@@ -3,7 +3,7 @@
 -- and, for an entity that shop links joined (transforms/shop_linkage.py), their evidence: how
 -- many shops they joined, the trade-name stem, the shared ship-from county and in how many
 -- counties the linked shops are, the weakest link's match probability, the titles' similarity and
--- whether a shop joined because it opened with a keyless ring (`opened_with_ring`).
+-- how many shops joined because they opened with a keyless ring (`opened_with_ring`).
 with
 
 entity_keys as (
@@ -120,8 +120,9 @@ soft_links as (
            arg_min(stem, (length(stem), stem)) as soft_link_stem,
            arg_max(ship_from, (ship_from_links, ship_from)) as soft_link_ship_from,
            round(min(match_probability), 4) as shop_link_probability,
-           -- a shop joined because it opened within 4 weeks of a keyless ring's shops
-           coalesce(bool_or(rule = 'opened_with_ring'), false) as soft_link_opened_with_ring,
+           -- the shops joined because they opened within 4 weeks of a keyless ring's shops
+           -- (each such link joins one)
+           count(*) filter (where rule = 'opened_with_ring') as soft_link_opened_with_ring,
            round(median(title_similarity), 3) as soft_link_title_similarity
     from (
         select *, count(*) over (partition by entity_id, ship_from) as ship_from_links
@@ -165,7 +166,7 @@ final as (
         k.soft_link_ship_from,
         coalesce(sp.soft_link_ship_from_places, 0) as soft_link_ship_from_places,
         k.shop_link_probability,
-        coalesce(k.soft_link_opened_with_ring, false) as soft_link_opened_with_ring,
+        coalesce(k.soft_link_opened_with_ring, 0) as soft_link_opened_with_ring,
         k.soft_link_title_similarity
     from entities e
     left join primary_code p using (entity_id)
