@@ -63,7 +63,6 @@ from splink import comparison_level_library as cll
 from splink import comparison_library as cl
 
 from data_contracts.config import ConfigFile, read_config
-from data_contracts.contract import categories
 from transforms.names import business_stem, trade_stem
 from transforms.splink_match import MU
 from transforms.warehouse import has_table, materialize, replace_table, sql_file
@@ -315,22 +314,9 @@ def business_candidates(
 ) -> pl.DataFrame:
     """core.business_candidates as of `as_of`: the registered businesses a shop may be the
     storefront of (`sql/core/business_candidates.sql`), with the stem of their registered name
-    (`business_stem`; a brand of the shops' listings is no stem), those with a stem only. A
-    business has a row for each category it trades in: its records' main category and those its
-    registered industry names (`register_industry_words` of the contract's categories.csv)."""
-    words = [
-        (word, code)
-        for code, row in categories().items()
-        for word in (row.get("register_industry_words") or "").split(";")
-        if word
-    ]
-    params = {
-        "as_of": as_of,
-        "industry_words": [w for w, _ in words],
-        "industry_categories": [c for _, c in words],
-    }
-    materialize(con, "core.business_candidates", "core/business_candidates.sql", params)
-    found = con.sql("select * from core.business_candidates order by key, category").pl()
+    (`business_stem`; a brand of the shops' listings is no stem), those with a stem only."""
+    materialize(con, "core.business_candidates", "core/business_candidates.sql", {"as_of": as_of})
+    found = con.sql("select * from core.business_candidates order by key").pl()
     stemmed = with_stems(found, _brands(shops), stem=business_stem)
     businesses = stemmed.filter(pl.col("stem").is_not_null()).select(list(BUSINESS_SCHEMA))
     replace_table(con, "core.business_candidates", businesses)
@@ -456,7 +442,6 @@ def pair_scores_sql() -> str:
         compared as materialized (
             select {sides}, {computed}
             from pairs p join c l on l.key = p.key_l join c r on r.key = p.key_r
-                and r.category = l.category  -- a business's row of the shop's category
         ),
         weighed as (
             select key_l, key_r, {weight} as match_weight, {stem_weight} as stem_weight
@@ -493,8 +478,7 @@ def _with_term_frequencies(shops: pl.DataFrame, businesses: pl.DataFrame) -> pl.
     )
     if businesses.is_empty():
         return shop_rows
-    # a business counted once, whatever the categories it has a row for
-    business_counts = businesses.unique("key")["stem"].drop_nulls().value_counts(name="businesses")
+    business_counts = businesses["stem"].drop_nulls().value_counts(name="businesses")
     business_rows = (
         businesses.with_columns(
             *(
