@@ -350,6 +350,13 @@ def soft_link_reason(f: Row) -> str | None:
     elif titles >= 0.25:
         zh.append("商品标题相似")
         en.append("similar titles")
+    opened = int(f.get("soft_link_opened_with_ring") or 0)
+    if opened:  # shops joined by the rule, not by their scores
+        from transforms.shop_linkage import OPENED_TOGETHER_DAYS  # splink: only when needed
+
+        weeks = OPENED_TOGETHER_DAYS // 7
+        zh.append(f"其中{opened}家与同组店铺在{weeks}周内相继开店")
+        en.append(f"{opened} of them opened within {weeks} weeks of the ring's shops")
     probability = f.get("shop_link_probability")
     if probability is not None:
         zh.append(f"关联概率{probability:.2f}（无共同登记号或联系方式）")

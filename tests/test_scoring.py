@@ -270,7 +270,7 @@ PROFILE_TABLES = [
     "create table core.entity_keys (key VARCHAR, entity_id VARCHAR)",
     "create table core.record_entities (feed VARCHAR, record_id VARCHAR, entity_id VARCHAR)",
     "create table core.shop_links (key_a VARCHAR, key_b VARCHAR, match_probability DOUBLE, "
-    "stem VARCHAR, ship_from VARCHAR, category VARCHAR, title_similarity DOUBLE)",
+    "stem VARCHAR, ship_from VARCHAR, category VARCHAR, title_similarity DOUBLE, rule VARCHAR)",
     "create table staging.entities (uscc VARCHAR, name VARCHAR, region_code VARCHAR)",
     "create table staging.complaints (complaint_id VARCHAR, subject_name VARCHAR, "
     "region_code VARCHAR, product_category VARCHAR, received_at TIMESTAMP)",

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from models.scoring import soft_link_reason
 from tests.test_shop_linkage import AS_OF, entities, shop_rows
 from tests.test_shop_linkage_cluster import (
     AWAY,
@@ -23,8 +24,11 @@ from tests.test_shop_linkage_cluster import (
     scored,
     touching,
 )
+from transforms.features import resolve_and_build
 from transforms.resolve import resolve_entities
 from transforms.shop_linkage import (
+    CLUSTER_RULE,
+    OPENED_RULE,
     load_config,
     refresh_shop_candidates,
     score_shop_pairs,
@@ -140,3 +144,50 @@ def test_who_opened_with_the_ring() -> None:
         joined(with_cluster_evidence(pairs, config, usccs={"S": "91"}, openings=openings)) == set()
     )
     assert joined(with_cluster_evidence(pairs, config)) == set()
+
+
+def test_the_lead_says_its_shop_opened_with_the_ring(con: duckdb.DuckDBPyConnection) -> None:
+    """The far shop joined by the rule, not by its score: the link says so (`rule`), and the
+    lead's reasons say it in the inspector's words; a ring joined by scores alone does not."""
+    ring_world(con, far_shop(random.Random(7)))
+    resolve_and_build(con, AS_OF)
+    links = shop_links_for_review(con)
+    rules = con.sql("select key_a, key_b, rule from core.shop_links where rule is not null").pl()
+    # the shop of the ring's prefecture joined on cluster evidence, the far one as it opened
+    assert sorted(rules["rule"]) == [CLUSTER_RULE, OPENED_RULE]
+    opened = rules.filter(pl.col("rule") == OPENED_RULE).row(0, named=True)
+    assert FAR in {opened["key_a"].removeprefix("shop:"), opened["key_b"].removeprefix("shop:")}
+    assert links.height > rules.height  # the ring's own links: no rule
+    ring = entities(con)[FAR]
+    row = (
+        con.sql("select * from features.entity_profile where entity_id = $e", params={"e": ring})
+        .pl()
+        .row(0, named=True)
+    )
+    assert row["soft_link_opened_with_ring"] == 1  # the far shop
+    reason = soft_link_reason(row)
+    assert reason is not None
+    assert "6家店铺字号相同（佳泓）" in reason and "其中1家与同组店铺在4周内相继开店" in reason
+    assert "1 of them opened within 4 weeks of the ring's shops" in reason
+    without = soft_link_reason(row | {"soft_link_opened_with_ring": 0})
+    assert without is not None and "相继开店" not in without
+
+
+def test_a_ring_joined_by_its_scores_says_nothing_of_openings(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """The far shop opened months later: it stays apart, and no lead says its shops opened
+    with a ring."""
+    ring_world(con, far_shop(random.Random(7), opened=11))
+    resolve_and_build(con, AS_OF)
+    rules = con.sql("select distinct rule from core.shop_links where rule is not null").fetchall()
+    assert rules == [(CLUSTER_RULE,)]  # the ring's shop of its prefecture only
+    flagged = con.sql(
+        "select count(*) from features.entity_profile where soft_link_opened_with_ring > 0"
+    ).fetchall()
+    assert flagged == [(0,)]
+    reasons = [
+        soft_link_reason(r)
+        for r in con.sql("select * from features.entity_profile").pl().iter_rows(named=True)
+    ]
+    assert not any("相继开店" in r for r in reasons if r)

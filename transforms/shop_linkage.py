@@ -348,7 +348,13 @@ LINK_SCHEMA = {
     "ship_from": pl.String,
     "category": pl.String,
     "title_similarity": pl.Float64,
+    # the rule that made a link no pair's score reaches: `cluster_evidence`, `opened_with_ring`
+    # (`with_cluster_evidence`); null for a pair scored at the threshold
+    "rule": pl.String,
 }
+
+CLUSTER_RULE = "cluster_evidence"
+OPENED_RULE = "opened_with_ring"
 
 
 def _match_weight(m: float, u: float) -> float:
@@ -672,24 +678,28 @@ def with_cluster_evidence(
         )
         if found.is_empty():
             break
-        rounds.append(found)
+        rounds.append(found.with_columns(pl.lit(CLUSTER_RULE).alias("rule")))
         groups |= dict(found.select("shop", "group").iter_rows())
     if openings:
         keyless = {g for g in groups.values() if not registered.get(g)}
-        rounds.append(_opened_with_the_ring(sides, groups, keyless, openings, config))
+        opened = _opened_with_the_ring(sides, groups, keyless, openings, config)
+        rounds.append(opened.with_columns(pl.lit(OPENED_RULE).alias("rule")))
     if not any(r.height for r in rounds):
         return pairs
-    joined = pl.concat([r.select("shop", "strongest", "cluster_p") for r in rounds]).select(
+    joined = pl.concat([r.select("shop", "strongest", "cluster_p", "rule") for r in rounds]).select(
         pl.min_horizontal("shop", "strongest").alias("key_a"),
         pl.max_horizontal("shop", "strongest").alias("key_b"),
         "cluster_p",
+        "rule",
     )
+    raised = pl.col("cluster_p").fill_null(0.0) > pl.col("match_probability")
     return (
         pairs.join(joined, on=["key_a", "key_b"], how="left")
         .with_columns(
+            pl.when(raised).then(pl.col("rule")).alias("rule"),
             pl.max_horizontal("match_probability", pl.col("cluster_p").fill_null(0.0)).alias(
                 "match_probability"
-            )
+            ),
         )
         .drop("cluster_p")
     )
@@ -733,6 +743,8 @@ def score_shop_pairs(
         else None,
         openings=dict(candidates.select("key", "opened_on").drop_nulls().iter_rows()),
     ).filter(pl.col("match_probability") >= at_least)
+    if "rule" not in pairs.columns:  # no pair raised by a rule
+        pairs = pairs.with_columns(pl.lit(None, pl.String).alias("rule"))
     not_storefronts = _not_storefronts(pairs, config.threshold)
     pairs = pairs.filter(
         ~(pl.col("key_b").str.starts_with("uscc:") & pl.col("key_a").is_in(not_storefronts))
@@ -771,6 +783,7 @@ def score_shop_pairs(
             .alias("ship_from"),
             pl.col("category_a").alias("category"),
             (shared / pl.max_horizontal(union, pl.lit(1))).round(3).alias("title_similarity"),
+            "rule",
         )
         .unique(["key_a", "key_b"])
         .sort(["key_a", "key_b"])

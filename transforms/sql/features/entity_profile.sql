@@ -2,7 +2,8 @@
 -- of its conduct, product categories, and the registered region for cross-province hand-off;
 -- and, for an entity that shop links joined (transforms/shop_linkage.py), their evidence: how
 -- many shops they joined, the trade-name stem, the shared ship-from county and in how many
--- counties the linked shops are, the weakest link's match probability and the titles' similarity.
+-- counties the linked shops are, the weakest link's match probability, the titles' similarity and
+-- how many shops joined because they opened with a keyless ring (`opened_with_ring`).
 with
 
 entity_keys as (
@@ -119,6 +120,9 @@ soft_links as (
            arg_min(stem, (length(stem), stem)) as soft_link_stem,
            arg_max(ship_from, (ship_from_links, ship_from)) as soft_link_ship_from,
            round(min(match_probability), 4) as shop_link_probability,
+           -- the shops joined because they opened within 4 weeks of a keyless ring's shops
+           -- (each such link joins one)
+           count(*) filter (where rule = 'opened_with_ring') as soft_link_opened_with_ring,
            round(median(title_similarity), 3) as soft_link_title_similarity
     from (
         select *, count(*) over (partition by entity_id, ship_from) as ship_from_links
@@ -162,6 +166,7 @@ final as (
         k.soft_link_ship_from,
         coalesce(sp.soft_link_ship_from_places, 0) as soft_link_ship_from_places,
         k.shop_link_probability,
+        coalesce(k.soft_link_opened_with_ring, 0) as soft_link_opened_with_ring,
         k.soft_link_title_similarity
     from entities e
     left join primary_code p using (entity_id)
