@@ -648,15 +648,21 @@ def calamine_rows(data: bytes) -> list[list[object]] | None:
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
     try:
+        # Every part, wherever the workbook's relationships put it: a worksheet is a part with
+        # sheetData (a first sheet outside xl/worksheets/ is checked too), text anywhere else
+        # (the shared strings) must hold nothing calamine reads otherwise.
+        sheets = 0
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-            sheets = [n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")]
-            if not sheets or not all(_plain_sheet(archive.read(n)) for n in sheets):
-                return None
-            if "xl/sharedStrings.xml" in names:
-                strings = archive.read("xl/sharedStrings.xml")
-                if _ESCAPED.search(strings) or _BLANK_TEXT.search(strings):
+            for name in archive.namelist():
+                part = archive.read(name)
+                if b"sheetData" in part:
+                    sheets += 1
+                    if not _plain_sheet(part):
+                        return None
+                elif _ESCAPED.search(part) or _BLANK_TEXT.search(part):
                     return None
+        if not sheets:
+            return None
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         first = book.sheets_metadata[0] if book.sheets_metadata else None
         if first is None or first.typ != SheetTypeEnum.WorkSheet:

@@ -200,3 +200,27 @@ def test_a_sheet_with_unnumbered_cells_goes_to_openpyxl() -> None:
     data = with_sheet_xml(xlsx([["a", "b"], ["x", "y"]]), unnumbered)
     assert readers.calamine_rows(data) is None
     assert read_xlsx_bytes(data).cells.select("0", "1").rows() == [("x", "y")]
+
+
+def test_a_sheet_outside_xl_worksheets_is_checked_too() -> None:
+    # The relationships may put the sheet anywhere, beside a plain part where sheets usually
+    # are: the sheet itself is checked (a cell at GR20000 in a small file: calamine declined).
+    plain = xlsx([["a", "b"], [1, 2]])
+    far = with_sheet_xml(
+        plain,
+        lambda xml: xml.replace(
+            b"</sheetData>", b'<row r="20000"><c r="GR20000"><v>1</v></c></row></sheetData>'
+        ),
+    )
+    decoy = zipfile.ZipFile(io.BytesIO(plain)).read("xl/worksheets/sheet1.xml")
+    moved = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(far)) as source, zipfile.ZipFile(moved, "w") as target:
+        for item in source.infolist():
+            part = source.read(item.filename)
+            name = item.filename.replace("xl/worksheets/sheet1.xml", "xl/elsewhere/s.xml")
+            target.writestr(
+                name, part.replace(b"/xl/worksheets/sheet1.xml", b"/xl/elsewhere/s.xml")
+            )
+        target.writestr("xl/worksheets/sheet1.xml", decoy)
+    assert readers.calamine_rows(moved.getvalue()) is None
+    assert read_xlsx_bytes(moved.getvalue()).cells.select("0", "1").rows() == [("1", "2")]
