@@ -330,6 +330,18 @@ def test_a_returned_workbook_within_the_limits_is_read(tmp_path: Path) -> None:
     assert [(r.row_number, r.lead_id, r.checked_by) for r in returned.rows] == [(2, "CR-1", "王")]
 
 
+def test_a_returned_workbook_that_understates_its_size_is_read_whole(tmp_path: Path) -> None:
+    # Some writers declare <dimension ref="A1"/> whatever the sheet holds: the officer's rows
+    # are read all the same (bounded by the declared size, none was).
+    from data_contracts.dispositions import read_returned_workbook
+    from tests.delivery import with_sheet_dimension
+
+    path = _team_workbook(tmp_path / "understated.xlsx")
+    path.write_bytes(with_sheet_dimension(path.read_bytes(), "A1"))
+    returned = read_returned_workbook(path)
+    assert [(r.row_number, r.lead_id, r.checked_by) for r in returned.rows] == [(2, "CR-1", "王")]
+
+
 @pytest.mark.parametrize("dimension", ["A1:F2000000", "A1:GS2"])
 def test_a_returned_workbook_declaring_a_huge_sheet_is_rejected_unread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dimension: str
