@@ -641,7 +641,7 @@ def _plain_sheet(sheet_xml: bytes) -> bool:
     return height * width <= 4 * cells + 1_000_000
 
 
-def calamine_rows(data: bytes) -> list[list[object]] | None:
+def calamine_rows(data: bytes) -> Sequence[Sequence[object]] | None:
     """The first worksheet's rows by calamine (about ten times openpyxl's speed), or None
     where only openpyxl's reading is certain (`_plain_sheet`, a first sheet that is no
     worksheet, a cell calamine cannot read)."""
