@@ -134,15 +134,6 @@ class ClusterEvidence:
 
 
 @dataclass(frozen=True)
-class StemSpread:
-    """When a stem names no single seller: used in at least `counties` counties (`_spread`), it
-    counts as a stem `tf` of the shops use (`_with_term_frequencies`)."""
-
-    counties: int
-    tf: float
-
-
-@dataclass(frozen=True)
 class ShopLinkConfig:
     """Threshold and Fellegi-Sunter parameters of the shop linker."""
 
@@ -150,7 +141,6 @@ class ShopLinkConfig:
     prior: float  # probability that two random shops are one operator's
     comparisons: dict[str, dict[str, MU]]  # column -> level (of `levels`) -> m/u
     cluster: ClusterEvidence
-    spread: StemSpread | None = None  # None: a stem's frequency is its share of the shops'
 
 
 def level_names(column: str) -> list[str]:
@@ -166,15 +156,12 @@ class ShopLinkageFile(ConfigFile):
     threshold: float
     probability_two_random_records_match: float
     cluster_evidence: dict[str, float]
-    stem_spread: dict[str, float]
     comparisons: dict[str, dict[str, MU]]
 
     @model_validator(mode="after")
     def _every_level(self) -> ShopLinkageFile:
         if set(self.cluster_evidence) != {"moderate", "min_pairs"}:
             raise ValueError("cluster_evidence must have exactly moderate and min_pairs")
-        if set(self.stem_spread) != {"counties", "tf"}:
-            raise ValueError("stem_spread must have exactly counties and tf")
         if set(self.comparisons) != set(LEVELS):
             raise ValueError(f"comparisons must be exactly {sorted(LEVELS)}")
         for column, levels in self.comparisons.items():
@@ -197,10 +184,6 @@ def load_config(path: Path | None = None) -> ShopLinkConfig:
         cluster=ClusterEvidence(
             moderate=float(raw["cluster_evidence"]["moderate"]),
             min_pairs=int(raw["cluster_evidence"]["min_pairs"]),
-        ),
-        spread=StemSpread(
-            counties=int(raw["stem_spread"]["counties"]),
-            tf=float(raw["stem_spread"]["tf"]),
         ),
     )
 
@@ -477,31 +460,13 @@ def pair_scores_sql() -> str:
     """
 
 
-def _spread(shops: pl.DataFrame, businesses: pl.DataFrame) -> pl.DataFrame:
-    """Each stem's `counties`: the distinct counties its shops ship from and its registered
-    businesses (`business_candidates`: stem `business_stem`) are registered in."""
-    places = pl.concat(
-        [shops.select("stem", "ship_from"), businesses.select("stem", "ship_from")]
-    ).drop_nulls()
-    return places.group_by("stem").agg(pl.col("ship_from").n_unique().alias("counties"))
-
-
-def _with_term_frequencies(
-    shops: pl.DataFrame, businesses: pl.DataFrame, spread: StemSpread | None = None
-) -> pl.DataFrame:
+def _with_term_frequencies(shops: pl.DataFrame, businesses: pl.DataFrame) -> pl.DataFrame:
     """Shops and businesses as one table of candidates, with `is_shop` and `tf`: a shop's stem's
     share of the shops' stems (Splink's term frequency over the shops scored); a business's,
     the larger of its count among the shops and among the businesses, over the shops' stems
     (a stem that many registered businesses use counts for as little as one that many shops
     use; over the shops, so that a small register does not make every stem common), so that
-    a business changes nothing in the score of two shops; a stem used in `spread.counties`
-    counties or more (`_spread`) has at least the frequency `spread.tf`, on every side.
-
-    A ring trades from one or a few counties under a name no one else uses; a place word
-    (河湟, 青藏, 雪域) or a common word in many sellers' names is used all over the province,
-    by a few shops each and many registered businesses. Seed 85: a ring's shop named 河湟
-    (5 shops in 4 counties, 19 registered names) linked at 0.920 to an innocent shop of its
-    county and category on a term frequency of 5/873."""
+    a business changes nothing in the score of two shops."""
     columns = ["key", "category", "stem", *(c for c in LEVELS if c != "stem")]
     stems = shops["stem"].drop_nulls()
     total = max(stems.len(), 1)
@@ -511,35 +476,27 @@ def _with_term_frequencies(
         .join(shop_counts, on="stem", how="left")
         .select(*columns, (pl.col("shops") / total).alias("tf"), pl.lit(True).alias("is_shop"))
     )
-    if not businesses.is_empty():
-        business_counts = businesses["stem"].drop_nulls().value_counts(name="businesses")
-        business_rows = (
-            businesses.with_columns(
-                *(
-                    pl.lit(None, shops.schema[c]).alias(c)
-                    for c in columns
-                    if c not in businesses.columns
-                )
-            )
-            .select(columns)
-            .join(shop_counts, on="stem", how="left")
-            .join(business_counts, on="stem", how="left")
-            .select(
-                *columns,
-                (pl.max_horizontal("shops", "businesses") / total).alias("tf"),
-                pl.lit(False).alias("is_shop"),
+    if businesses.is_empty():
+        return shop_rows
+    business_counts = businesses["stem"].drop_nulls().value_counts(name="businesses")
+    business_rows = (
+        businesses.with_columns(
+            *(
+                pl.lit(None, shops.schema[c]).alias(c)
+                for c in columns
+                if c not in businesses.columns
             )
         )
-        shop_rows = pl.concat([shop_rows, business_rows])
-    if spread is None:
-        return shop_rows
-    widely = _spread(shops, businesses).filter(pl.col("counties") >= spread.counties)
-    return shop_rows.with_columns(
-        pl.when(pl.col("stem").is_in(widely["stem"].implode()))
-        .then(pl.max_horizontal("tf", pl.lit(spread.tf)))
-        .otherwise(pl.col("tf"))
-        .alias("tf")
+        .select(columns)
+        .join(shop_counts, on="stem", how="left")
+        .join(business_counts, on="stem", how="left")
+        .select(
+            *columns,
+            (pl.max_horizontal("shops", "businesses") / total).alias("tf"),
+            pl.lit(False).alias("is_shop"),
+        )
     )
+    return pl.concat([shop_rows, business_rows])
 
 
 def _not_storefronts(pairs: pl.DataFrame, threshold: float) -> list[str]:
@@ -765,7 +722,7 @@ def score_shop_pairs(
     businesses = businesses if businesses is not None else pl.DataFrame(schema=BUSINESS_SCHEMA)
     if candidates.height + businesses.height < 2 or (NO_SHOP_NO_PAIR and candidates.is_empty()):
         return pl.DataFrame(schema=LINK_SCHEMA)
-    table = _with_term_frequencies(candidates, businesses, config.spread)
+    table = _with_term_frequencies(candidates, businesses)
     con = duckdb.connect(":memory:")
     con.register("candidates", table.to_arrow())
     # every scored pair: a weak pair weighs against a shop's cluster-level match
