@@ -20,7 +20,7 @@ from flows import stages
 from flows.nightly import RunResult, nightly
 from models import scan
 from tests.conftest import COMPLAINT_HEADER, ingest_reference_paths, write
-from transforms import shop_linkage
+from transforms import resolve, shop_linkage
 from transforms.features import ResolveAndBuildDays
 
 pytestmark = pytest.mark.slow
@@ -103,7 +103,8 @@ def reference_paths() -> Iterator[None]:
     row condition for every metric it computes; the shop linker scores the businesses on a day
     without shops; the ingest reads, validates and writes each file by its slow paths
     (`tests.conftest.INGEST_SPEED_UPS`); the surge scan tests every day of its window, none
-    taken from the night before."""
+    taken from the night before; entity resolution takes every soft link through the
+    union-find over every key."""
 
     def every_day_on_its_own(**_: object) -> ResolveAndBuildDays:
         return ResolveAndBuildDays(one_pass=False)
@@ -113,6 +114,7 @@ def reference_paths() -> Iterator[None]:
         patch.setattr(expectations, "FILTER_ONCE", False)
         patch.setattr(shop_linkage, "NO_SHOP_NO_PAIR", False)
         patch.setattr(scan, "REUSE_STORED_DAYS", False)
+        patch.setattr(resolve, "SETS_AT_ONCE", False)
         ingest_reference_paths(patch)
         yield
 

@@ -349,3 +349,97 @@ def test_several_spellings_join_one_business() -> None:
         ),
     )
     assert len(groups(linked)) == 1
+
+
+def _tricky_graph() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Record keys, name matches, shop links and splits: a chain and a cycle of names,
+    singletons, names between two USCCs and between two shops (where the order of the links
+    decides), a set with one USCC and one shop (where it does not), hard keys with names
+    hanging on them, an ambiguous name, shop links against a steward's split and a match
+    naming a key no record has."""
+    rows = [
+        *[("complaints", f"C{i}", f"name:{a}", 5) for i, a in enumerate("ABCDEFG", 1)],
+        ("complaints", "C1", "name:B", 5),  # a chain A-B-C-D
+        ("complaints", "C2", "name:C", 5),
+        ("complaints", "C3", "name:D", 5),
+        ("complaints", "C5", "name:F", 5),  # a cycle E-F-G-E
+        ("complaints", "C6", "name:G", 5),
+        ("complaints", "C7", "name:E", 5),
+        ("complaints", "C8", "name:H", 5),  # singletons
+        ("complaints", "C9", "name:K", 5),
+        ("entities", "R9", "uscc:U9", 0),
+        ("entities", "R2", "uscc:U1", 0),  # one name, two USCCs: the first link wins
+        ("entities", "R2", "name:X", 5),
+        ("entities", "R3", "uscc:U2", 0),
+        ("entities", "R3", "name:X", 5),
+        ("entities", "R3", "name:X2", 5),
+        ("complaints", "C10", "name:X", 5),
+        ("complaints", "C10", "name:Y", 5),
+        ("listings", "t:S1", "shop:t:S1", 1),  # one name, two shops and a USCC
+        ("listings", "t:S1", "name:Z", 5),
+        ("listings", "t:S2", "shop:t:S2", 1),
+        ("listings", "t:S2", "name:Z", 5),
+        ("entities", "R4", "uscc:U3", 0),
+        ("entities", "R4", "name:Z", 5),
+        ("listings", "t:S6", "shop:t:S6", 1),
+        ("entities", "R5", "uscc:U4", 0),  # one USCC and one shop: nothing to refuse
+        ("entities", "R5", "name:W", 5),
+        ("listings", "t:S3", "shop:t:S3", 1),
+        ("listings", "t:S3", "name:W", 5),
+        ("complaints", "C11", "name:W", 5),
+        ("complaints", "C11", "name:V", 5),
+        ("listings", "t:S4", "shop:t:S4", 1),  # two shops by a contact, names on one
+        ("listings", "t:S4", "contact:H1", 3),
+        ("listings", "t:S4", "name:Q", 5),
+        ("listings", "t:S5", "shop:t:S5", 1),
+        ("listings", "t:S5", "contact:H1", 3),
+        ("complaints", "C12", "name:Q", 5),
+        ("complaints", "C12", "name:P", 5),
+    ]
+    edge = {"key_a": pl.String, "key_b": pl.String, "match_probability": pl.Float64}
+    matches = pl.DataFrame(
+        [
+            ("name:A", "name:H", 0.9),
+            ("name:V", "name:Y", 0.8),  # two USCCs: refused
+            ("name:E", "name:P", 0.7),
+            ("name:K", "name:X", 0.6),  # ambiguous: K joins neither
+            ("name:K", "name:X2", 0.6),
+            ("name:A", "name:NOBODY", 0.95),
+        ],
+        schema=edge,
+        orient="row",
+    )
+    shop_links = pl.DataFrame(
+        [("shop:t:S1", "shop:t:S2", 0.95), ("shop:t:S2", "shop:t:S6", 0.9)],
+        schema=edge,
+        orient="row",
+    )
+    splits = pl.DataFrame({"key_a": ["shop:t:S2"], "key_b": ["shop:t:S6"]})
+    return keys(rows), matches, shop_links, splits
+
+
+def test_sets_at_once_link_as_the_union_find_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22: the soft links taken as connected components where nothing can refuse one
+    (`resolve.SETS_AT_ONCE`) give the entities and ids of the union-find over every key."""
+    import transforms.resolve as resolve
+
+    record_keys, matches, shop_links, splits = _tricky_graph()
+    linked = {}
+    for at_once in (False, True):
+        monkeypatch.setattr(resolve, "SETS_AT_ONCE", at_once)
+        linked[at_once] = link_keys(record_keys, ResolveConfig(), matches, shop_links, splits)
+    assert linked[True].equals(linked[False])
+    assert groups(linked[True]) == {
+        frozenset({"name:A", "name:B", "name:C", "name:D", "name:H"}),
+        frozenset(
+            {"shop:t:S4", "shop:t:S5", "contact:H1", "name:Q", "name:P"}
+            | {"name:E", "name:F", "name:G"}
+        ),
+        frozenset({"name:K"}),
+        frozenset({"uscc:U9"}),
+        frozenset({"uscc:U1", "name:X", "name:Y"}),
+        frozenset({"uscc:U2", "name:X2"}),
+        frozenset({"shop:t:S1", "shop:t:S2", "name:Z", "uscc:U3"}),
+        frozenset({"shop:t:S6"}),
+        frozenset({"uscc:U4", "shop:t:S3", "name:W", "name:V"}),
+    }

@@ -60,6 +60,13 @@ class UnionFind:
         self.parent: dict[str, str] = {}
         self.usccs: dict[str, frozenset[str]] = {}
         self.has_shop: dict[str, bool] = {}
+        # Every key of the sets, when `parent` holds only the keys the links name and their
+        # roots (`_linked_at_once`); None: `parent` holds them all.
+        self.universe: pl.Series | None = None
+
+    def known(self) -> pl.Series | list[str]:
+        """Every key of the sets."""
+        return list(self.parent) if self.universe is None else self.universe
 
     @classmethod
     def from_components(
@@ -131,20 +138,22 @@ def apply_shop_links(
     """Join the sets of the linked shops (key_a, key_b, match_probability), strongest first,
     never two USCCs, and never two shops that a steward split (key_a, key_b of `splits`), also
     not through a third shop; returns the links applied."""
-    apart = [] if splits is None else list(splits.select("key_a", "key_b").iter_rows())
-    ordered = shop_links.filter(
-        pl.col("key_a").is_in(list(uf.parent)) & pl.col("key_b").is_in(list(uf.parent))
-    ).sort(["match_probability", "key_a", "key_b"], descending=[True, False, False])
+    known = uf.known()
+    both_known = pl.col("key_a").is_in(known) & pl.col("key_b").is_in(known)
+    apart = (
+        []
+        if splits is None
+        else list(splits.filter(both_known).select("key_a", "key_b").iter_rows())
+    )
+    ordered = shop_links.filter(both_known).sort(
+        ["match_probability", "key_a", "key_b"], descending=[True, False, False]
+    )
     applied = []
     for a, b in ordered.select("key_a", "key_b").iter_rows():
         if not uf.may_link_shops(a, b):
             continue
         ra, rb = uf.find(a), uf.find(b)
-        if ra != rb and any(
-            {uf.find(x), uf.find(y)} == {ra, rb}
-            for x, y in apart
-            if x in uf.parent and y in uf.parent
-        ):
+        if ra != rb and any({uf.find(x), uf.find(y)} == {ra, rb} for x, y in apart):
             continue
         uf._join(a, b)
         applied.append((a, b))
@@ -266,9 +275,10 @@ def unambiguous_matches(name_matches: pl.DataFrame, uf: UnionFind) -> list[tuple
     """The matched name pairs strongest first, less every pair of a name that belongs to no
     business yet and matches two that cannot be one (`天信` beside 天信动物保健 and 天信商贸,
     each registered): such a name is left on its own rather than given to either."""
-    ordered = name_matches.filter(
-        pl.col("key_a").is_in(list(uf.parent)) & pl.col("key_b").is_in(list(uf.parent))
-    ).sort(["match_probability", "key_a", "key_b"], descending=[True, False, False])
+    known = uf.known()
+    ordered = name_matches.filter(pl.col("key_a").is_in(known) & pl.col("key_b").is_in(known)).sort(
+        ["match_probability", "key_a", "key_b"], descending=[True, False, False]
+    )
     pairs = list(ordered.select("key_a", "key_b").iter_rows())
     partners: dict[str, set[str]] = {}
     for a, b in pairs:
@@ -324,6 +334,137 @@ def _entity_ids(key_roots: pl.DataFrame, seen_on: pl.DataFrame) -> pl.DataFrame:
     return linked.sort("root", "key").select("key", "entity_id")
 
 
+# Issue 22: the soft links of the sets that no USCC or shop can keep apart are taken at once
+# (connected components), the Python union-find runs only where the order of the links
+# matters; False: every link through the union-find over every key (the reference path,
+# tests/test_pipeline.py::reference_paths).
+SETS_AT_ONCE = True
+
+
+def _linked_one_by_one(
+    key_roots: pl.DataFrame,
+    soft_pairs: pl.DataFrame,
+    shop_links: pl.DataFrame | None,
+    splits: pl.DataFrame | None,
+    name_matches: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """(key, root) once the soft pairs (anchor, key; in their order), the shop links and the
+    unambiguous name matches have joined the hard sets of (key, root), through a union-find
+    over every key."""
+    usccs = key_roots.filter(pl.col("key").str.starts_with("uscc:")).group_by("root").agg("key")
+    shops = key_roots.filter(pl.col("key").str.starts_with("shop:"))["root"]
+    uf = UnionFind.from_components(
+        key_roots,
+        {r: frozenset(k) for r, k in usccs.iter_rows()},
+        set(shops.to_list()),
+    )
+    for a, b in soft_pairs.select("anchor", "key").iter_rows():
+        uf.union(a, b, soft=True)
+    if shop_links is not None:
+        apply_shop_links(uf, shop_links, splits)
+    if name_matches is not None:
+        for a, b in unambiguous_matches(name_matches, uf):
+            uf.union(a, b, soft=True)
+    roots = key_roots["root"].unique()
+    parent = uf.parent  # most sets took no soft link: their root is still its own parent
+    finals = [r if parent[r] == r else uf.find(r) for r in roots.to_list()]
+    final = pl.DataFrame({"root": roots, "final": pl.Series(finals, dtype=pl.String)})
+    return key_roots.join(final, on="root").select("key", pl.col("final").alias("root"))
+
+
+def _sets_of(key_roots: pl.DataFrame, keys: pl.Series) -> tuple[UnionFind, pl.Series]:
+    """A union-find over the sets of (key, root) that holds `keys` and their roots only, with
+    what those roots' sets hold (their USCCs, whether a shop), its universe every key; and
+    those roots."""
+    wanted = key_roots.filter(pl.col("key").is_in(keys))
+    roots = wanted["root"].unique()
+    members = key_roots.filter(pl.col("root").is_in(roots))
+    usccs = members.filter(pl.col("key").str.starts_with("uscc:")).group_by("root").agg("key")
+    shops = members.filter(pl.col("key").str.starts_with("shop:"))["root"].unique()
+    uf = UnionFind()
+    uf.parent = dict(zip(roots.to_list(), roots.to_list(), strict=True))
+    uf.parent |= dict(zip(wanted["key"].to_list(), wanted["root"].to_list(), strict=True))
+    uf.usccs = {r: frozenset(k) for r, k in usccs.iter_rows()}
+    uf.has_shop = dict.fromkeys(shops.to_list(), True)
+    uf.universe = key_roots["key"]
+    return uf, roots
+
+
+def _linked_at_once(
+    key_roots: pl.DataFrame,
+    soft_pairs: pl.DataFrame,
+    shop_links: pl.DataFrame | None,
+    splits: pl.DataFrame | None,
+    name_matches: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """`_linked_one_by_one`, exactly. The soft pairs (anchor, key, anchor_root, root) join
+    the hard sets into connected components; in a component holding at most one set with
+    USCCs and at most one with a shop no soft link is ever refused, so it becomes one set
+    whose root is its smallest key (as the union-find leaves it). The other components, and
+    then the shop links and name matches, go through a union-find over the keys they name."""
+    if soft_pairs.height:
+        from scipy.sparse import coo_array
+        from scipy.sparse.csgraph import connected_components
+
+        sets = pl.concat([soft_pairs["anchor_root"], soft_pairs["root"]]).unique().sort()
+        index = pl.DataFrame({"r": sets, "i": pl.int_range(sets.len(), eager=True)})
+        ends = soft_pairs.join(
+            index.rename({"r": "anchor_root", "i": "a"}), on="anchor_root", maintain_order="left"
+        ).join(index.rename({"r": "root", "i": "b"}), on="root", maintain_order="left")
+        a, b = ends["a"].to_numpy(), ends["b"].to_numpy()
+        graph = coo_array((np.ones(a.size, dtype=np.int8), (a, b)), shape=(sets.len(),) * 2)
+        _, component = connected_components(graph, directed=False)
+        held = (
+            key_roots.filter(pl.col("root").is_in(sets))
+            .group_by("root")
+            .agg(
+                pl.col("key").str.starts_with("uscc:").any().alias("uscc"),
+                pl.col("key").str.starts_with("shop:").any().alias("shop"),
+            )
+        )
+        touched = (
+            index.with_columns(pl.Series("c", component))
+            .join(held.rename({"root": "r"}), on="r", how="left")
+            .with_columns(
+                free=(pl.col("uscc").sum().over("c") <= 1) & (pl.col("shop").sum().over("c") <= 1),
+                smallest=pl.col("r").min().over("c"),
+            )
+        )
+        free = touched.filter("free").select(pl.col("r").alias("root"), pl.col("smallest"))
+        ordered = touched.filter(~pl.col("free"))["r"]
+        merged = [free]
+        if ordered.len():
+            pairs = soft_pairs.filter(pl.col("anchor_root").is_in(ordered))
+            uf, _ = _sets_of(key_roots, pl.concat([pairs["anchor"], pairs["key"]]))
+            for x, y in pairs.select("anchor", "key").iter_rows():
+                uf.union(x, y, soft=True)
+            finds = [uf.find(r) for r in ordered.to_list()]
+            merged.append(pl.DataFrame({"root": ordered, "smallest": finds}))
+        new_root = pl.concat(merged)
+        key_roots = key_roots.join(new_root, on="root", how="left", maintain_order="left").select(
+            "key", pl.coalesce("smallest", "root").alias("root")
+        )
+    named = [
+        frame[side]
+        for frame in (shop_links, name_matches, splits)
+        if frame is not None
+        for side in ("key_a", "key_b")
+    ]
+    if not named:
+        return key_roots
+    uf, roots = _sets_of(key_roots, pl.concat(named).unique())
+    if shop_links is not None:
+        apply_shop_links(uf, shop_links, splits)
+    if name_matches is not None:
+        for x, y in unambiguous_matches(name_matches, uf):
+            uf.union(x, y, soft=True)
+    finals = pl.Series([uf.find(r) for r in roots.to_list()], dtype=pl.String)
+    final = pl.DataFrame({"root": roots, "final": finals})
+    return key_roots.join(final, on="root", how="left", maintain_order="left").select(
+        "key", pl.coalesce("final", "root").alias("root")
+    )
+
+
 def link_keys(
     record_keys: pl.DataFrame,
     config: ResolveConfig,
@@ -359,33 +500,15 @@ def link_keys(
     soft = edges.filter((pl.col("key_kind") == "name") | pl.col("anchor").str.starts_with("name:"))
     keys = usable["key"].unique().sort()
     key_roots = pl.DataFrame({"key": keys, "root": hard_components(keys, hard)})
-    usccs = key_roots.filter(pl.col("key").str.starts_with("uscc:")).group_by("root").agg("key")
-    shops = key_roots.filter(pl.col("key").str.starts_with("shop:"))["root"]
-    uf = UnionFind.from_components(
-        key_roots,
-        {r: frozenset(k) for r, k in usccs.iter_rows()},
-        set(shops.to_list()),
-    )
     soft_pairs = soft.select("anchor", "key").unique().sort("anchor", "key")
     roots_of = key_roots.rename({"key": "anchor", "root": "anchor_root"})
     soft_pairs = (
         soft_pairs.join(roots_of, on="anchor", maintain_order="left")
         .join(key_roots, on="key", maintain_order="left")
         .filter(pl.col("anchor_root") != pl.col("root"))  # already one set: nothing to check
-        .select("anchor", "key")
     )
-    for a, b in soft_pairs.iter_rows():
-        uf.union(a, b, soft=True)
-    if shop_links is not None:
-        apply_shop_links(uf, shop_links, splits)
-    if name_matches is not None:
-        for a, b in unambiguous_matches(name_matches, uf):
-            uf.union(a, b, soft=True)
-    roots = key_roots["root"].unique()
-    parent = uf.parent  # most sets took no soft link: their root is still its own parent
-    finals = [r if parent[r] == r else uf.find(r) for r in roots.to_list()]
-    final = pl.DataFrame({"root": roots, "final": pl.Series(finals, dtype=pl.String)})
-    key_roots = key_roots.join(final, on="root").select("key", pl.col("final").alias("root"))
+    link = _linked_at_once if SETS_AT_ONCE else _linked_one_by_one
+    key_roots = link(key_roots, soft_pairs, shop_links, splits, name_matches)
     return _entity_ids(key_roots, first_seen(usable))
 
 

@@ -65,7 +65,7 @@ from splink import comparison_library as cl
 from data_contracts.config import ConfigFile, read_config
 from transforms.names import business_stem, trade_stem
 from transforms.splink_match import MU
-from transforms.warehouse import has_table, materialize, replace_table, sql_file
+from transforms.warehouse import has_table, materialize, replace_table, scratch, sql_file
 
 M_U_CLAMP_MIN = 1e-300  # Splink's floor under m and u in a match weight
 
@@ -331,7 +331,7 @@ def _linker(db_api: DuckDBAPI, candidates: pl.DataFrame, config: ShopLinkConfig,
 
 def _scratch() -> DuckDBAPI:
     """Splink's own in-memory DuckDB, so that its working tables stay out of the warehouse."""
-    return DuckDBAPI(duckdb.connect(":memory:"))
+    return DuckDBAPI(scratch())
 
 
 # No shop, no pair: every scored pair holds a shop (`pair_scores_sql`), so without shop
@@ -723,7 +723,7 @@ def score_shop_pairs(
     if candidates.height + businesses.height < 2 or (NO_SHOP_NO_PAIR and candidates.is_empty()):
         return pl.DataFrame(schema=LINK_SCHEMA)
     table = _with_term_frequencies(candidates, businesses)
-    con = duckdb.connect(":memory:")
+    con = scratch()
     con.register("candidates", table.to_arrow())
     # every scored pair: a weak pair weighs against a shop's cluster-level match
     params = weight_params(config) | {"at_least": 0.0}

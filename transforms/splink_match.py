@@ -34,7 +34,7 @@ import polars as pl
 from pydantic import ConfigDict
 
 from data_contracts.config import STRICT_KEYS, ConfigFile, read_config
-from transforms.warehouse import materialize, replace_table
+from transforms.warehouse import materialize, replace_table, scratch
 
 # Splink and pypinyin (its phrase dictionary) take a second or more to import: they are
 # imported where used (`flows.stages.import_in_background` loads them while files load).
@@ -286,7 +286,7 @@ def _scratch() -> DuckDBAPI:
     """Splink's own in-memory DuckDB, so that its working tables stay out of the warehouse."""
     from splink import DuckDBAPI
 
-    return DuckDBAPI(duckdb.connect(":memory:"))
+    return DuckDBAPI(scratch())
 
 
 def refresh_name_candidates(con: duckdb.DuckDBPyConnection, as_of: object) -> pl.DataFrame:

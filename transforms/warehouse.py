@@ -8,6 +8,7 @@ import mmap
 import os
 import re
 import socket
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -27,14 +28,34 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 # few times, and on close; each commit still reaches the log on disk.
 CHECKPOINT_THRESHOLD = "256MB"
 
+# DuckDB's own default memory limit is 80% of the machine's. Training holds ~4 GB of
+# temporary tables at national scale (each feed's history with its versions, the record keys
+# of 14 feature days) and Splink's working tables ~3.5 GB more, in one process: 9.1 GB at
+# its peak, over the nightly run's 8 GB. Within these limits DuckDB writes what does not fit
+# to its temporary directory (`<warehouse>.tmp`, a scratch database's own under the system's
+# temporary directory) and removes it on close; a province world never reaches them.
+MEMORY_LIMIT = "3GB"
+SCRATCH_MEMORY_LIMIT = "2GB"
+
 
 def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the DuckDB warehouse file."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
-    # A setting rather than a connect() config: other code may open the same file without one.
+    # Settings rather than connect() configs: other code may open the same file without them.
     con.execute(f"set checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    return con
+
+
+def scratch() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for working tables kept out of the warehouse (Splink's, the shop
+    linker's), within `SCRATCH_MEMORY_LIMIT`, spilling to a directory of its own."""
+    con = duckdb.connect(":memory:")
+    con.execute(f"set memory_limit = '{SCRATCH_MEMORY_LIMIT}'")
+    spill = Path(tempfile.gettempdir()) / f"radar-scratch-{os.getpid()}-{id(con):x}"
+    con.execute(f"set temp_directory = '{spill}'")
     return con
 
 
